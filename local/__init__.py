@@ -1,0 +1,1 @@
+"""Runs the whole platform on one machine: servers, gateway, broker and scheduler."""

@@ -1,0 +1,184 @@
+"""Private PostgreSQL and Redis instances under .local/, for `make dev` and `make test`.
+
+PostgreSQL refuses to run as root, so when we are root its data directory belongs to the
+`postgres` system user and its tools run through `runuser`. Both servers listen on
+127.0.0.1 only; PostgreSQL asks for a password generated on first start and kept in
+.local/<profile>/secrets (mode 0600). Redis keeps nothing on disk: it holds only what
+may be lost.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_SUPERUSER = "streamfn"
+_children: dict[int, subprocess.Popen] = {}
+
+
+def _pg_bin(tool: str) -> str:
+    found = shutil.which(tool)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"))
+    if not candidates:
+        raise RuntimeError(f"{tool} not found: install postgresql (make dev does)")
+    return candidates[-1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for_port(port: int, timeout: float = 20.0, *, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(port):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start listening on 127.0.0.1:{port}")
+
+
+@dataclass
+class Profile:
+    """One set of private servers: `dev` for make dev, `test` for the suite."""
+
+    name: str
+    pg_port: int
+    redis_port: int
+
+    @property
+    def home(self) -> Path:
+        return ROOT / ".local" / self.name
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def password(self) -> str:
+        path = self.home / "secrets" / "pg-password"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(24))
+        return path.read_text().strip()
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql+pg8000://{PG_SUPERUSER}:{self.password}@127.0.0.1:{self.pg_port}/streamfn"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+
+def _as_postgres(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    if os.geteuid() == 0:
+        args = ["runuser", "-u", "postgres", "--", *args]
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs)
+
+
+def _give_to_postgres(path: Path) -> None:
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+
+
+def start_postgres(profile: Profile) -> None:
+    if port_open(profile.pg_port):
+        return
+    profile.home.mkdir(parents=True, exist_ok=True)
+    profile.run_dir.mkdir(parents=True, exist_ok=True)
+    _give_to_postgres(profile.run_dir)
+    if not (profile.pgdata / "PG_VERSION").exists():
+        profile.pgdata.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _give_to_postgres(profile.pgdata)
+        pwfile = profile.run_dir / "pwfile"
+        pwfile.write_text(profile.password)
+        _give_to_postgres(pwfile)
+        try:
+            _as_postgres([
+                _pg_bin("initdb"), "-D", str(profile.pgdata), "-U", PG_SUPERUSER,
+                "--pwfile", str(pwfile), "--auth=scram-sha-256", "-E", "UTF8",
+                "--locale=C.UTF-8",
+            ])
+        finally:
+            pwfile.unlink()
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {profile.pg_port} -k {profile.run_dir} "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        if profile.name == "test"
+        else f"-c listen_addresses=127.0.0.1 -p {profile.pg_port} -k {profile.run_dir}"
+    )
+    log = profile.run_dir / "postgres.log"
+    _as_postgres([
+        _pg_bin("pg_ctl"), "-D", str(profile.pgdata), "-l", str(log), "-o", options, "-w", "start",
+    ])
+    wait_for_port(profile.pg_port, what="PostgreSQL")
+    _ensure_database(profile)
+
+
+def _ensure_database(profile: Profile) -> None:
+    env = {**os.environ, "PGPASSWORD": profile.password}
+    base = [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(profile.pg_port), "-U", PG_SUPERUSER,
+            "-d", "postgres", "-tAc"]
+    exists = subprocess.run(
+        [*base, "SELECT 1 FROM pg_database WHERE datname = 'streamfn'"],
+        check=True, capture_output=True, text=True, env=env,
+    ).stdout.strip()
+    if not exists:
+        subprocess.run([*base, "CREATE DATABASE streamfn"], check=True, capture_output=True, env=env)
+
+
+def stop_postgres(profile: Profile) -> None:
+    if (profile.pgdata / "postmaster.pid").exists():
+        _as_postgres([_pg_bin("pg_ctl"), "-D", str(profile.pgdata), "-m", "fast", "-w", "stop"])
+
+
+def start_redis(profile: Profile) -> subprocess.Popen | None:
+    if port_open(profile.redis_port):
+        return None
+    profile.run_dir.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [
+            "redis-server", "--port", str(profile.redis_port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no", "--dir", str(profile.run_dir),
+            "--pidfile", str(profile.run_dir / "redis.pid"), "--loglevel", "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _children[process.pid] = process
+    wait_for_port(profile.redis_port, what="Redis")
+    return process
+
+
+def stop_redis(profile: Profile) -> None:
+    pidfile = profile.run_dir / "redis.pid"
+    if not pidfile.exists():
+        return
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, 15)
+        if pid in _children:
+            _children.pop(pid).wait(10)
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.05)
+    except (ProcessLookupError, ValueError):
+        pass
+    pidfile.unlink(missing_ok=True)

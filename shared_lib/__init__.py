@@ -1,0 +1,1 @@
+"""What every streamfn function shares, imported and never copied."""

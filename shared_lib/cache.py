@@ -1,0 +1,62 @@
+"""The Redis client and every key name the project uses, in one place.
+
+Redis holds what is hot and may be lost. Timeouts are short so a dead Redis costs a
+request half a second, not thirty; `redis_errors()` turns its failures into
+DependencyUnavailable (503) for the writes that cannot do without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+
+import redis
+
+from shared_lib.config import get_settings
+from shared_lib.errors import DependencyUnavailable
+
+PREFIX = "streamfn:"
+
+REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+
+
+class Keys:
+    """Key names. Call these; never spell a key inline."""
+
+    @staticmethod
+    def revoked_access_token(jti: str) -> str:
+        return f"{PREFIX}revoked:jti:{jti}"
+
+    @staticmethod
+    def revoked_session(family_id: str) -> str:
+        return f"{PREFIX}revoked:sid:{family_id}"
+
+    @staticmethod
+    def login_failures_by_account(username: str) -> str:
+        return f"{PREFIX}ratelimit:login:account:{username.lower()}"
+
+    @staticmethod
+    def login_failures_by_address(address: str) -> str:
+        return f"{PREFIX}ratelimit:login:address:{address}"
+
+
+@functools.cache
+def get_redis() -> redis.Redis:
+    settings = get_settings()
+    return redis.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+        health_check_interval=30,
+        decode_responses=True,
+    )
+
+
+@contextlib.contextmanager
+def redis_errors() -> Iterator[None]:
+    """Answer 503 when Redis cannot be reached, for writes that need it."""
+    try:
+        yield
+    except REDIS_ERRORS as exc:
+        raise DependencyUnavailable("Redis is unavailable. Try again shortly.") from exc

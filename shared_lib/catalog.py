@@ -1,0 +1,110 @@
+"""The function catalog: every function, how it is triggered, and how it scales.
+
+The decorators in shared_lib.http fill it as the modules under functions/ are imported;
+`load_catalog()` imports them all and returns the specs. The local gateway, broker and
+scheduler, the Knative manifests and the OpenAPI document are all read from it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = ROOT / "functions"
+
+HTTP, EVENT, SCHEDULE = "http", "event", "schedule"
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Knative autoscaling hints. `concurrency` is both the autoscaler's target and the
+    container's hard limit, and the process runs that many gunicorn threads."""
+
+    min_scale: int = 0
+    max_scale: int = 20
+    concurrency: int = 20
+    timeout_seconds: int = 30
+    cpu: str = "100m"
+    memory: str = "192Mi"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    target: str
+    module: str
+    kind: str
+    method: str | None = None
+    path: str | None = None
+    event_type: str | None = None
+    schedule: str | None = None
+    auth: str = "none"
+    body: Any = None
+    query: Any = None
+    response: Any = None
+    status: int = 200
+    summary: str = ""
+    scaling: Scaling = field(default_factory=Scaling)
+
+    @property
+    def source(self) -> str:
+        """The source file, relative to the repository root, as FUNCTION_SOURCE wants it."""
+        return f"functions/{self.module}.py"
+
+    @property
+    def internal(self) -> bool:
+        return bool(self.path and self.path.startswith("/internal/"))
+
+    @property
+    def path_pattern(self) -> re.Pattern[str]:
+        return route_pattern(self.path or "")
+
+
+def route_pattern(path: str) -> re.Pattern[str]:
+    """`/api/users/{username}` as a regex with one named group per parameter."""
+    parts = re.split(r"\{(\w+)\}", path)
+    regex = "".join(
+        f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part) for index, part in enumerate(parts)
+    )
+    return re.compile(f"^{regex}$")
+
+
+_REGISTRY: dict[str, FunctionSpec] = {}
+
+
+def register(spec: FunctionSpec) -> None:
+    """Record a function. Loading a module twice (functions-framework does) replaces it."""
+    existing = _REGISTRY.get(spec.name)
+    if existing and existing.module != spec.module:
+        raise ValueError(f"function {spec.name} is declared in {existing.module} and {spec.module}")
+    _REGISTRY[spec.name] = spec
+
+
+def function_modules() -> list[str]:
+    return sorted(p.stem for p in FUNCTIONS_DIR.glob("*.py") if not p.stem.startswith("_"))
+
+
+def load_catalog() -> list[FunctionSpec]:
+    """Every function in functions/, sorted by name."""
+    for module in function_modules():
+        importlib.import_module(f"functions.{module}")
+    return sorted(_REGISTRY.values(), key=lambda spec: spec.name)
+
+
+def match_route(
+    specs: list[FunctionSpec], method: str, path: str
+) -> tuple[FunctionSpec | None, list[str]]:
+    """The function serving `method path`, or None and the methods the path does allow."""
+    allowed = []
+    # A literal segment wins over a parameter: /api/streams/key before /api/streams/{id}.
+    for spec in sorted(specs, key=lambda spec: (spec.path or "").count("{")):
+        if spec.kind != HTTP or not spec.path_pattern.match(path):
+            continue
+        if spec.method == method:
+            return spec, []
+        allowed.append(spec.method)
+    return None, allowed

@@ -1,0 +1,107 @@
+"""Typed settings, read from the environment once and lazily through get_settings().
+
+Every variable is named STREAMFN_<FIELD> (upper case), except K_SINK and K_CE_OVERRIDES,
+which Knative injects under its own names. Nothing reads the environment at import time:
+a function pays for its settings on the first request that needs them.
+
+Outside development and test, a missing or placeholder secret is a start-up error, so a
+cluster can never run with the signing key or ingest secret of a laptop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from pathlib import Path
+
+PLACEHOLDERS = {"", "change-me", "changeme", "secret", "placeholder"}
+RELAXED_ENVIRONMENTS = {"development", "test"}
+
+
+class SettingsError(RuntimeError):
+    """The environment describes a configuration that must not run."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    database_url: str = "postgresql+pg8000://streamfn@127.0.0.1:5432/streamfn"
+    database_pool_size: int = 2
+    database_max_overflow: int = 3
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout_seconds: float = 0.5
+
+    jwt_private_key_file: str = ""
+    jwt_public_keys_file: str = ""
+    jwt_issuer: str = "streamfn"
+    jwt_audience: str = "streamfn-api"
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    bcrypt_rounds: int = 12
+
+    login_window_seconds: int = 900
+    login_max_failures_per_account: int = 10
+    login_max_failures_per_address: int = 50
+    trusted_proxy_hops: int = 1
+
+    max_body_bytes: int = 64 * 1024
+    ingest_secret: str = "change-me"
+    k_sink: str = ""
+    k_ce_overrides: str = ""
+
+    @property
+    def relaxed(self) -> bool:
+        return self.environment in RELAXED_ENVIRONMENTS
+
+    def read_private_key(self) -> bytes:
+        return _read_file(self.jwt_private_key_file, "jwt_private_key_file")
+
+    def read_public_keys(self) -> bytes:
+        return _read_file(self.jwt_public_keys_file, "jwt_public_keys_file")
+
+    def validate(self) -> "Settings":
+        if self.bcrypt_rounds < 4 or self.bcrypt_rounds > 16:
+            raise SettingsError("STREAMFN_BCRYPT_ROUNDS must be between 4 and 16")
+        if self.relaxed:
+            return self
+        if self.ingest_secret.strip().lower() in PLACEHOLDERS:
+            raise SettingsError("STREAMFN_INGEST_SECRET is a placeholder outside development")
+        if self.bcrypt_rounds < 12:
+            raise SettingsError("STREAMFN_BCRYPT_ROUNDS below 12 is for development only")
+        if not self.jwt_public_keys_file:
+            raise SettingsError("STREAMFN_JWT_PUBLIC_KEYS_FILE is required outside development")
+        return self
+
+
+def _read_file(path: str, field: str) -> bytes:
+    if not path:
+        raise SettingsError(f"STREAMFN_{field.upper()} is not set")
+    return Path(path).read_bytes()
+
+
+def _coerce(raw: str, kind: type) -> object:
+    if kind is int:
+        return int(raw)
+    if kind is float:
+        return float(raw)
+    return raw
+
+
+def from_environment(environ: dict[str, str] | os._Environ) -> Settings:
+    values: dict[str, object] = {}
+    kinds = {"int": int, "float": float, "str": str}
+    for field in dataclasses.fields(Settings):
+        name = field.name.upper() if field.name.startswith("k_") else f"STREAMFN_{field.name.upper()}"
+        if name in environ:
+            try:
+                values[field.name] = _coerce(environ[name], kinds[str(field.type)])
+            except ValueError:
+                raise SettingsError(f"{name} must be a {field.type}") from None
+    return Settings(**values).validate()
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return from_environment(os.environ)

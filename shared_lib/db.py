@@ -1,0 +1,77 @@
+"""The one shared DbContext: a lazily built engine, its session factory, and the unit of work.
+
+A Knative pod serves a handful of concurrent requests, so the pool is small (settings) and
+pre-pinged, which keeps a PgBouncer or a restarted PostgreSQL from handing out dead
+connections. Nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared_lib.config import get_settings
+from shared_lib.errors import DependencyUnavailable
+
+
+@functools.cache
+def get_engine() -> Engine:
+    settings = get_settings()
+    return create_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=300,
+        connect_args={"timeout": 5},
+    )
+
+
+@functools.cache
+def get_session_factory() -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+class UnitOfWork:
+    """One transaction. Rolls back unless `commit()` was called inside the `with` block.
+
+        with UnitOfWork() as uow:
+            uow.users.add(user)
+            uow.commit()
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session] | None = None) -> None:
+        self._session_factory = session_factory
+
+    def __enter__(self) -> "UnitOfWork":
+        from shared_lib.repositories import bind_repositories
+
+        factory = self._session_factory or get_session_factory()
+        self.session = factory()
+        bind_repositories(self, self.session)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.rollback()
+        finally:
+            self.session.close()
+        if isinstance(exc, (OperationalError, DBAPIError)) and _is_connection_error(exc):
+            raise DependencyUnavailable("The database is unavailable. Try again shortly.") from exc
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+def _is_connection_error(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    import pg8000
+
+    return isinstance(exc.orig, (pg8000.InterfaceError, ConnectionError, OSError))

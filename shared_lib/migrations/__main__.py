@@ -1,0 +1,5 @@
+"""Upgrade the database to the newest revision."""
+
+from shared_lib.migrations import upgrade
+
+upgrade()

@@ -1,0 +1,182 @@
+"""The tables PostgreSQL holds, as SQLAlchemy 2.0 declarative models.
+
+The schema itself only ever changes through a migration in shared_lib/migrations; these
+classes describe it for queries and must agree with the newest revision (a test checks).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    # Fetch server defaults (created_at, counters) with RETURNING at insert time, so a
+    # new row can be answered without a second query.
+    __mapper_args__ = {"eager_defaults": True}
+
+
+def _now_column() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    username: Mapped[str] = mapped_column(String(30), nullable=False)
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(100), nullable=False)
+    display_name: Mapped[str] = mapped_column(String(50), nullable=False)
+    bio: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    avatar_url: Mapped[str | None] = mapped_column(String(2000))
+    followers_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    following_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    stream_key_hash: Mapped[str | None] = mapped_column(String(64))
+    stream_key_rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now_column()
+
+    __table_args__ = (
+        Index("uq_users_username", func.lower(username), unique=True),
+        Index("uq_users_email", func.lower(email), unique=True),
+        Index("uq_users_stream_key_hash", "stream_key_hash", unique=True),
+    )
+
+
+class UserRelationship(Base):
+    """`follower_id` follows `followed_id`."""
+
+    __tablename__ = "user_relationships"
+
+    follower_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    followed_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = _now_column()
+
+    __table_args__ = (
+        CheckConstraint("follower_id <> followed_id", name="ck_no_self_follow"),
+        Index("ix_relationships_followed", "followed_id", "created_at"),
+        Index("ix_relationships_follower", "follower_id", "created_at"),
+    )
+
+
+class LiveStream(Base):
+    """One broadcast: created ahead of time or on publish, live, then ended for good."""
+
+    __tablename__ = "live_streams"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    status: Mapped[str] = mapped_column(String(10), nullable=False, server_default="created")
+    created_at: Mapped[datetime] = _now_column()
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("status IN ('created', 'live', 'ended')", name="ck_stream_status"),
+        Index("ix_streams_user_created", "user_id", "created_at"),
+        Index("ix_streams_live", "status", postgresql_where=text("status = 'live'")),
+    )
+
+
+class StreamMetadata(Base):
+    """What a stream is about (editorial) and what the encoder sends (technical)."""
+
+    __tablename__ = "stream_metadata"
+
+    stream_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("live_streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    title: Mapped[str] = mapped_column(String(140), nullable=False, server_default="")
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    category: Mapped[str | None] = mapped_column(String(50))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(25)), nullable=False, server_default="{}")
+    language: Mapped[str | None] = mapped_column(String(8))
+    video_codec: Mapped[str | None] = mapped_column(String(20))
+    audio_codec: Mapped[str | None] = mapped_column(String(20))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    frame_rate: Mapped[int | None] = mapped_column(Integer)
+    video_bitrate_kbps: Mapped[int | None] = mapped_column(Integer)
+    audio_bitrate_kbps: Mapped[int | None] = mapped_column(Integer)
+    thumbnail_url: Mapped[str | None] = mapped_column(String(2000))
+    updated_at: Mapped[datetime] = _now_column()
+
+
+class RefreshToken(Base):
+    """A refresh token, stored as its SHA-256. Every use spends it and issues the next
+    one in the same family; a spent token used again revokes the family."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    family_id: Mapped[uuid.UUID] = mapped_column(UUID, nullable=False, index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = _now_column()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RevokedAccessToken(Base):
+    """An access token logged out before its expiry. Redis answers the hot check;
+    this table is the truth when Redis is down or was flushed."""
+
+    __tablename__ = "revoked_access_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class ProcessedEvent(Base):
+    """CloudEvents already handled, keyed on (source, id), so redelivery has no effect."""
+
+    __tablename__ = "processed_events"
+
+    source: Mapped[str] = mapped_column(String(500), primary_key=True)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    type: Mapped[str] = mapped_column(String(200), nullable=False)
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    processed_at: Mapped[datetime] = _now_column()
+
+
+class DeadLetter(Base):
+    """An event that a subscriber never accepted, kept for an operator to read and replay."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    subscriber: Mapped[str] = mapped_column(String(100), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(200), nullable=False)
+    event_source: Mapped[str] = mapped_column(String(500), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    headers: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = _now_column()
+    replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,56 @@
+"""Access tokens revoked before their expiry: one token (logout) or a whole session
+(a refresh family revoked by logout or by the reuse of a spent refresh token).
+
+The check runs on every authenticated request, so it asks Redis first; PostgreSQL holds
+the truth, and answers when Redis is down or has lost its keys.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timezone
+
+from shared_lib.cache import REDIS_ERRORS, Keys, get_redis
+from shared_lib.security import AccessClaims
+
+
+def is_revoked(claims: AccessClaims) -> bool:
+    keys = [Keys.revoked_access_token(claims.jti), Keys.revoked_session(claims.session_id)]
+    try:
+        return any(get_redis().mget(keys))
+    except REDIS_ERRORS:
+        return _is_revoked_in_database(claims)
+
+
+def _is_revoked_in_database(claims: AccessClaims) -> bool:
+    from shared_lib.db import UnitOfWork
+
+    with UnitOfWork() as uow:
+        return uow.revoked_tokens.is_revoked(claims.jti) or uow.refresh_tokens.family_revoked(
+            uuid.UUID(claims.session_id)
+        )
+
+
+def remember_revocations(*, jti: str | None, session_id: str | None, ttl_seconds: int) -> None:
+    """Put revocations already committed to PostgreSQL into Redis, for the hot check.
+    Best effort: if Redis is down, the PostgreSQL fallback still refuses the token."""
+    if ttl_seconds <= 0:
+        return
+    try:
+        pipe = get_redis().pipeline()
+        if jti:
+            pipe.set(Keys.revoked_access_token(jti), "1", ex=ttl_seconds)
+        if session_id:
+            pipe.set(Keys.revoked_session(session_id), "1", ex=ttl_seconds)
+        pipe.execute()
+    except REDIS_ERRORS:
+        pass
+
+
+def seconds_left(expires_at: int) -> int:
+    return max(0, int(expires_at - time.time()))
+
+
+def expiry_datetime(expires_at: int) -> datetime:
+    return datetime.fromtimestamp(expires_at, tz=timezone.utc)

@@ -1,0 +1,95 @@
+"""Response shapes every client may rely on (DESIGN.md §3), and the field rules they share.
+
+Fields may be added, never renamed. Request models live beside the function that takes them.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+
+from shared_lib.errors import PasswordTooLong
+from shared_lib.security import MAX_PASSWORD_BYTES
+
+USERNAME = re.compile(r"^[a-z0-9_]{3,30}$")
+MIN_PASSWORD_BYTES = 8
+
+
+class Request(BaseModel):
+    """Base of request bodies: unknown fields are refused, strings are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=False)
+
+
+def _username(value: str) -> str:
+    value = value.lower()
+    if not USERNAME.match(value):
+        raise ValueError("usernames are 3 to 30 characters of a-z, 0-9 and _")
+    return value
+
+
+def _password(value: str) -> str:
+    size = len(value.encode("utf-8"))
+    if size > MAX_PASSWORD_BYTES:
+        raise PasswordTooLong(details=[{"field": "password", "bytes": size}])
+    if size < MIN_PASSWORD_BYTES:
+        raise ValueError(f"passwords are at least {MIN_PASSWORD_BYTES} bytes")
+    return value
+
+
+Username = Annotated[str, AfterValidator(_username)]
+Password = Annotated[str, AfterValidator(_password)]
+LowerStr = Annotated[str, BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v)]
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+
+
+class PublicUser(BaseModel):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    bio: str
+    avatar_url: str | None
+    followers_count: int
+    following_count: int
+    is_live: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user, *, is_live: bool) -> "PublicUser":
+        return cls(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            bio=user.bio or "",
+            avatar_url=user.avatar_url,
+            followers_count=user.followers_count or 0,
+            following_count=user.following_count or 0,
+            is_live=is_live,
+            created_at=user.created_at,
+        )
+
+
+class Me(PublicUser):
+    email: str
+
+    @classmethod
+    def of(cls, user, *, is_live: bool) -> "Me":
+        return cls(**PublicUser.of(user, is_live=is_live).model_dump(), email=user.email)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
