@@ -90,9 +90,11 @@ def function_modules() -> list[str]:
 
 def load_catalog() -> list[FunctionSpec]:
     """Every function in functions/, sorted by name."""
-    for module in function_modules():
+    modules = function_modules()
+    for module in modules:
         importlib.import_module(f"functions.{module}")
-    return sorted(_REGISTRY.values(), key=lambda spec: spec.name)
+    specs = [spec for spec in _REGISTRY.values() if spec.module in modules]
+    return sorted(specs, key=lambda spec: spec.name)
 
 
 def match_route(

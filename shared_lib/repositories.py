@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from shared_lib.models import Base, LiveStream, ProcessedEvent, RefreshToken, RevokedAccessToken, User
+from shared_lib.models import Base, DeadLetter, LiveStream, ProcessedEvent, RefreshToken, RevokedAccessToken, User
 
 T = TypeVar("T", bound=Base)
 
@@ -145,9 +145,20 @@ class SqlEventLog(EventLog):
         return self.session.execute(statement).first() is not None
 
 
+class SqlDeadLetterRepository(SqlRepository[DeadLetter]):
+    model = DeadLetter
+
+    def list(self, *, limit: int = 100, include_replayed: bool = False) -> list[DeadLetter]:
+        query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)
+        if not include_replayed:
+            query = query.where(DeadLetter.replayed_at.is_(None))
+        return list(self.session.scalars(query))
+
+
 def bind_repositories(uow: Any, session: Session) -> None:
     """Give a unit of work its repositories, all on the one session."""
     uow.users = SqlUserRepository(session)
     uow.refresh_tokens = SqlRefreshTokenRepository(session)
     uow.revoked_tokens = SqlRevokedTokenRepository(session)
     uow.events = SqlEventLog(session)
+    uow.dead_letters = SqlDeadLetterRepository(session)

@@ -1,0 +1,36 @@
+# streamfn: `make dev` runs the whole platform, `make test` runs the whole suite.
+# Both install what is missing first: system packages (apt) and a .venv for Python.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUN := PYTHONPATH=$(CURDIR) $(PY)
+
+.PHONY: dev test unit bench system venv clean
+
+dev: system venv
+	$(RUN) -m local dev
+
+test: system venv
+	$(RUN) -m pytest
+
+unit: venv
+	$(RUN) -m pytest tests/unit
+
+bench: system venv
+	$(RUN) bench/cold_start.py
+	$(RUN) bench/login.py
+
+system:
+	@bash local/install-system.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+clean:
+	rm -rf .local $(VENV)

@@ -1,0 +1,107 @@
+"""`python -m local dev` runs the platform until Ctrl-C; see README for the other commands.
+
+    dev            start everything (STREAMFN_LOCAL_MODE=processes|inprocess)
+    dead-letters   list the dead-letter store
+    replay ID      send a dead letter back through the broker ingress
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import urllib.request
+
+from local.platform import Platform, Ports, dev_profile, lock
+
+
+def dev() -> int:
+    profile = dev_profile()
+    ports = Ports.from_environment()
+    if not lock(profile.home / "dev.pid"):
+        print(f"streamfn is already running (pid {(profile.home / 'dev.pid').read_text()}); "
+              f"stop it with Ctrl-C in its terminal first.", file=sys.stderr)
+        return 1
+    mode = os.environ.get("STREAMFN_LOCAL_MODE", "processes")
+    platform = Platform(profile, ports, mode=mode)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        print(f"starting PostgreSQL, Redis and {mode} functions…", flush=True)
+        platform.start()
+        print(
+            "\nstreamfn is running\n"
+            f"  API       http://127.0.0.1:{ports.api}   (OpenAPI: /api/openapi.json)\n"
+            f"  RTMP      rtmp://127.0.0.1:{ports.rtmp}/live\n"
+            f"  HLS/DASH  http://127.0.0.1:{ports.hls}\n"
+            f"  internal  http://127.0.0.1:{ports.internal}   (broker ingress, internal functions)\n"
+            "Ctrl-C stops everything.",
+            flush=True,
+        )
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as exc:
+        print(f"streamfn could not start: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("\nstopping…", flush=True)
+        platform.stop()
+        platform.stop_servers()
+        (profile.home / "dev.pid").unlink(missing_ok=True)
+    return 0
+
+
+def dead_letters() -> int:
+    from local.platform import function_env, reset_caches
+    from shared_lib.db import UnitOfWork
+
+    os.environ.update(function_env(dev_profile(), Ports.from_environment(), environment="development"))
+    reset_caches()
+    with UnitOfWork() as uow:
+        for letter in uow.dead_letters.list():
+            print(json.dumps({"id": letter.id, "subscriber": letter.subscriber,
+                              "type": letter.event_type, "event_id": letter.event_id,
+                              "reason": letter.reason, "attempts": letter.attempts,
+                              "at": letter.created_at.isoformat()}))
+    return 0
+
+
+def replay(letter_id: str) -> int:
+    from datetime import datetime, timezone
+
+    from local.platform import function_env, reset_caches
+    from shared_lib.db import UnitOfWork
+
+    ports = Ports.from_environment()
+    os.environ.update(function_env(dev_profile(), ports, environment="development"))
+    reset_caches()
+    with UnitOfWork() as uow:
+        letter = uow.dead_letters.get(int(letter_id))
+        if letter is None:
+            print(f"no dead letter {letter_id}", file=sys.stderr)
+            return 1
+        request = urllib.request.Request(f"http://127.0.0.1:{ports.internal}/", data=letter.body,
+                                         headers=letter.headers, method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+        letter.replayed_at = datetime.now(timezone.utc)
+        uow.commit()
+    print(f"replayed {letter_id}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    commands = {"dev": dev, "dead-letters": dead_letters, "replay": replay}
+    if not argv or argv[0] not in commands:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return commands[argv[0]](*argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

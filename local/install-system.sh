@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the system packages streamfn needs, and only those that are missing.
+# Debian/Ubuntu (apt). Runs as root, or through sudo when it is available.
+set -euo pipefail
+
+missing=()
+have() { command -v "$1" >/dev/null 2>&1; }
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+have redis-server || missing+=(redis-server)
+have nginx || missing+=(nginx)
+[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing+=(libnginx-mod-rtmp)
+{ have ffmpeg && have ffprobe; } || missing+=(ffmpeg)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+have runuser || missing+=(util-linux)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing system packages: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  have sudo || { echo "need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's packages start system-wide services; streamfn runs its own private instances.
+for service in postgresql redis-server nginx; do
+  $SUDO service "$service" stop >/dev/null 2>&1 || true
+done

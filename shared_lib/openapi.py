@@ -1,0 +1,94 @@
+"""The OpenAPI 3.1 document, built from the catalog and the pydantic models it names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from shared_lib.catalog import HTTP, FunctionSpec
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "array", "items": {}},
+            },
+        }
+    },
+}
+
+
+def _ref(model: Any) -> dict:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _parameters(spec: FunctionSpec) -> list[dict]:
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in spec.path_pattern.groupindex
+    ]
+    if spec.query is not None:
+        schema = spec.query.model_json_schema()
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
+    return params
+
+
+def _operation(spec: FunctionSpec) -> dict:
+    ok = {"description": "OK"}
+    if spec.response is not None:
+        ok["content"] = {"application/json": {"schema": _ref(spec.response)}}
+    status = 204 if spec.status == 204 else spec.status
+    operation: dict[str, Any] = {
+        "operationId": spec.name,
+        "summary": spec.summary,
+        "parameters": _parameters(spec),
+        "responses": {
+            str(status): ok if status != 204 else {"description": "No content"},
+            "default": {
+                "description": "An error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+        },
+    }
+    if spec.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(spec.body)}},
+        }
+    if spec.auth == "user":
+        operation["security"] = [{"bearer": []}]
+    elif spec.auth == "optional":
+        operation["security"] = [{}, {"bearer": []}]
+    return operation
+
+
+def build_document(specs: list[FunctionSpec], *, version: str = "1.0.0") -> dict:
+    public = [s for s in specs if s.kind == HTTP and not s.internal]
+    paths: dict[str, dict] = {}
+    for spec in public:
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
+    models = {m for s in public for m in (s.body, s.response, s.query) if m is not None}
+    _, definitions = models_json_schema(
+        [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)],
+        ref_template="#/components/schemas/{model}",
+    )
+    schemas = definitions.get("$defs", {})
+    schemas["Error"] = ERROR_SCHEMA
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "streamfn", "version": version},
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }

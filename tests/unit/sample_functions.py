@@ -1,0 +1,39 @@
+"""Functions used only by the decorator tests: each exercises one part of the contract."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared_lib.errors import Conflict, Throttled
+from shared_lib.http import Reply, http_function
+from shared_lib.schemas import Password, Request
+
+
+class Greeting(Request):
+    name: str = Field(min_length=1, max_length=10)
+    password: Password | None = None
+
+
+@http_function("POST /api/greetings/{slug}", body=Greeting, status=201)
+def greet(body: Greeting, slug: str) -> dict:
+    return {"hello": body.name, "slug": slug}
+
+
+@http_function("GET /api/boom")
+def boom() -> dict:
+    raise RuntimeError("secret internals that must not leak")
+
+
+@http_function("GET /api/throttled")
+def throttled() -> dict:
+    raise Throttled(retry_after=7)
+
+
+@http_function("GET /api/conflict")
+def conflict() -> None:
+    raise Conflict("Already there.")
+
+
+@http_function("GET /api/teapot")
+def teapot() -> Reply:
+    return Reply({"ok": True}, status=202, headers={"X-Extra": "1"})
