@@ -24,6 +24,8 @@ REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 class Keys:
     """Key names. Call these; never spell a key inline."""
 
+    REVOCATIONS_LOADED = f"{PREFIX}revoked:loaded"
+
     @staticmethod
     def revoked_access_token(jti: str) -> str:
         return f"{PREFIX}revoked:jti:{jti}"

@@ -55,10 +55,9 @@ class UnitOfWork:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            self.rollback()
-        finally:
-            self.session.close()
+        # close() rolls back whatever was not committed and detaches the loaded objects
+        # without expiring them, so a handler can still read them after the block.
+        self.session.close()
         if isinstance(exc, (OperationalError, DBAPIError)) and _is_connection_error(exc):
             raise DependencyUnavailable("The database is unavailable. Try again shortly.") from exc
 

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -83,6 +83,9 @@ class RefreshTokenRepository(Repository[RefreshToken]):
     @abc.abstractmethod
     def family_revoked(self, family_id: uuid.UUID) -> bool: ...
 
+    @abc.abstractmethod
+    def revoked_families_since(self, *, seconds: int) -> list[uuid.UUID]: ...
+
 
 class SqlRefreshTokenRepository(SqlRepository[RefreshToken], RefreshTokenRepository):
     model = RefreshToken
@@ -104,6 +107,11 @@ class SqlRefreshTokenRepository(SqlRepository[RefreshToken], RefreshTokenReposit
         )
         return self.session.scalar(query.limit(1)) is not None
 
+    def revoked_families_since(self, *, seconds: int) -> list[uuid.UUID]:
+        since = func.now() - text(f"interval '{int(seconds)} seconds'")
+        query = select(RefreshToken.family_id).where(RefreshToken.revoked_at > since).distinct()
+        return list(self.session.scalars(query))
+
 
 class RevokedTokenRepository(abc.ABC):
     @abc.abstractmethod
@@ -111,6 +119,10 @@ class RevokedTokenRepository(abc.ABC):
 
     @abc.abstractmethod
     def is_revoked(self, jti: str) -> bool: ...
+
+    @abc.abstractmethod
+    def live(self) -> list[tuple[str, datetime]]:
+        """(jti, expires_at) of every revoked token not yet expired."""
 
 
 class SqlRevokedTokenRepository(RevokedTokenRepository):
@@ -123,6 +135,12 @@ class SqlRevokedTokenRepository(RevokedTokenRepository):
 
     def is_revoked(self, jti: str) -> bool:
         return self.session.get(RevokedAccessToken, jti) is not None
+
+    def live(self) -> list[tuple[str, datetime]]:
+        query = select(RevokedAccessToken.jti, RevokedAccessToken.expires_at).where(
+            RevokedAccessToken.expires_at > func.now()
+        )
+        return [tuple(row) for row in self.session.execute(query)]
 
 
 class EventLog(abc.ABC):

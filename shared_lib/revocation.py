@@ -2,7 +2,9 @@
 (a refresh family revoked by logout or by the reuse of a spent refresh token).
 
 The check runs on every authenticated request, so it asks Redis first; PostgreSQL holds
-the truth, and answers when Redis is down or has lost its keys.
+the truth, and answers when Redis is down. A marker key says Redis holds every live
+revocation; when Redis restarts or is flushed the marker is gone, so the next check asks
+PostgreSQL and copies the live revocations back into Redis before trusting it again.
 """
 
 from __future__ import annotations
@@ -16,11 +18,41 @@ from shared_lib.security import AccessClaims
 
 
 def is_revoked(claims: AccessClaims) -> bool:
-    keys = [Keys.revoked_access_token(claims.jti), Keys.revoked_session(claims.session_id)]
+    keys = [Keys.revoked_access_token(claims.jti), Keys.revoked_session(claims.session_id),
+            Keys.REVOCATIONS_LOADED]
     try:
-        return any(get_redis().mget(keys))
+        jti, session, loaded = get_redis().mget(keys)
     except REDIS_ERRORS:
         return _is_revoked_in_database(claims)
+    if loaded is None:
+        revoked = _is_revoked_in_database(claims)
+        _reload_into_redis()
+        return revoked
+    return bool(jti or session)
+
+
+def _reload_into_redis() -> None:
+    from shared_lib.config import get_settings
+    from shared_lib.db import UnitOfWork
+
+    window = get_settings().access_token_ttl_seconds
+    with UnitOfWork() as uow:
+        tokens = uow.revoked_tokens.live()
+        sessions = uow.refresh_tokens.revoked_families_since(seconds=window)
+    try:
+        pipe = get_redis().pipeline()
+        for jti, expires_at in tokens:
+            pipe.set(Keys.revoked_access_token(jti), "1", ex=max(1, _seconds_until(expires_at)))
+        for family_id in sessions:
+            pipe.set(Keys.revoked_session(str(family_id)), "1", ex=window)
+        pipe.set(Keys.REVOCATIONS_LOADED, "1")
+        pipe.execute()
+    except REDIS_ERRORS:
+        pass
+
+
+def _seconds_until(moment: datetime) -> int:
+    return int((moment - datetime.now(timezone.utc)).total_seconds())
 
 
 def _is_revoked_in_database(claims: AccessClaims) -> bool:

@@ -48,6 +48,9 @@ class FakeRefreshTokens(RefreshTokenRepository):
     def family_revoked(self, family_id):
         return any(t.family_id == family_id and t.revoked_at for t in self.rows.values())
 
+    def revoked_families_since(self, *, seconds):
+        return sorted({t.family_id for t in self.rows.values() if t.revoked_at})
+
 
 class FakeRevokedTokens(RevokedTokenRepository):
     def __init__(self):
@@ -58,6 +61,9 @@ class FakeRevokedTokens(RevokedTokenRepository):
 
     def is_revoked(self, jti):
         return jti in self.jtis
+
+    def live(self):
+        return [(jti, None) for jti in self.jtis]
 
 
 class FakeUnitOfWork:

@@ -1,0 +1,64 @@
+"""The platform as `make dev` runs it (gateway, broker, scheduler), on free ports."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+import pytest
+
+from local.broker import Delivery
+from local.platform import Platform, Ports, test_profile
+from tests.conftest import TEST_SETTINGS
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def http(method: str, url: str, *, json_body=None, data: bytes | None = None,
+         headers: dict | None = None, token: str | None = None) -> Answer:
+    all_headers = dict(headers or {})
+    if json_body is not None:
+        data = json.dumps(json_body).encode()
+        all_headers.setdefault("Content-Type", "application/json")
+    if token:
+        all_headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, headers=all_headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return Answer(response.status, dict(response.headers), response.read())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, dict(error.headers), error.read())
+
+
+def start_platform(mode: str) -> Platform:
+    ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
+                  functions=free_port() + 1)
+    platform = Platform(test_profile(), ports, mode=mode, environment="test",
+                        delivery=Delivery(retry=3, backoff_delay=0.05), schedule=False,
+                        overrides=TEST_SETTINGS)
+    platform.start()
+    return platform
+
+
+@pytest.fixture(scope="session")
+def platform(servers):
+    running = start_platform("inprocess")
+    yield running
+    running.stop()

@@ -1,0 +1,50 @@
+"""The error contract and routing of the public and internal gateway ports."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.e2e.conftest import http
+
+
+@pytest.mark.parametrize("method, path, data, content_type, status, code", [
+    ("POST", "/api/auth/login", b"{broken", "application/json", 400, "invalid_input"),
+    ("POST", "/api/auth/login", b"username=a", "application/x-www-form-urlencoded", 415,
+     "unsupported_media_type"),
+    ("POST", "/api/auth/login", b'{"u": "' + b"x" * 2_000_000 + b'"}', "application/json", 413,
+     "payload_too_large"),
+    ("GET", "/api/no/such/thing", None, None, 404, "not_found"),
+    ("DELETE", "/api/auth/login", None, None, 405, "method_not_allowed"),
+])
+def test_bad_requests_get_json_errors_never_500(platform, method, path, data, content_type,
+                                                status, code):
+    headers = {"Content-Type": content_type} if content_type else {}
+    answer = http(method, platform.api_url + path, data=data, headers=headers)
+    assert answer.status == status
+    assert answer.headers["Content-Type"].startswith("application/json")
+    assert answer.json()["error"]["code"] == code
+
+
+def test_the_public_port_never_routes_internal_paths(platform):
+    answer = http("POST", f"{platform.api_url}/internal/ingest/authorize", json_body={})
+    assert answer.status == 404
+
+
+def test_the_openapi_document_is_served(platform):
+    answer = http("GET", f"{platform.api_url}/api/openapi.json")
+    assert answer.status == 200
+    document = answer.json()
+    assert document["openapi"] == "3.1.0"
+    assert "post" in document["paths"]["/api/auth/login"]
+    assert not any(path.startswith("/internal/") for path in document["paths"])
+
+
+def test_the_broker_ingress_takes_cloudevents_and_refuses_the_rest(platform):
+    event = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/e2e",
+             "ce-type": "dev.streamfn.nobody.listens", "Content-Type": "application/json"}
+    assert http("POST", f"{platform.internal_url}/", data=b"{}", headers=event).status == 202
+    refused = http("POST", f"{platform.internal_url}/", data=b"{}",
+                   headers={"Content-Type": "application/json"})
+    assert refused.status == 400 and refused.json()["error"]["code"] == "invalid_event"

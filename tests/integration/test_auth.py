@@ -1,0 +1,127 @@
+"""Accounts and tokens on the real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+
+def unique(prefix="u"):
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def register(call, name=None, password="correct horse", **extra):
+    name = name or unique()
+    body = {"username": name, "email": f"{name}@example.com", "password": password, **extra}
+    return name, call("register", json=body)
+
+
+def login(call, name, password="correct horse", address="203.0.113.9"):
+    return call("login", json={"username": name, "password": password},
+                headers={"X-Forwarded-For": address})
+
+
+def test_register_then_me_shows_the_account_with_email(call):
+    name, response = register(call, display_name="Ada L.")
+    assert response.status_code == 201
+    tokens = response.get_json()
+    assert tokens["token_type"] == "Bearer" and tokens["expires_in"] > 0
+    me = call("me", token=tokens["access_token"])
+    assert me.status_code == 200
+    body = me.get_json()
+    assert body["username"] == name and body["email"] == f"{name}@example.com"
+    assert body["display_name"] == "Ada L." and body["followers_count"] == 0
+    assert body["is_live"] is False and "password_hash" not in body
+
+
+def test_usernames_are_case_insensitively_unique_and_emails_unique(call):
+    name, _ = register(call)
+    again = call("register", json={"username": name.upper(), "email": f"x{name}@example.com",
+                                   "password": "correct horse"})
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "username_taken"
+    taken = call("register", json={"username": unique(), "email": f"{name.upper()}@EXAMPLE.com",
+                                   "password": "correct horse"})
+    assert taken.status_code == 409 and taken.get_json()["error"]["code"] == "email_taken"
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"username": "ab"}, "username"),
+    ({"username": "has space"}, "username"),
+    ({"email": "not-an-email"}, "email"),
+    ({"password": "short"}, "password"),
+])
+def test_registration_validates_each_field(call, body, field):
+    name = unique()
+    full = {"username": name, "email": f"{name}@example.com", "password": "correct horse", **body}
+    response = call("register", json=full)
+    assert response.status_code == 400
+    assert field in {d["field"] for d in response.get_json()["error"]["details"]}
+
+
+def test_a_73_byte_password_is_400_at_register_and_login(call):
+    name, response = register(call, password="a" * 73)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "password_too_long"
+    name, _ = register(call, password="a" * 72)
+    assert login(call, name, "a" * 72).status_code == 200
+    refused = login(call, name, "a" * 72 + "b")
+    assert refused.status_code == 400, "a longer password is refused, not truncated to a match"
+
+
+def test_twenty_wrong_passwords_end_in_429_and_the_right_one_works_after_the_window(call):
+    name, _ = register(call)
+    address = f"198.51.100.{uuid.uuid4().int % 250}"
+    statuses = [login(call, name, "wrong password", address).status_code for _ in range(20)]
+    assert statuses[0] == 401 and statuses[-1] == 429
+    throttled = login(call, name, "correct horse", address)
+    assert throttled.status_code == 429, "even the right password waits out the window"
+    retry_after = int(throttled.headers["Retry-After"])
+    assert 1 <= retry_after <= 3
+    time.sleep(retry_after + 0.5)
+    assert login(call, name, "correct horse", address).status_code == 200
+
+
+def test_the_per_address_limit_stops_a_guesser_spreading_over_accounts(call, monkeypatch):
+    from local.platform import reset_caches
+
+    monkeypatch.setenv("STREAMFN_LOGIN_MAX_FAILURES_PER_ADDRESS", "5")
+    reset_caches()
+    address = f"192.0.2.{uuid.uuid4().int % 250}"
+    statuses = [login(call, unique(), "wrong password", address).status_code for _ in range(7)]
+    assert statuses[:5] == [401] * 5 and statuses[5:] == [429, 429]
+
+
+def test_a_refresh_token_used_twice_revokes_its_whole_family(call):
+    _, response = register(call)
+    first = response.get_json()
+    second = call("refresh", json={"refresh_token": first["refresh_token"]})
+    assert second.status_code == 200
+    second = second.get_json()
+    assert call("me", token=second["access_token"]).status_code == 200
+    replay = call("refresh", json={"refresh_token": first["refresh_token"]})
+    assert replay.status_code == 401 and replay.get_json()["error"]["code"] == "invalid_token"
+    assert call("refresh", json={"refresh_token": second["refresh_token"]}).status_code == 401
+    assert call("me", token=second["access_token"]).status_code == 401
+
+
+def test_logout_revokes_the_access_token_and_the_refresh_token(call):
+    _, response = register(call)
+    tokens = response.get_json()
+    assert call("logout", token=tokens["access_token"]).status_code == 204
+    assert call("me", token=tokens["access_token"]).status_code == 401
+    assert call("refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
+
+
+def test_revocation_holds_when_redis_has_lost_its_keys(call):
+    from shared_lib.cache import get_redis
+
+    _, response = register(call)
+    tokens = response.get_json()
+    _, other = register(call)
+    call("logout", token=tokens["access_token"])
+    get_redis().flushdb()
+    assert call("me", token=tokens["access_token"]).status_code == 401
+    assert call("me", token=other.get_json()["access_token"]).status_code == 200
+    assert call("me", token=tokens["access_token"]).status_code == 401, "reloaded into Redis"

@@ -1,0 +1,43 @@
+"""The unit of work and the migrations, on the real PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+from shared_lib.db import UnitOfWork
+from shared_lib.models import User
+
+
+def make_user() -> User:
+    name = f"w_{uuid.uuid4().hex[:8]}"
+    return User(id=uuid.uuid4(), username=name, email=f"{name}@example.com",
+                password_hash="x", display_name=name)
+
+
+def test_the_unit_of_work_rolls_back_unless_committed():
+    user = make_user()
+    with UnitOfWork() as uow:
+        uow.users.add(user)
+    with UnitOfWork() as uow:
+        assert uow.users.get(user.id) is None
+
+
+def test_the_unit_of_work_keeps_what_was_committed():
+    user = make_user()
+    with UnitOfWork() as uow:
+        uow.users.add(user)
+        uow.commit()
+    with UnitOfWork() as uow:
+        assert uow.users.get_by_username(user.username.upper()).id == user.id
+
+
+def test_the_models_match_the_newest_migration():
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from shared_lib.db import get_engine
+    from shared_lib.models import Base
+
+    with get_engine().connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []

@@ -1,0 +1,56 @@
+"""Event functions: at-least-once delivery, exactly one effect."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import uuid
+from pathlib import Path
+
+import functions_framework
+
+SOURCE = Path(__file__).with_name("sample_events.py")
+
+
+def app():
+    application = functions_framework.create_app("on_test_happened", str(SOURCE))
+    return application.test_client(), sys.modules["sample_events"]
+
+
+def headers(event_id: str, source: str = "/tests") -> dict:
+    return {"ce-specversion": "1.0", "ce-id": event_id, "ce-source": source,
+            "ce-type": "dev.streamfn.test.happened", "Content-Type": "application/json"}
+
+
+def test_an_event_delivered_three_times_has_one_effect():
+    client, module = app()
+    event_id = str(uuid.uuid4())
+    answers = [client.post("/", headers=headers(event_id), data=b'{"n": 1}') for _ in range(3)]
+    assert [a.status_code for a in answers] == [202, 202, 202]
+    assert all(a.get_data() == b"" for a in answers), "an empty 202, as a broker expects"
+    assert module.EFFECTS.count(event_id) == 1
+
+
+def test_the_same_id_from_another_source_is_another_event():
+    client, module = app()
+    event_id = str(uuid.uuid4())
+    client.post("/", headers=headers(event_id, "/a"), data=b"{}")
+    client.post("/", headers=headers(event_id, "/b"), data=b"{}")
+    assert module.EFFECTS.count(event_id) == 2
+
+
+def test_structured_mode_is_accepted_and_garbage_is_a_json_400():
+    client, module = app()
+    event_id = str(uuid.uuid4())
+    structured = client.post("/", json={"specversion": "1.0", "id": event_id, "source": "/s",
+                                        "type": "dev.streamfn.test.happened", "data": {}},
+                             headers={"Content-Type": "application/cloudevents+json"})
+    assert structured.status_code == 202 and event_id in module.EFFECTS
+    garbage = client.post("/", data=b"{}", headers={"Content-Type": "application/json"})
+    assert garbage.status_code == 400 and garbage.get_json()["error"]["code"] == "invalid_input"
+
+
+def test_an_event_of_another_type_is_refused():
+    client, module = app()
+    wrong = {**headers(str(uuid.uuid4())), "ce-type": "dev.streamfn.other"}
+    assert client.post("/", headers=wrong, data=b"{}").status_code == 400
