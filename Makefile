@@ -18,8 +18,8 @@ unit: venv
 	$(RUN) -m pytest tests/unit
 
 bench: system venv
-	$(RUN) bench/cold_start.py
-	$(RUN) bench/login.py
+	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) cold_start.py
+	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) login.py
 
 system:
 	@bash local/install-system.sh

@@ -1,18 +1,15 @@
 """Accounts and tokens: register, login, refresh, logout, me, jwks.
 
 Only these functions hold the signing key; every other function verifies tokens with the
-public keys that `jwks` publishes.
+public keys that `jwks` publishes. The database layer is imported inside the handlers
+that use it, so a cold start pays only for routing and validation.
 """
 
 from __future__ import annotations
 
 from pydantic import EmailStr, Field
 
-from shared_lib.accounts import check_password, logout as end_session, refresh as refresh_session
-from shared_lib.accounts import register as create_account, start_session
 from shared_lib.config import get_settings
-from shared_lib.db import UnitOfWork
-from shared_lib.errors import InvalidCredentials
 from shared_lib.http import Client, http_function
 from shared_lib.schemas import LowerStr, Me, Password, Request, TokenPair, Username
 from shared_lib.security import AccessClaims, get_jwks, get_signer, password_bytes
@@ -45,6 +42,9 @@ def _pair(session) -> TokenPair:
 @http_function("POST /api/auth/register", body=RegisterRequest, response=TokenPair, status=201)
 def register(body: RegisterRequest) -> TokenPair:
     """Create an account and log it in."""
+    from shared_lib.accounts import register as create_account, start_session
+    from shared_lib.db import UnitOfWork
+
     settings = get_settings()
     with UnitOfWork() as uow:
         user = create_account(
@@ -63,7 +63,10 @@ def register(body: RegisterRequest) -> TokenPair:
 @http_function("POST /api/auth/login", body=LoginRequest, response=TokenPair)
 def login(body: LoginRequest, client: Client) -> TokenPair:
     """Exchange a username (or email) and password for a token pair."""
+    from shared_lib.accounts import check_password, start_session
     from shared_lib.cache import get_redis
+    from shared_lib.db import UnitOfWork
+    from shared_lib.errors import InvalidCredentials
     from shared_lib.throttle import LoginThrottle
 
     settings = get_settings()
@@ -87,6 +90,9 @@ def login(body: LoginRequest, client: Client) -> TokenPair:
 @http_function("POST /api/auth/refresh", body=RefreshRequest, response=TokenPair)
 def refresh(body: RefreshRequest) -> TokenPair:
     """Spend a refresh token for a new pair; a token used twice revokes its session."""
+    from shared_lib.accounts import refresh as refresh_session
+    from shared_lib.db import UnitOfWork
+
     settings = get_settings()
     with UnitOfWork() as uow:
         session = refresh_session(
@@ -99,6 +105,9 @@ def refresh(body: RefreshRequest) -> TokenPair:
 @http_function("POST /api/auth/logout", auth="user", status=204)
 def logout(user: AccessClaims) -> None:
     """Revoke this session's refresh tokens and the access token presented."""
+    from shared_lib.accounts import logout as end_session
+    from shared_lib.db import UnitOfWork
+
     with UnitOfWork() as uow:
         end_session(uow, user, settings=get_settings())
 
@@ -106,6 +115,7 @@ def logout(user: AccessClaims) -> None:
 @http_function("GET /api/auth/me", auth="user", response=Me)
 def me(user: AccessClaims) -> Me:
     """The caller's own account, email included."""
+    from shared_lib.db import UnitOfWork
     from shared_lib.errors import InvalidToken
 
     with UnitOfWork() as uow:

@@ -1,0 +1,56 @@
+"""What the benchmarks share: starting a function as its own process, timing, medians."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_function(source: str, target: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "functions_framework", "--source", source, "--target", target,
+         "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None,
+            headers: dict | None = None, timeout: float = 30.0) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def first_answer(port: int, method: str, path: str, body: bytes | None, deadline: float) -> None:
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    while time.monotonic() < deadline:
+        try:
+            request(port, method, path, body, headers, timeout=5)
+            return
+        except OSError:
+            time.sleep(0.005)
+    raise TimeoutError(f"no answer on port {port}")
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
