@@ -96,6 +96,7 @@ def replay(letter_id: str) -> int:
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     commands = {"dev": dev, "dead-letters": dead_letters, "replay": replay}
     if not argv or argv[0] not in commands:
         print(__doc__, file=sys.stderr)
