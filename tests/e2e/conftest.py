@@ -47,6 +47,18 @@ def http(method: str, url: str, *, json_body=None, data: bytes | None = None,
         return Answer(error.code, dict(error.headers), error.read())
 
 
+def register_user(api: str, prefix: str = "e") -> tuple[str, dict]:
+    """A new account through the gateway: its username and its token pair."""
+    import uuid
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    answer = http("POST", f"{api}/api/auth/register",
+                  json_body={"username": name, "email": f"{name}@example.com",
+                             "password": "correct horse"})
+    assert answer.status == 201, answer.body
+    return name, answer.json()
+
+
 def start_platform(mode: str) -> Platform:
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
                   functions=free_port() + 1)

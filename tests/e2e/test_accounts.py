@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-
-from tests.e2e.conftest import http
+from tests.e2e.conftest import http, register_user
 
 
 def test_register_login_me_refresh_logout(platform):
     api = platform.api_url
-    name = f"e_{uuid.uuid4().hex[:8]}"
-    registered = http("POST", f"{api}/api/auth/register",
-                      json_body={"username": name, "email": f"{name}@example.com",
-                                 "password": "correct horse"})
-    assert registered.status == 201
+    name, _ = register_user(api)
     login = http("POST", f"{api}/api/auth/login",
                  json_body={"username": name, "password": "correct horse"})
     assert login.status == 200
@@ -35,10 +29,7 @@ def test_the_jwks_verifies_the_access_tokens(platform):
     import jwt
 
     api = platform.api_url
-    name = f"e_{uuid.uuid4().hex[:8]}"
-    tokens = http("POST", f"{api}/api/auth/register",
-                  json_body={"username": name, "email": f"{name}@example.com",
-                             "password": "correct horse"}).json()
+    name, tokens = register_user(api)
     jwks = http("GET", f"{api}/api/auth/jwks.json").json()
     kid = jwt.get_unverified_header(tokens["access_token"])["kid"]
     [key] = [k for k in jwks["keys"] if k["kid"] == kid]

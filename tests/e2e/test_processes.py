@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
-from tests.e2e.conftest import http, start_platform
+from tests.e2e.conftest import http, register_user, start_platform
 
 
 def test_every_function_runs_as_its_own_process_behind_the_gateway(servers):
     platform = start_platform("processes")
     try:
         api = platform.api_url
-        name = f"p_{uuid.uuid4().hex[:8]}"
-        registered = http("POST", f"{api}/api/auth/register",
-                          json_body={"username": name, "email": f"{name}@example.com",
-                                     "password": "correct horse"})
-        assert registered.status == 201
-        me = http("GET", f"{api}/api/auth/me", token=registered.json()["access_token"])
+        name, tokens = register_user(api, "p")
+        me = http("GET", f"{api}/api/auth/me", token=tokens["access_token"])
         assert me.status == 200 and me.json()["username"] == name
         assert len(set(platform.upstream.ports.values())) == len(platform.upstream.ports)
         bad = http("POST", f"{api}/api/auth/login", data=b"{", headers={"Content-Type": "application/json"})
