@@ -54,3 +54,19 @@ def first_answer(port: int, method: str, path: str, body: bytes | None, deadline
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def start_broker() -> tuple[str, object]:
+    """The local broker's ingress, with no triggers, as the functions' K_SINK."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from local.broker import Broker
+
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, Broker([]).ingress, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}/", server

@@ -1,14 +1,20 @@
-"""CloudEvent types, emitting to K_SINK in binary mode, and reading one off a request.
+"""CloudEvent types, sending to K_SINK in binary mode, the outbox, and reading an event
+off a request.
 
 Knative's SinkBinding (or the local runner) sets K_SINK to the broker and may set
 K_CE_OVERRIDES to `{"extensions": {...}}`, which every emitted event must carry.
+
+Functions with a database never send an event they have not first recorded: `record`
+writes it into the outbox in the same transaction as the change it announces, `deliver`
+sends it after the commit, and the relay-outbox schedule sends whatever a failed send
+left behind. A change is never committed without its event, nor an event sent for a
+change that rolled back.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -30,7 +36,8 @@ class EventType:
     PING = "dev.knative.sources.ping"
 
 
-EMIT_ATTEMPTS = 3
+SEND_TIMEOUT_SECONDS = 2.0
+RELAY_AFTER_SECONDS = 10
 
 
 def binary_headers(
@@ -54,33 +61,71 @@ def binary_headers(
     return headers
 
 
-def emit(*, type: str, source: str, subject: str | None, data: dict[str, Any]) -> str | None:
-    """Send one event to K_SINK; returns its id, or None when there is no sink.
-
-    Retries a few times on a network error or a 5xx; the broker itself retries delivery
-    to subscribers, so this only has to get the event as far as the broker.
-    """
+def send(headers: dict[str, str], data: Any) -> bool:
+    """One POST to K_SINK. True when the sink accepted the event."""
     sink = get_settings().k_sink
-    headers = binary_headers(type=type, source=source, subject=subject)
     if not sink:
-        log.warning("K_SINK is not set; dropping %s %s", type, headers["ce-id"])
-        return None
+        log.warning("K_SINK is not set; %s %s not sent", headers["ce-type"], headers["ce-id"])
+        return False
     body = json.dumps(data, default=str).encode("utf-8")
-    for attempt in range(EMIT_ATTEMPTS):
-        request = urllib.request.Request(sink, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                if response.status < 300:
-                    return headers["ce-id"]
-        except urllib.error.HTTPError as exc:
-            if exc.code < 500:
-                log.error("the sink refused %s %s with %s", type, headers["ce-id"], exc.code)
-                return None
-        except OSError:
-            pass
-        time.sleep(0.1 * 2**attempt)
-    log.error("could not deliver %s %s to the sink", type, headers["ce-id"])
-    return None
+    request = urllib.request.Request(sink, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:
+            return response.status < 300
+    except urllib.error.HTTPError as exc:
+        log.error("the sink refused %s %s with %s", headers["ce-type"], headers["ce-id"], exc.code)
+    except OSError as exc:
+        log.warning("the sink is unreachable for %s %s: %s", headers["ce-type"], headers["ce-id"], exc)
+    return False
+
+
+def emit(*, type: str, source: str, subject: str | None, data: dict[str, Any]) -> str | None:
+    """Send one event now, without an outbox: for callers with no database (the ingest
+    sidecar). Returns its id when the sink took it."""
+    headers = binary_headers(type=type, source=source, subject=subject)
+    return headers["ce-id"] if send(headers, data) else None
+
+
+def record(uow, *, type: str, source: str, subject: str | None, data: dict[str, Any]):
+    """Write an event into the outbox, in the caller's transaction. After the commit,
+    pass it to `deliver`; if that fails, the relay-outbox schedule sends it later."""
+    from shared_lib.models import OutboxEvent
+
+    event = OutboxEvent(id=str(uuid.uuid4()), type=type, source=source, subject=subject,
+                        data=json.loads(json.dumps(data, default=str)))
+    uow.session.add(event)
+    return event
+
+
+def _send_outboxed(event) -> bool:
+    headers = binary_headers(type=event.type, source=event.source, subject=event.subject,
+                             event_id=event.id)
+    return send(headers, event.data)
+
+
+def deliver(events: list) -> None:
+    """Send committed outbox events now and forget the ones the sink took."""
+    sent = [event.id for event in events if _send_outboxed(event)]
+    if sent:
+        from shared_lib.db import UnitOfWork
+
+        with UnitOfWork() as uow:
+            uow.outbox.remove(sent)
+            uow.commit()
+
+
+def relay(*, limit: int = 500) -> int:
+    """Send what the outbox still holds after RELAY_AFTER_SECONDS; the number sent.
+    A redelivery is harmless: consumers ignore an event id they have seen."""
+    from shared_lib.db import UnitOfWork
+
+    with UnitOfWork() as uow:
+        pending = uow.outbox.pending(older_than_seconds=RELAY_AFTER_SECONDS, limit=limit)
+        sent = [event.id for event in pending if _send_outboxed(event)]
+        uow.outbox.remove(sent)
+        uow.outbox.count_attempt([e.id for e in pending if e.id not in set(sent)])
+        uow.commit()
+    return len(sent)
 
 
 def parse_event(headers: Any, body: bytes):

@@ -56,6 +56,10 @@ class User(Base):
         Index("uq_users_username", func.lower(username), unique=True),
         Index("uq_users_email", func.lower(email), unique=True),
         Index("uq_users_stream_key_hash", "stream_key_hash", unique=True),
+        Index("ix_users_username_prefix", func.lower(username).label("lower_username"),
+              postgresql_ops={"lower_username": "text_pattern_ops"}),
+        Index("ix_users_display_name_prefix", func.lower(display_name).label("lower_display"),
+              postgresql_ops={"lower_display": "text_pattern_ops"}),
     )
 
 
@@ -74,8 +78,8 @@ class UserRelationship(Base):
 
     __table_args__ = (
         CheckConstraint("follower_id <> followed_id", name="ck_no_self_follow"),
-        Index("ix_relationships_followed", "followed_id", "created_at"),
-        Index("ix_relationships_follower", "follower_id", "created_at"),
+        Index("ix_relationships_followed", "followed_id", "created_at", "follower_id"),
+        Index("ix_relationships_follower", "follower_id", "created_at", "followed_id"),
     )
 
 
@@ -162,6 +166,24 @@ class ProcessedEvent(Base):
     type: Mapped[str] = mapped_column(String(200), nullable=False)
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
     processed_at: Mapped[datetime] = _now_column()
+
+
+class OutboxEvent(Base):
+    """An event written in the same transaction as the change it announces. It is sent
+    right after the commit and deleted once the broker has it; what a failed send leaves
+    behind, the relay-outbox schedule sends later. Nothing acknowledged is lost."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    type: Mapped[str] = mapped_column(String(200), nullable=False)
+    source: Mapped[str] = mapped_column(String(500), nullable=False)
+    subject: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    created_at: Mapped[datetime] = _now_column()
+
+    __table_args__ = (Index("ix_outbox_created", "created_at"),)
 
 
 class DeadLetter(Base):

@@ -76,7 +76,7 @@ def build_document(specs: list[FunctionSpec], *, version: str = "1.0.0") -> dict
     paths: dict[str, dict] = {}
     for spec in public:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
-    models = {m for s in public for m in (s.body, s.response, s.query) if m is not None}
+    models = {m for s in public for m in (s.body, s.response) if m is not None}
     _, definitions = models_json_schema(
         [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)],
         ref_template="#/components/schemas/{model}",

@@ -43,8 +43,55 @@ def test_emit_sends_a_binary_mode_event_with_the_overrides(sink, monkeypatch):
     assert json.loads(body) == {"follower": "a", "followed": "b"}
 
 
-def test_emit_without_a_sink_drops_the_event_and_says_so(monkeypatch, caplog):
+def test_emit_without_a_sink_says_so(monkeypatch, caplog):
     monkeypatch.delenv("K_SINK", raising=False)
     reset_caches()
     assert emit(type=EventType.USER_FOLLOWED, source="/f", subject=None, data={}) is None
     assert "K_SINK is not set" in caplog.text
+
+
+def outboxed(event_id):
+    from shared_lib.db import UnitOfWork
+    from shared_lib.models import OutboxEvent
+
+    with UnitOfWork() as uow:
+        return uow.session.get(OutboxEvent, event_id)
+
+
+def test_an_event_whose_send_failed_stays_in_the_outbox_until_the_relay_sends_it(sink, monkeypatch):
+    from sqlalchemy import text
+
+    from shared_lib.db import UnitOfWork
+    from shared_lib.events import deliver, record, relay
+
+    url, received = sink
+    monkeypatch.setenv("K_SINK", "http://127.0.0.1:9/")  # nothing listens: the broker is down
+    reset_caches()
+    with UnitOfWork() as uow:
+        event = record(uow, type=EventType.USER_FOLLOWED, source="/functions/follow",
+                       subject="u9", data={"n": 9})
+        uow.commit()
+    deliver([event])
+    assert outboxed(event.id) is not None, "a failed send keeps the event"
+
+    monkeypatch.setenv("K_SINK", url)
+    reset_caches()
+    with UnitOfWork() as uow:  # age it past the relay's grace period
+        uow.session.execute(text("UPDATE outbox_events SET created_at = now() - interval '1 hour'"
+                                 " WHERE id = :id"), {"id": event.id})
+        uow.commit()
+    assert relay() >= 1
+    assert [h["Ce-Id"] for h, _ in received].count(event.id) == 1
+    assert outboxed(event.id) is None
+
+
+def test_a_rolled_back_change_sends_no_event(sink, monkeypatch):
+    from shared_lib.db import UnitOfWork
+    from shared_lib.events import record
+
+    url, received = sink
+    monkeypatch.setenv("K_SINK", url)
+    reset_caches()
+    with UnitOfWork() as uow:
+        event = record(uow, type=EventType.USER_FOLLOWED, source="/f", subject=None, data={})
+    assert outboxed(event.id) is None

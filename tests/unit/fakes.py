@@ -25,6 +25,13 @@ class FakeUsers(UserRepository):
     def is_live(self, user_id):
         return False
 
+    def live_among(self, user_ids):
+        return set()
+
+    def search(self, prefix, *, after, limit):
+        found = [u for u in self.rows.values() if u.username.startswith(prefix.lower())]
+        return found[:limit]
+
 
 class FakeRefreshTokens(RefreshTokenRepository):
     def __init__(self):

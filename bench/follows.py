@@ -1,0 +1,155 @@
+"""Follow throughput against the hello-world, and page 1 against page 1,000 of a
+100,000-follower list.
+
+Each function runs as its own functions-framework process against the private PostgreSQL
+and Redis of the `bench` profile. Throughput: CLIENTS threads send for SECONDS to the
+follow function (alternating follow and unfollow of fresh edges, so every request writes)
+and to the hello-world, interleaved in rounds. Pages: the list-followers function serves
+page 1 and page 1,000 (100 per page) of one channel's 100,000 followers, interleaved.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+import uuid
+
+from harness import first_answer, free_port, request, start_broker, start_function
+
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", 4))
+SECONDS = float(os.environ.get("BENCH_SECONDS", 3))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
+FOLLOWERS = int(os.environ.get("BENCH_FOLLOWERS", 100_000))
+
+
+def throughput(port_for, make_request) -> float:
+    """Requests per second from CLIENTS threads over SECONDS; `port_for(method)` routes
+    each request as the gateway would."""
+    count = [0] * CLIENTS
+    stop = time.monotonic() + SECONDS
+
+    def client(index: int) -> None:
+        n = 0
+        while time.monotonic() < stop:
+            method, path, headers = make_request(index, n)
+            status, _ = request(port_for(method), method, path, None, headers)
+            assert status == 200, status
+            n += 1
+        count[index] = n
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(count) / SECONDS
+
+
+def seed(uow_factory, channel: str) -> None:
+    from sqlalchemy import text
+
+    with uow_factory() as uow:
+        uow.session.execute(text(
+            "INSERT INTO users (id, username, email, password_hash, display_name) "
+            "SELECT gen_random_uuid(), :p || i, :p || i || '@example.com', 'x', :p || i "
+            "FROM generate_series(0, :n) AS i"), {"p": channel + "_", "n": FOLLOWERS})
+        uow.session.execute(text(
+            "INSERT INTO users (id, username, email, password_hash, display_name) "
+            "VALUES (gen_random_uuid(), :c, :c || '@example.com', 'x', :c)"), {"c": channel})
+        uow.session.execute(text(
+            "INSERT INTO user_relationships (follower_id, followed_id, created_at) "
+            "SELECT u.id, c.id, now() - (row_number() OVER ()) * interval '1 second' "
+            "FROM users u, users c WHERE c.username = :c AND u.username LIKE :p "
+            "AND u.username <> :c"), {"c": channel, "p": channel + "\\_%"})
+        uow.session.execute(text(
+            "UPDATE users SET followers_count = :n WHERE username = :c"),
+            {"n": FOLLOWERS + 1, "c": channel})
+        uow.commit()
+
+
+def main() -> None:
+    from local.platform import Platform, Ports
+    from local.services import Profile
+    from shared_lib.db import UnitOfWork
+    from shared_lib.pagination import encode_cursor
+    from shared_lib.security import get_signer
+
+    profile = Profile("bench", pg_port=55434, redis_port=56381)
+    platform = Platform(profile, Ports(), environment="development")
+    env = platform.start_servers()
+    env["THREADS"] = str(CLIENTS)
+    env["K_SINK"], _ = start_broker()
+    channel = f"bfc{uuid.uuid4().hex[:6]}"
+    print(f"seeding {FOLLOWERS:,} followers…", flush=True)
+    seed(UnitOfWork, channel)
+    with UnitOfWork() as uow:
+        from sqlalchemy import text
+
+        fans = uow.session.execute(text(
+            "SELECT id, username FROM users WHERE username LIKE :p LIMIT :n"),
+            {"p": channel + "\\_%", "n": CLIENTS * 50}).all()
+        channel_id = uow.users.get_by_username(channel).id
+        edges = uow.relationships.followers(channel_id, after=None, limit=999 * 100 + 1)
+        page_1000 = encode_cursor(edges[-1][1].isoformat(), edges[-1][0].id)
+    tokens = [get_signer().issue(user_id=i, username=n, session_id=uuid.uuid4())[0] for i, n in fans]
+    # The bench channels the fans follow: fresh targets, so every request writes an edge.
+    targets = [f"bt{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    with UnitOfWork() as uow:
+        from shared_lib.models import User
+
+        for name in targets:
+            uow.users.add(User(id=uuid.uuid4(), username=name, email=f"{name}@example.com",
+                               password_hash="x", display_name=name))
+        uow.commit()
+
+    processes = []
+    ports = {}
+    for name, source, target in [("hello", "bench/hello.py", "hello"),
+                                 ("follow", "functions/users.py", "follow"),
+                                 ("unfollow", "functions/users.py", "unfollow"),
+                                 ("list", "functions/users.py", "list_followers")]:
+        ports[name] = free_port()
+        processes.append(start_function(source, target, ports[name], env))
+    try:
+        for port in ports.values():
+            first_answer(port, "GET", "/healthz", None, time.monotonic() + 60)
+
+        def follow_request(index: int, n: int):
+            token = tokens[(index * 50 + n // 2) % len(tokens)]
+            method = "PUT" if n % 2 == 0 else "DELETE"
+            return method, f"/api/users/{targets[index % 2]}/follow", {
+                "Authorization": f"Bearer {token}"}
+
+        hello_rates, follow_rates = [], []
+        for _ in range(ROUNDS):
+            hello_rates.append(throughput(lambda _: ports["hello"], lambda i, n: ("GET", "/", {})))
+            follow_rates.append(throughput(
+                lambda method: ports["follow" if method == "PUT" else "unfollow"], follow_request))
+        hello, follows = statistics.median(hello_rates), statistics.median(follow_rates)
+        print(f"hello-world      {hello:8.1f} req/s ({CLIENTS} clients)")
+        print(f"follow/unfollow  {follows:8.1f} req/s ({CLIENTS} clients)")
+        print(f"follow throughput ratio {follows / hello:.3f}")
+
+        first, thousandth = [], []
+        path = f"/api/users/{channel}/followers?limit=100"
+        for _ in range(20):
+            for sink, target in ((first, path), (thousandth, f"{path}&cursor={page_1000}")):
+                started = time.perf_counter()
+                status, body = request(ports["list"], "GET", target)
+                sink.append(time.perf_counter() - started)
+                assert status == 200 and body.count(b'"username"') == 100, status
+        p1, p1000 = statistics.median(first), statistics.median(thousandth)
+        print(f"page 1     {p1 * 1000:7.2f} ms   page 1,000 {p1000 * 1000:7.2f} ms "
+              f"(100 per page, {FOLLOWERS:,} followers)")
+        print(f"page 1,000 / page 1 ratio {p1000 / p1:.3f} (target 1.5 or less)")
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+        platform.stop_servers()
+
+
+if __name__ == "__main__":
+    main()

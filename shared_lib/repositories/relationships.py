@@ -1,0 +1,94 @@
+"""The follow graph: edges, exact counters, and keyset-ordered lists of either side."""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from shared_lib.models import User, UserRelationship
+
+Edge = tuple[User, datetime]
+
+
+class RelationshipRepository(abc.ABC):
+    @abc.abstractmethod
+    def follow(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
+        """Add the edge; True if it is new (and the counters moved)."""
+
+    @abc.abstractmethod
+    def unfollow(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
+        """Remove the edge; True if it existed (and the counters moved)."""
+
+    @abc.abstractmethod
+    def is_following(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool: ...
+
+    @abc.abstractmethod
+    def followers(self, user_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None,
+                  limit: int) -> list[Edge]: ...
+
+    @abc.abstractmethod
+    def following(self, user_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None,
+                  limit: int) -> list[Edge]: ...
+
+
+class SqlRelationshipRepository(RelationshipRepository):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _move_counters(self, follower_id: uuid.UUID, followed_id: uuid.UUID, step: int) -> None:
+        # Counters move by increments under row locks, so concurrent follows never lose
+        # one; rows are always locked in id order, so two opposite follows cannot deadlock.
+        changes = {follower_id: {"following_count": User.following_count + step},
+                   followed_id: {"followers_count": User.followers_count + step}}
+        for user_id in sorted(changes, key=str):
+            self.session.execute(update(User).where(User.id == user_id).values(**changes[user_id]))
+
+    def follow(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
+        inserted = self.session.execute(
+            insert(UserRelationship)
+            .values(follower_id=follower_id, followed_id=followed_id)
+            .on_conflict_do_nothing()
+            .returning(UserRelationship.follower_id)
+        ).first()
+        if inserted:
+            self._move_counters(follower_id, followed_id, +1)
+        return inserted is not None
+
+    def unfollow(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
+        deleted = self.session.execute(
+            delete(UserRelationship)
+            .where(UserRelationship.follower_id == follower_id,
+                   UserRelationship.followed_id == followed_id)
+            .returning(UserRelationship.follower_id)
+        ).first()
+        if deleted:
+            self._move_counters(follower_id, followed_id, -1)
+        return deleted is not None
+
+    def is_following(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
+        return self.session.get(UserRelationship, (follower_id, followed_id)) is not None
+
+    def _page(self, mine, theirs, user_id, after, limit) -> list[Edge]:
+        query = (
+            select(User, UserRelationship.created_at)
+            .join(UserRelationship, User.id == theirs)
+            .where(mine == user_id)
+            .order_by(UserRelationship.created_at.desc(), theirs.desc())
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(tuple_(UserRelationship.created_at, theirs) < tuple_(*after))
+        return [(user, created_at) for user, created_at in self.session.execute(query)]
+
+    def followers(self, user_id, *, after, limit) -> list[Edge]:
+        return self._page(UserRelationship.followed_id, UserRelationship.follower_id,
+                          user_id, after, limit)
+
+    def following(self, user_id, *, after, limit) -> list[Edge]:
+        return self._page(UserRelationship.follower_id, UserRelationship.followed_id,
+                          user_id, after, limit)

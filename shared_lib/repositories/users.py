@@ -1,0 +1,70 @@
+"""Users: lookups by name and email, live status, and prefix search."""
+
+from __future__ import annotations
+
+import abc
+import uuid
+
+from sqlalchemy import func, or_, select, tuple_
+
+from shared_lib.models import LiveStream, User
+from shared_lib.repositories.base import Repository, SqlRepository
+
+
+class UserRepository(Repository[User]):
+    @abc.abstractmethod
+    def get_by_username(self, username: str) -> User | None: ...
+
+    @abc.abstractmethod
+    def get_by_email(self, email: str) -> User | None: ...
+
+    @abc.abstractmethod
+    def is_live(self, user_id: uuid.UUID) -> bool: ...
+
+    @abc.abstractmethod
+    def live_among(self, user_ids: list[uuid.UUID]) -> set[uuid.UUID]: ...
+
+    @abc.abstractmethod
+    def search(self, prefix: str, *, after: tuple[int, uuid.UUID] | None,
+               limit: int) -> list[User]:
+        """Users whose username or display name starts with `prefix` (any case), most
+        followed first."""
+
+
+class SqlUserRepository(SqlRepository[User], UserRepository):
+    model = User
+
+    def get_by_username(self, username: str) -> User | None:
+        return self.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+
+    def get_by_email(self, email: str) -> User | None:
+        return self.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+    def is_live(self, user_id: uuid.UUID) -> bool:
+        return user_id in self.live_among([user_id])
+
+    def live_among(self, user_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        if not user_ids:
+            return set()
+        query = select(LiveStream.user_id).where(
+            LiveStream.user_id.in_(user_ids), LiveStream.status == "live"
+        )
+        return set(self.session.scalars(query))
+
+    def search(self, prefix: str, *, after: tuple[int, uuid.UUID] | None,
+               limit: int) -> list[User]:
+        pattern = _escape_like(prefix.lower()) + "%"
+        query = (
+            select(User)
+            .where(or_(func.lower(User.username).like(pattern, escape="\\"),
+                       func.lower(User.display_name).like(pattern, escape="\\")))
+            .order_by(User.followers_count.desc(), User.id.desc())
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(tuple_(User.followers_count, User.id) < tuple_(*after))
+        return list(self.session.scalars(query))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

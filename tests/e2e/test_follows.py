@@ -1,0 +1,46 @@
+"""Following through the gateway, with the follow events arriving at the broker."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local.broker import Trigger
+from tests.e2e.conftest import http, register_user
+
+
+@pytest.fixture
+def received(platform):
+    events = []
+
+    def record(headers, body):
+        events.append((headers, json.loads(body)))
+        return 202, {}, b""
+
+    triggers = [Trigger("test-followed", "dev.streamfn.user.followed", record),
+                Trigger("test-unfollowed", "dev.streamfn.user.unfollowed", record)]
+    platform.broker.triggers.extend(triggers)
+    yield events
+    for trigger in triggers:
+        platform.broker.triggers.remove(trigger)
+
+
+def test_follow_changes_emit_one_event_each_and_repeats_emit_none(platform, received):
+    api = platform.api_url
+    channel, _ = register_user(api, "ch")
+    fan, tokens = register_user(api)
+    url = f"{api}/api/users/{channel}/follow"
+    for _ in range(2):
+        assert http("PUT", url, token=tokens["access_token"]).status == 200
+    for _ in range(2):
+        assert http("DELETE", url, token=tokens["access_token"]).status == 200
+    assert platform.broker.drain(10)
+    types = [headers["ce-type"] for headers, _ in received]
+    assert types == ["dev.streamfn.user.followed", "dev.streamfn.user.unfollowed"]
+    headers, data = received[0]
+    assert headers["ce-source"] == "/functions/follow"
+    assert headers["ce-subject"] == data["followed_id"]
+    assert data["followed_username"] == channel
+    profile = http("GET", f"{api}/api/users/{channel}").json()
+    assert profile["followers_count"] == 0

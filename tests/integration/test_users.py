@@ -1,0 +1,194 @@
+"""Profiles, follows and search on the real PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+
+def new_user(call, prefix="f", display_name=None):
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    body = {"username": name, "email": f"{name}@example.com", "password": "correct horse"}
+    if display_name:
+        body["display_name"] = display_name
+    response = call("register", json=body)
+    assert response.status_code == 201
+    return name, response.get_json()["access_token"]
+
+
+def profile(call, name):
+    return call("get-profile", path=f"/api/users/{name}")
+
+
+def test_a_public_profile_has_the_public_fields_only(call):
+    name, _ = new_user(call)
+    response = profile(call, name.upper())
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"id", "username", "display_name", "bio", "avatar_url",
+                         "followers_count", "following_count", "is_live", "created_at"}
+    assert body["username"] == name
+    for secret in ("email", "password_hash", "stream_key", "stream_key_hash", "@example.com"):
+        assert secret not in response.get_data(as_text=True)
+
+
+def test_an_unknown_user_is_404(call):
+    response = profile(call, "nobody_here_at_all")
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "user_not_found"
+
+
+def test_update_profile_changes_only_what_was_sent(call):
+    name, token = new_user(call)
+    changed = call("update-profile", token=token,
+                   json={"display_name": "Ada", "bio": "I stream math.",
+                         "avatar_url": "https://cdn.example.com/a.png"})
+    assert changed.status_code == 200
+    assert changed.get_json()["bio"] == "I stream math."
+    again = call("update-profile", token=token, json={"bio": ""})
+    assert again.get_json()["display_name"] == "Ada" and again.get_json()["bio"] == ""
+    cleared = call("update-profile", token=token, json={"avatar_url": None})
+    assert cleared.get_json()["avatar_url"] is None
+    assert profile(call, name).get_json()["display_name"] == "Ada"
+
+
+@pytest.mark.parametrize("body", [
+    {"display_name": ""},
+    {"display_name": "x" * 51},
+    {"display_name": None},
+    {"bio": "x" * 501},
+    {"avatar_url": "javascript:alert(1)"},
+    {"avatar_url": "ftp://example.com/a.png"},
+    {"avatar_url": "https://example.com/" + "a" * 2000},
+    {"email": "new@example.com"},
+    {"followers_count": 1_000_000},
+])
+def test_update_profile_refuses_bad_values_and_unknown_fields(call, body):
+    _, token = new_user(call)
+    response = call("update-profile", token=token, json=body)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["details"]
+
+
+def test_update_profile_needs_a_token(call):
+    assert call("update-profile", json={"bio": "x"}).status_code == 401
+
+
+def test_follow_and_unfollow_are_idempotent_and_counted(call):
+    channel, _ = new_user(call, "ch")
+    fan, token = new_user(call)
+    path = f"/api/users/{channel}/follow"
+    first = call("follow", path=path, token=token)
+    assert first.status_code == 200 and first.get_json()["following"] is True
+    assert first.get_json()["user"]["followers_count"] == 1
+    assert call("follow", path=path, token=token).get_json()["user"]["followers_count"] == 1
+    assert profile(call, fan).get_json()["following_count"] == 1
+    gone = call("unfollow", path=path, token=token)
+    assert gone.status_code == 200 and gone.get_json()["user"]["followers_count"] == 0
+    assert call("unfollow", path=path, token=token).get_json()["user"]["followers_count"] == 0
+    assert profile(call, fan).get_json()["following_count"] == 0
+
+
+def test_following_yourself_is_400_and_an_unknown_user_404(call):
+    name, token = new_user(call)
+    own = call("follow", path=f"/api/users/{name}/follow", token=token)
+    assert own.status_code == 400 and own.get_json()["error"]["code"] == "cannot_follow_self"
+    assert call("follow", path="/api/users/no_such_user_x/follow", token=token).status_code == 404
+    assert call("follow", path=f"/api/users/{name}/follow").status_code == 401
+
+
+def test_fifty_clients_following_at_once_count_exactly_fifty(call):
+    channel, _ = new_user(call, "ch")
+    fans = [new_user(call)[1] for _ in range(50)]
+
+    def follow(token):
+        return call("follow", path=f"/api/users/{channel}/follow", token=token).status_code
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(pool.map(follow, fans))
+    assert statuses == [200] * 50
+    assert profile(call, channel).get_json()["followers_count"] == 50
+    listed = call("list-followers", path=f"/api/users/{channel}/followers?limit=100")
+    assert len(listed.get_json()["items"]) == 50
+
+
+def test_mutual_follows_at_once_neither_deadlock_nor_miscount(call):
+    pairs = [(new_user(call), new_user(call)) for _ in range(10)]
+
+    def follow(args):
+        (_, token), (target, _) = args
+        return call("follow", path=f"/api/users/{target}/follow", token=token).status_code
+
+    jobs = [(a, b) for a, b in pairs] + [(b, a) for a, b in pairs]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        assert set(pool.map(follow, jobs)) == {200}
+    for (a, _), (b, _) in pairs:
+        for name in (a, b):
+            body = profile(call, name).get_json()
+            assert body["followers_count"] == 1 and body["following_count"] == 1
+
+
+def test_follower_lists_are_newest_first_in_keyset_pages(call):
+    channel, _ = new_user(call, "ch")
+    fans = []
+    for _ in range(25):
+        name, token = new_user(call)
+        call("follow", path=f"/api/users/{channel}/follow", token=token)
+        fans.append(name)
+    seen, cursor = [], None
+    while True:
+        query = "?limit=10" + (f"&cursor={cursor}" if cursor else "")
+        page = call("list-followers", path=f"/api/users/{channel}/followers{query}").get_json()
+        seen += [item["user"]["username"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(fans))
+    following = call("list-following", path=f"/api/users/{fans[0]}/following").get_json()
+    assert [i["user"]["username"] for i in following["items"]] == [channel]
+
+
+@pytest.mark.parametrize("query", ["?cursor=garbage", "?cursor=WyJ4Il0", "?limit=0",
+                                   "?limit=101", "?limit=ten", "?sort=name"])
+def test_bad_list_parameters_are_400(call, query):
+    channel, _ = new_user(call, "ch")
+    response = call("list-followers", path=f"/api/users/{channel}/followers{query}")
+    assert response.status_code == 400
+
+
+def test_search_is_a_case_insensitive_prefix_ranked_by_followers(call):
+    tag = uuid.uuid4().hex[:6]
+    quiet, _ = new_user(call, f"zq{tag}")
+    popular, _ = new_user(call, f"zq{tag}")
+    _, by_display = new_user(call, "other", display_name=f"ZQ{tag} Fan Club")
+    for _ in range(2):
+        _, token = new_user(call)
+        call("follow", path=f"/api/users/{popular}/follow", token=token)
+    found = call("search-users", path=f"/api/users?q=ZQ{tag.upper()}").get_json()["items"]
+    names = [user["username"] for user in found]
+    assert names[0] == popular and set(names) >= {quiet, popular}
+    assert any(user["display_name"].startswith("ZQ") for user in found)
+    assert call("search-users", path="/api/users").status_code == 400
+
+
+def test_search_treats_like_wildcards_as_text(call):
+    tag = uuid.uuid4().hex[:6]
+    name, _ = new_user(call, "pct", display_name=f"9{tag}00% real")
+    literal = call("search-users", path=f"/api/users?q=9{tag}00%25").get_json()["items"]
+    assert [u["username"] for u in literal] == [name]
+    wildcard = call("search-users", path=f"/api/users?q=9{tag}%25").get_json()["items"]
+    assert wildcard == [], "% is a character to match, not a wildcard"
+
+
+def test_search_uses_the_prefix_indexes():
+    from sqlalchemy import text
+
+    from shared_lib.db import get_engine
+
+    with get_engine().connect() as connection:
+        connection.execute(text("SET enable_seqscan = off"))
+        plan = "\n".join(row[0] for row in connection.execute(text(
+            "EXPLAIN SELECT * FROM users WHERE lower(username) LIKE 'ab%' "
+            "OR lower(display_name) LIKE 'ab%'")))
+    assert "ix_users_username_prefix" in plan and "ix_users_display_name_prefix" in plan
