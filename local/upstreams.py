@@ -100,12 +100,33 @@ def proxy(port: int, timeout: float = 60.0):
     return app
 
 
+def _bindable(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _free_ports(start: int, count: int) -> list[int]:
+    """`count` ports from `start` upward that nothing holds now, skipping busy ones."""
+    ports, port = [], start
+    while len(ports) < count:
+        if _bindable(port) and not port_open(port):
+            ports.append(port)
+        port += 1
+    return ports
+
+
 class Processes:
     """One functions-framework process per function, on consecutive ports from `base_port`."""
 
     def __init__(self, specs: list[FunctionSpec], *, base_port: int, env: dict[str, str],
                  log_dir: Path) -> None:
-        self.ports = {spec.name: base_port + index for index, spec in enumerate(specs)}
+        self.ports = dict(zip((spec.name for spec in specs), _free_ports(base_port, len(specs))))
         self._specs = specs
         self._env = env
         self._log_dir = log_dir
@@ -115,8 +136,6 @@ class Processes:
         self._log_dir.mkdir(parents=True, exist_ok=True)
         for spec in self._specs:
             port = self.ports[spec.name]
-            if port_open(port):
-                raise RuntimeError(f"port {port} for {spec.name} is already in use")
             log = open(self._log_dir / f"{spec.name}.log", "ab")
             self._children.append(subprocess.Popen(
                 [sys.executable, "-m", "functions_framework", "--source", spec.source,

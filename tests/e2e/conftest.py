@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import urllib.error
 import urllib.request
@@ -61,7 +62,7 @@ def register_user(api: str, prefix: str = "e") -> tuple[str, dict]:
 
 def start_platform(mode: str) -> Platform:
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
-                  functions=free_port() + 1)
+                  functions=21000 + os.getpid() % 5000)
     platform = Platform(test_profile(), ports, mode=mode, environment="test",
                         delivery=Delivery(retry=3, backoff_delay=0.05), schedule=False,
                         overrides=TEST_SETTINGS)
