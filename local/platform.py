@@ -30,6 +30,8 @@ class Ports:
     hls: int = 8081
     internal: int = 8082
     rtmp: int = 1935
+    stat: int = 8083
+    sidecar: int = 8084
     functions: int = 9100
 
     @classmethod
@@ -40,6 +42,8 @@ class Ports:
             hls=int(env.get("STREAMFN_HLS_PORT", 8081)),
             internal=int(env.get("STREAMFN_INTERNAL_PORT", 8082)),
             rtmp=int(env.get("STREAMFN_RTMP_PORT", 1935)),
+            stat=int(env.get("STREAMFN_STAT_PORT", 8083)),
+            sidecar=int(env.get("STREAMFN_SIDECAR_PORT", 8084)),
             functions=int(env.get("STREAMFN_FUNCTIONS_BASE_PORT", 9100)),
         )
 
@@ -68,6 +72,8 @@ def function_env(profile: services.Profile, ports: Ports, *, environment: str) -
         "STREAMFN_JWT_PRIVATE_KEY_FILE": str(private),
         "STREAMFN_JWT_PUBLIC_KEYS_FILE": str(jwks),
         "STREAMFN_INGEST_SECRET": _secret_file(profile, "ingest-secret"),
+        "STREAMFN_PUBLIC_HLS_BASE_URL": f"http://127.0.0.1:{ports.hls}",
+        "STREAMFN_PUBLIC_RTMP_URL": f"rtmp://127.0.0.1:{ports.rtmp}/live",
         "K_SINK": f"http://127.0.0.1:{ports.internal}/",
     }
 
@@ -99,10 +105,14 @@ class _Server:
 class Platform:
     def __init__(self, profile: services.Profile, ports: Ports, *, mode: str = "inprocess",
                  environment: str = "development", delivery: Delivery = Delivery(),
-                 schedule: bool = True, overrides: dict[str, str] | None = None) -> None:
+                 schedule: bool = True, overrides: dict[str, str] | None = None,
+                 ingest: bool = True) -> None:
         self.profile, self.ports, self.mode = profile, ports, mode
         self.environment, self.delivery, self.schedule = environment, delivery, schedule
         self.overrides = overrides or {}
+        self.with_ingest = ingest
+        self.ingest = None
+        self.env: dict[str, str] = {}
         self._servers: list[_Server] = []
         self.upstream = None
         self.broker: Broker | None = None
@@ -129,10 +139,10 @@ class Platform:
         return env
 
     def start(self) -> None:
-        for port in (self.ports.api, self.ports.internal):
+        for port in (self.ports.api, self.ports.internal, self.ports.hls, self.ports.rtmp):
             if services.port_open(port):
                 raise RuntimeError(f"127.0.0.1:{port} is in use: is the platform already running?")
-        env = self.start_servers()
+        env = self.env = self.start_servers()
         from shared_lib.catalog import EVENT, load_catalog
 
         specs = load_catalog()
@@ -153,12 +163,23 @@ class Platform:
         ]
         for server in self._servers:
             server.start()
+        if self.with_ingest:
+            from local.ingest import Ingest, IngestPorts
+
+            self.ingest = Ingest(
+                self.profile.home / "nginx",
+                IngestPorts(rtmp=self.ports.rtmp, media=self.ports.hls, stat=self.ports.stat,
+                            sidecar=self.ports.sidecar),
+                functions_url=self.internal_url, env=env)
+            self.ingest.start()
         if self.schedule:
             self.scheduler.start()
 
     def stop(self) -> None:
         if self.scheduler:
             self.scheduler.stop()
+        if self.ingest:
+            self.ingest.stop()
         for server in reversed(self._servers):
             server.stop()
         if self.broker:

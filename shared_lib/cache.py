@@ -25,6 +25,7 @@ class Keys:
     """Key names. Call these; never spell a key inline."""
 
     REVOCATIONS_LOADED = f"{PREFIX}revoked:loaded"
+    LIVE_STREAMS = f"{PREFIX}streams:live"
 
     @staticmethod
     def revoked_access_token(jti: str) -> str:

@@ -45,6 +45,10 @@ class Settings:
     login_max_failures_per_address: int = 50
     trusted_proxy_hops: int = 1
 
+    public_hls_base_url: str = "http://127.0.0.1:8081"
+    public_rtmp_url: str = "rtmp://127.0.0.1:1935/live"
+    stale_stream_seconds: int = 60
+
     max_body_bytes: int = 64 * 1024
     ingest_secret: str = "change-me"
     k_sink: str = ""
@@ -69,8 +73,6 @@ class Settings:
             raise SettingsError("STREAMFN_INGEST_SECRET is a placeholder outside development")
         if self.bcrypt_rounds < 12:
             raise SettingsError("STREAMFN_BCRYPT_ROUNDS below 12 is for development only")
-        if not self.jwt_public_keys_file:
-            raise SettingsError("STREAMFN_JWT_PUBLIC_KEYS_FILE is required outside development")
         return self
 
 

@@ -149,6 +149,7 @@ def _validation_details(exc) -> list[dict]:
 
 
 def validate(model: Any, data: Any) -> Any:
+    """A model from already-parsed data (query strings): lax, so "5" is a number."""
     from pydantic import ValidationError
 
     try:
@@ -158,17 +159,22 @@ def validate(model: Any, data: Any) -> Any:
 
 
 def parse_json_body(request: flask.Request, model: Any) -> Any:
+    """A model from the JSON body, validated in JSON mode: strict about types (no "5" for
+    5), while ids and times arrive as the strings JSON has for them."""
+    from pydantic import ValidationError
+
     raw = read_body(request)
     mimetype = (request.mimetype or "").lower()
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise errors.UnsupportedMediaType()
-    try:
-        data = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise errors.InvalidInput("The request body is not valid JSON.") from None
-    if data is None:
+    if not raw.strip():
         raise errors.InvalidInput("A JSON request body is required.")
-    return validate(model, data)
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise errors.InvalidInput("The request body is not valid JSON.") from None
+        raise errors.InvalidInput(details=_validation_details(exc)) from None
 
 
 def client_of(request: flask.Request) -> Client:

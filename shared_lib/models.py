@@ -96,11 +96,19 @@ class LiveStream(Base):
     created_at: Mapped[datetime] = _now_column()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    viewer_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    ingest_pod: Mapped[str | None] = mapped_column(String(100))
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         CheckConstraint("status IN ('created', 'live', 'ended')", name="ck_stream_status"),
-        Index("ix_streams_user_created", "user_id", "created_at"),
-        Index("ix_streams_live", "status", postgresql_where=text("status = 'live'")),
+        Index("ix_streams_user_created", "user_id", "created_at", "id"),
+        Index("ix_streams_live", "viewer_count", "id", postgresql_where=text("status = 'live'")),
+        Index("ix_streams_created", "created_at", "id"),
+        # One broadcast at a time per channel.
+        Index("uq_streams_one_live_per_user", "user_id", unique=True,
+              postgresql_where=text("status = 'live'")),
     )
 
 
@@ -126,6 +134,12 @@ class StreamMetadata(Base):
     audio_bitrate_kbps: Mapped[int | None] = mapped_column(Integer)
     thumbnail_url: Mapped[str | None] = mapped_column(String(2000))
     updated_at: Mapped[datetime] = _now_column()
+
+    __table_args__ = (
+        Index("ix_metadata_title_trgm", func.lower(title).label("lower_title"),
+              postgresql_using="gin", postgresql_ops={"lower_title": "gin_trgm_ops"}),
+        Index("ix_metadata_category", "category"),
+    )
 
 
 class RefreshToken(Base):

@@ -93,3 +93,90 @@ T = TypeVar("T")
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+class UserSummary(BaseModel):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    avatar_url: str | None
+
+    @classmethod
+    def of(cls, user) -> "UserSummary":
+        return cls(id=user.id, username=user.username, display_name=user.display_name,
+                   avatar_url=user.avatar_url)
+
+
+class Playback(BaseModel):
+    hls: str
+    dash: str
+
+
+class Replay(BaseModel):
+    hls: str
+
+
+class VideoInfo(BaseModel):
+    codec: str | None
+    width: int | None
+    height: int | None
+    frame_rate: int | None
+    bitrate_kbps: int | None
+
+
+class AudioInfo(BaseModel):
+    codec: str | None
+    bitrate_kbps: int | None
+
+
+class Stream(BaseModel):
+    """A broadcast as every client sees it. Never carries the stream key: playback URLs
+    are built from the public stream id."""
+
+    id: uuid.UUID
+    user: UserSummary
+    title: str
+    description: str
+    category: str | None
+    category_name: str | None
+    tags: list[str]
+    language: str | None
+    status: str
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_seconds: int | None
+    viewer_count: int
+    thumbnail_url: str | None
+    playback: Playback | None
+    replay: Replay | None
+    video: VideoInfo
+    audio: AudioInfo
+
+    @classmethod
+    def of(cls, stream, metadata, user, *, media_base_url: str, viewer_count: int | None = None,
+           now: datetime | None = None) -> "Stream":
+        from datetime import timezone
+
+        from shared_lib.categories import category_name
+
+        end = stream.ended_at or (now or datetime.now(timezone.utc))
+        duration = int((end - stream.started_at).total_seconds()) if stream.started_at else None
+        base = media_base_url.rstrip("/")
+        live = stream.status == "live"
+        return cls(
+            id=stream.id, user=UserSummary.of(user), title=metadata.title,
+            description=metadata.description, category=metadata.category,
+            category_name=category_name(metadata.category), tags=list(metadata.tags or []),
+            language=metadata.language, status=stream.status, created_at=stream.created_at,
+            started_at=stream.started_at, ended_at=stream.ended_at, duration_seconds=duration,
+            viewer_count=stream.viewer_count if viewer_count is None else viewer_count,
+            thumbnail_url=metadata.thumbnail_url,
+            playback=Playback(hls=f"{base}/hls/{stream.id}.m3u8",
+                              dash=f"{base}/dash/{stream.id}.mpd") if live else None,
+            replay=None,
+            video=VideoInfo(codec=metadata.video_codec, width=metadata.width,
+                            height=metadata.height, frame_rate=metadata.frame_rate,
+                            bitrate_kbps=metadata.video_bitrate_kbps),
+            audio=AudioInfo(codec=metadata.audio_codec, bitrate_kbps=metadata.audio_bitrate_kbps),
+        )

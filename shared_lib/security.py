@@ -202,6 +202,10 @@ def get_jwks() -> dict:
     settings = get_settings()
     if settings.jwt_public_keys_file:
         return json.loads(settings.read_public_keys())
+    if not settings.relaxed:
+        from shared_lib.config import SettingsError
+
+        raise SettingsError("STREAMFN_JWT_PUBLIC_KEYS_FILE is required outside development")
     return {"keys": [public_jwk(settings.read_private_key())]}
 
 

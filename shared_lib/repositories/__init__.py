@@ -21,6 +21,7 @@ from shared_lib.repositories.relationships import (
     RelationshipRepository,
     SqlRelationshipRepository,
 )
+from shared_lib.repositories.streams import SqlStreamRepository
 from shared_lib.repositories.tokens import (
     RefreshTokenRepository,
     RevokedTokenRepository,
@@ -39,6 +40,7 @@ def bind_repositories(uow: Any, session: Session) -> None:
     """Give a unit of work its repositories, all on the one session."""
     uow.users = SqlUserRepository(session)
     uow.relationships = SqlRelationshipRepository(session)
+    uow.streams = SqlStreamRepository(session)
     uow.refresh_tokens = SqlRefreshTokenRepository(session)
     uow.revoked_tokens = SqlRevokedTokenRepository(session)
     uow.events = SqlEventLog(session)

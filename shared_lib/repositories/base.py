@@ -40,3 +40,8 @@ class SqlRepository(Repository[T]):
         """Re-read a row this transaction (or a concurrent one) has changed in SQL."""
         self.session.refresh(item)
         return item
+
+
+def escape_like(value: str) -> str:
+    """`value` as literal text inside a LIKE pattern (escape character: backslash)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

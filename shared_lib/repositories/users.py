@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import func, or_, select, tuple_
 
 from shared_lib.models import LiveStream, User
-from shared_lib.repositories.base import Repository, SqlRepository
+from shared_lib.repositories.base import Repository, SqlRepository, escape_like
 
 
 class UserRepository(Repository[User]):
@@ -17,6 +17,13 @@ class UserRepository(Repository[User]):
 
     @abc.abstractmethod
     def get_by_email(self, email: str) -> User | None: ...
+
+    @abc.abstractmethod
+    def get_by_stream_key_hash(self, digest: str) -> User | None: ...
+
+    @abc.abstractmethod
+    def lock(self, user_id: uuid.UUID) -> User | None:
+        """The user row, locked until the transaction ends."""
 
     @abc.abstractmethod
     def is_live(self, user_id: uuid.UUID) -> bool: ...
@@ -40,6 +47,12 @@ class SqlUserRepository(SqlRepository[User], UserRepository):
     def get_by_email(self, email: str) -> User | None:
         return self.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
 
+    def get_by_stream_key_hash(self, digest: str) -> User | None:
+        return self.session.scalar(select(User).where(User.stream_key_hash == digest))
+
+    def lock(self, user_id: uuid.UUID) -> User | None:
+        return self.session.scalar(select(User).where(User.id == user_id).with_for_update())
+
     def is_live(self, user_id: uuid.UUID) -> bool:
         return user_id in self.live_among([user_id])
 
@@ -53,7 +66,7 @@ class SqlUserRepository(SqlRepository[User], UserRepository):
 
     def search(self, prefix: str, *, after: tuple[int, uuid.UUID] | None,
                limit: int) -> list[User]:
-        pattern = _escape_like(prefix.lower()) + "%"
+        pattern = escape_like(prefix.lower()) + "%"
         query = (
             select(User)
             .where(or_(func.lower(User.username).like(pattern, escape="\\"),
@@ -64,7 +77,3 @@ class SqlUserRepository(SqlRepository[User], UserRepository):
         if after is not None:
             query = query.where(tuple_(User.followers_count, User.id) < tuple_(*after))
         return list(self.session.scalars(query))
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -6,7 +6,7 @@ from tests.e2e.conftest import http, register_user, start_platform
 
 
 def test_every_function_runs_as_its_own_process_behind_the_gateway(servers):
-    platform = start_platform("processes")
+    platform = start_platform("processes", ingest=False)
     try:
         api = platform.api_url
         name, tokens = register_user(api, "p")

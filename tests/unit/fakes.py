@@ -22,6 +22,12 @@ class FakeUsers(UserRepository):
     def get_by_email(self, email):
         return next((u for u in self.rows.values() if u.email == email.lower()), None)
 
+    def get_by_stream_key_hash(self, digest):
+        return next((u for u in self.rows.values() if u.stream_key_hash == digest), None)
+
+    def lock(self, user_id):
+        return self.rows.get(user_id)
+
     def is_live(self, user_id):
         return False
 

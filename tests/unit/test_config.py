@@ -25,8 +25,7 @@ def test_a_non_number_is_a_clear_error():
 @pytest.mark.parametrize("secret", ["change-me", "", "secret"])
 def test_placeholder_secrets_are_refused_in_production(secret):
     with pytest.raises(SettingsError, match="INGEST_SECRET"):
-        from_environment({"STREAMFN_ENVIRONMENT": "production", "STREAMFN_INGEST_SECRET": secret,
-                          "STREAMFN_JWT_PUBLIC_KEYS_FILE": "/keys/jwks.json"})
+        from_environment({"STREAMFN_ENVIRONMENT": "production", "STREAMFN_INGEST_SECRET": secret})
 
 
 def test_weak_bcrypt_is_refused_in_production():

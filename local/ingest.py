@@ -1,0 +1,107 @@
+"""The rtmp-ingest pod on one machine: nginx with the RTMP module, from the template in
+rtmp-ingest/, and the callback sidecar, each its own process.
+
+nginx gets its own prefix, logs and temp paths under .local/<profile>/nginx and runs in
+the foreground as a child. Run as root, its workers drop to `nobody`, which owns the
+media directory they write HLS and DASH into.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from local.services import ROOT, port_open, wait_for_port
+
+RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
+TEMPLATE = ROOT / "rtmp-ingest" / "nginx.conf.template"
+SIDECAR = ROOT / "rtmp-ingest" / "sidecar.py"
+
+
+def sidecar_module():
+    """rtmp-ingest/sidecar.py as a module (its folder name is not importable)."""
+    if "rtmp_ingest_sidecar" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("rtmp_ingest_sidecar", SIDECAR)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["rtmp_ingest_sidecar"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["rtmp_ingest_sidecar"]
+
+
+@dataclass
+class IngestPorts:
+    rtmp: int
+    media: int
+    stat: int
+    sidecar: int
+
+
+class Ingest:
+    def __init__(self, home: Path, ports: IngestPorts, *, functions_url: str,
+                 env: dict[str, str], update_seconds: int = 2) -> None:
+        self.home, self.ports = home, ports
+        self.functions_url, self.env, self.update_seconds = functions_url, env, update_seconds
+        self.media_dir = home / "media"
+        self._children: list[subprocess.Popen] = []
+
+    @property
+    def rtmp_url(self) -> str:
+        return f"rtmp://127.0.0.1:{self.ports.rtmp}/live"
+
+    def _prepare(self) -> Path:
+        run, logs = self.home / "run", self.home / "logs"
+        for path in (run, logs, self.media_dir / "hls", self.media_dir / "dash",
+                     self.media_dir / "thumbnails"):
+            path.mkdir(parents=True, exist_ok=True)
+        user = ""
+        if os.geteuid() == 0:
+            user = "user nobody nogroup;"
+            for path in (run, self.media_dir, self.media_dir / "hls", self.media_dir / "dash",
+                         self.media_dir / "thumbnails"):
+                shutil.chown(path, "nobody", "nogroup")
+        conf = self.home / "nginx.conf"
+        conf.write_text(sidecar_module().render_nginx_conf(TEMPLATE.read_text(), {
+            "USER_DIRECTIVE": user, "RUN_DIR": str(run), "LOG_DIR": str(logs),
+            "RTMP_MODULE": RTMP_MODULE, "RTMP_LISTEN": f"127.0.0.1:{self.ports.rtmp}",
+            "SIDECAR_PORT": str(self.ports.sidecar), "UPDATE_SECONDS": str(self.update_seconds),
+            "MEDIA_DIR": str(self.media_dir), "HTTP_LISTEN": f"127.0.0.1:{self.ports.media}",
+            "STAT_PORT": str(self.ports.stat),
+        }))
+        return conf
+
+    def start(self) -> None:
+        for port in (self.ports.rtmp, self.ports.media, self.ports.stat, self.ports.sidecar):
+            if port_open(port):
+                raise RuntimeError(f"127.0.0.1:{port} is in use: is another nginx-rtmp running?")
+        conf = self._prepare()
+        logs = self.home / "logs"
+        sidecar_log = open(logs / "sidecar.log", "ab")
+        self._children.append(subprocess.Popen(
+            [sys.executable, str(SIDECAR)], cwd=ROOT, stdout=sidecar_log, stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env, "PYTHONPATH": str(ROOT),
+                 "SIDECAR_PORT": str(self.ports.sidecar), "FUNCTIONS_URL": self.functions_url,
+                 "SHOW_RTMP_URL": f"rtmp://127.0.0.1:{self.ports.rtmp}/show",
+                 "STAT_URL": f"http://127.0.0.1:{self.ports.stat}/stat",
+                 "MEDIA_DIR": str(self.media_dir), "POD_NAME": "local-0"},
+        ))
+        self._children.append(subprocess.Popen(
+            ["nginx", "-p", str(self.home), "-c", str(conf), "-e", str(logs / "error.log")],
+            stdout=subprocess.DEVNULL, stderr=open(logs / "nginx.out", "ab"),
+        ))
+        for port, what in ((self.ports.sidecar, "the ingest sidecar"), (self.ports.rtmp, "nginx-rtmp")):
+            wait_for_port(port, what=what)
+
+    def stop(self) -> None:
+        for child in reversed(self._children):
+            child.terminate()
+        for child in self._children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        self._children = []

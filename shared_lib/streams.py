@@ -1,0 +1,150 @@
+"""A broadcast's life: created ahead of time (or on publish), live, ended for good.
+
+Stream keys are secrets like passwords: only their SHA-256 is stored, the key itself is
+shown once by `rotate_key`, and a publish is matched by hashing what the encoder sent and
+comparing digests in constant time. Status changes come from the ingest tier's events
+(`start`, `end`), each idempotent by state as well as by event id, so a redelivered or
+duplicated event changes nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from datetime import datetime, timezone
+
+from shared_lib import errors
+from shared_lib.events import EventType, record
+from shared_lib.models import LiveStream, StreamMetadata, User
+from shared_lib.security import hash_secret, new_secret
+
+KEY_PREFIX = "live_"
+EDITABLE = ("title", "description", "category", "tags", "language")
+
+
+def rotate_key(uow, user_id: uuid.UUID) -> str:
+    """A new stream key for the channel; the old one stops working at once, and a live
+    publish that used it is ended at its next ingest check."""
+    user = uow.users.get(user_id)
+    if user is None:
+        raise errors.InvalidToken()
+    key = KEY_PREFIX + new_secret()
+    user.stream_key_hash = hash_secret(key)
+    user.stream_key_rotated_at = datetime.now(timezone.utc)
+    return key
+
+
+def user_for_key(uow, stream_key: str) -> User | None:
+    """The channel whose current key this is. The digest finds the row through its unique
+    index; the digests are then compared in constant time."""
+    if not stream_key.startswith(KEY_PREFIX) or len(stream_key) > 200:
+        return None
+    digest = hash_secret(stream_key)
+    user = uow.users.get_by_stream_key_hash(digest)
+    if user is None or not hmac.compare_digest(user.stream_key_hash or "", digest):
+        return None
+    return user
+
+
+def create(uow, user_id: uuid.UUID, **fields) -> LiveStream:
+    stream = LiveStream(id=uuid.uuid4(), user_id=user_id, status="created")
+    metadata = StreamMetadata(**{k: v for k, v in fields.items() if k in EDITABLE})
+    return uow.streams.add_with_metadata(stream, metadata)
+
+
+def edit(uow, user_id: uuid.UUID, stream_id: uuid.UUID, **fields) -> None:
+    stream = uow.streams.lock(stream_id)
+    if stream is None:
+        raise errors.NotFound("No such stream.")
+    if stream.user_id != user_id:
+        raise errors.NotPermitted("Only the channel owner can edit this stream.")
+    if stream.status == "ended":
+        raise errors.Conflict("The stream has ended; its details can no longer change.")
+    metadata = uow.streams.metadata(stream_id)
+    for name, value in fields.items():
+        if name in EDITABLE:
+            setattr(metadata, name, value)
+    metadata.updated_at = datetime.now(timezone.utc)
+
+
+def claim_for_publish(uow, *, stream_key: str, pod: str) -> LiveStream | None:
+    """The stream a publish with this key goes to, or None to refuse it.
+
+    The channel's live stream if it has one (nginx itself refuses a second encoder on the
+    same key, and an encoder reconnecting goes on where it was), else its newest stream
+    created ahead of time, else a new one with the channel's last title and category.
+    """
+    user = user_for_key(uow, stream_key)
+    if user is None:
+        return None
+    uow.users.lock(user.id)
+    stream = uow.streams.live_of(user.id) or uow.streams.next_scheduled(user.id)
+    if stream is None:
+        last = uow.streams.latest_metadata(user.id)
+        defaults = {name: getattr(last, name) for name in EDITABLE} if last else {
+            "title": f"{user.display_name} is live", "description": "", "tags": []}
+        stream = create(uow, user.id, **defaults)
+    stream.ingest_pod = pod
+    stream.last_seen_at = datetime.now(timezone.utc)
+    return stream
+
+
+def still_authorized(uow, *, stream_key: str) -> bool:
+    """The periodic ingest check: is this key still the channel's key? Also marks the
+    channel's live stream as seen, which keeps the reaper away."""
+    user = user_for_key(uow, stream_key)
+    if user is None:
+        return False
+    stream = uow.streams.live_of(user.id)
+    if stream is not None:
+        uow.streams.touch(stream.id)
+    return True
+
+
+def start(uow, stream_id: uuid.UUID, *, at: datetime, pod: str | None) -> bool:
+    """created -> live. False when there is nothing to do (already live, ended, unknown)."""
+    stream = uow.streams.lock(stream_id)
+    if stream is None or stream.status != "created":
+        return False
+    stream.status, stream.started_at, stream.last_seen_at = "live", at, at
+    stream.ingest_pod = pod or stream.ingest_pod
+    return True
+
+
+def end(uow, stream_id: uuid.UUID, *, at: datetime, reason: str) -> bool:
+    """live -> ended, for good. False when there is nothing to do."""
+    stream = uow.streams.lock(stream_id)
+    if stream is None or stream.status != "live":
+        return False
+    stream.status, stream.ended_at, stream.end_reason = "ended", max(at, stream.started_at), reason
+    stream.viewer_count = 0
+    return True
+
+
+REAPER_SOURCE = "/functions/reap-stale-streams"
+
+
+def reap(uow, *, stale_seconds: int) -> list:
+    """Announce the end of every live stream the ingest tier has not seen for
+    `stale_seconds` (its encoder or its ingest pod vanished). The events go through the
+    outbox, and the stream-ended consumer ends them as it ends any other."""
+    now = datetime.now(timezone.utc)
+    return [
+        record(uow, type=EventType.STREAM_ENDED, source=REAPER_SOURCE, subject=str(stream.id),
+               data={"stream_id": str(stream.id), "ended_at": now.isoformat(), "reason": "stale"})
+        for stream in uow.streams.stale_live(older_than_seconds=stale_seconds)
+    ]
+
+
+def apply_report(uow, report: dict) -> bool:
+    """Technical metadata the ingest tier read off nginx's stat page, and the thumbnail."""
+    metadata = uow.streams.metadata(report["stream_id"])
+    if metadata is None:
+        return False
+    for field in ("video_codec", "audio_codec", "width", "height", "frame_rate",
+                  "video_bitrate_kbps", "audio_bitrate_kbps", "thumbnail_url"):
+        if report.get(field) is not None:
+            setattr(metadata, field, report[field])
+    metadata.updated_at = datetime.now(timezone.utc)
+    uow.streams.touch(report["stream_id"])
+    return True

@@ -1,0 +1,52 @@
+"""ffmpeg as the publisher and ffprobe as the player, for the ingest tests and benches."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+
+def publish(url: str, *, seconds: float | None = None) -> subprocess.Popen:
+    """ffmpeg publishing a test pattern with a tone (H.264 + AAC, a keyframe a second)."""
+    limit = ["-t", str(seconds)] if seconds else []
+    return subprocess.Popen(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
+         "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", *limit,
+         "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "30",
+         "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-f", "flv", url],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def probe(url: str) -> list[str]:
+    """The codecs ffprobe finds at `url`, or [] when it cannot play it."""
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "json", url],
+        capture_output=True, text=True, timeout=30,
+    )
+    if result.returncode != 0:
+        return []
+    return sorted({s["codec_name"] for s in json.loads(result.stdout).get("streams", [])})
+
+
+def wait_until(check, *, timeout: float, interval: float = 0.1):
+    """Poll `check` until it returns something truthy; that value, or None at the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    return None

@@ -1,0 +1,174 @@
+"""Publishing with a stream key through real nginx-rtmp, with ffmpeg as the encoder and
+ffprobe as the player."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from local.broker import Trigger
+from tests.e2e.conftest import http, register_user
+from tests.e2e.media import probe, publish, stop, wait_until
+
+
+def rotate_key(api: str, token: str) -> dict:
+    answer = http("POST", f"{api}/api/streams/key", token=token)
+    assert answer.status == 200 and answer.headers.get("Cache-Control") == "no-store"
+    return answer.json()
+
+
+def live_stream_of(api: str, username: str) -> dict | None:
+    page = http("GET", f"{api}/api/streams?live=true&limit=100").json()
+    return next((s for s in page["items"] if s["user"]["username"] == username), None)
+
+
+def refused(process, timeout: float = 15.0) -> bool:
+    try:
+        return process.wait(timeout) != 0
+    except Exception:  # noqa: BLE001 - still running means it was accepted
+        stop(process)
+        return False
+
+
+@pytest.fixture
+def stream_events(platform):
+    seen = []
+
+    def record(headers, body):
+        seen.append((headers["ce-type"], headers["ce-id"], headers["ce-source"], json.loads(body)))
+        return 202, {}, b""
+
+    triggers = [Trigger("test-started", "dev.streamfn.stream.started", record),
+                Trigger("test-ended", "dev.streamfn.stream.ended", record)]
+    platform.broker.triggers.extend(triggers)
+    yield seen
+    for trigger in triggers:
+        platform.broker.triggers.remove(trigger)
+
+
+@pytest.fixture
+def channel(platform):
+    name, tokens = register_user(platform.api_url, "st")
+    key = rotate_key(platform.api_url, tokens["access_token"])
+    return name, tokens["access_token"], key
+
+
+def test_a_publish_goes_live_plays_over_hls_and_dash_and_ends_with_its_duration(
+        platform, channel, stream_events):
+    api = platform.api_url
+    name, token, key = channel
+    assert key["rtmp_url"] == platform.ingest.rtmp_url
+    began = time.monotonic()
+    encoder = publish(f"{key['rtmp_url']}/{key['stream_key']}")
+    try:
+        live = wait_until(lambda: live_stream_of(api, name), timeout=15)
+        assert live, "the stream shows up in list-streams"
+        stream = http("GET", f"{api}/api/streams/{live['id']}").json()
+        assert stream["status"] == "live" and stream["playback"]
+        hls, dash = stream["playback"]["hls"], stream["playback"]["dash"]
+        assert live["id"] in hls and live["id"] in dash
+        assert wait_until(lambda: probe(hls) == ["aac", "h264"], timeout=20, interval=0.5)
+        assert wait_until(lambda: probe(dash), timeout=20, interval=0.5)
+        described = wait_until(lambda: (lambda s: s if s["video"]["codec"] and s["thumbnail_url"]
+                                        else None)(http("GET", f"{api}/api/streams/{live['id']}").json()),
+                               timeout=20, interval=0.5)
+        assert described["video"]["width"] == 320 and described["video"]["height"] == 240
+        assert described["video"]["codec"].lower() == "h264"
+        assert described["audio"]["codec"].lower() == "aac"
+        thumbnail = http("GET", described["thumbnail_url"])
+        assert thumbnail.status == 200 and thumbnail.body[:2] == b"\xff\xd8"
+        seen = [http("GET", f"{api}/api/streams?live=true").body,
+                http("GET", f"{api}/api/streams/{live['id']}").body,
+                http("GET", f"{api}/api/users/{name}/streams").body,
+                http("GET", f"{api}/api/users/{name}").body, hls.encode(), dash.encode()]
+        assert not any(key["stream_key"].encode() in body for body in seen)
+    finally:
+        stop(encoder)
+    published_for = time.monotonic() - began
+    ended = wait_until(lambda: (lambda s: s if s["status"] == "ended" else None)(
+        http("GET", f"{api}/api/streams/{live['id']}").json()), timeout=15)
+    assert ended, "the stream ends within seconds of the encoder stopping"
+    assert 1 <= ended["duration_seconds"] <= published_for + 1
+    assert ended["playback"] is None
+    history = http("GET", f"{api}/api/users/{name}/streams").json()["items"]
+    assert [s["id"] for s in history] == [live["id"]] and history[0]["duration_seconds"] > 0
+    assert platform.broker.drain(10)
+    mine = [e for e in stream_events if e[3]["stream_id"] == live["id"]]
+    assert [e[0] for e in mine] == ["dev.streamfn.stream.started", "dev.streamfn.stream.ended"]
+
+
+def test_a_redelivered_start_or_end_has_no_second_effect(platform, channel, stream_events):
+    api = platform.api_url
+    name, _, key = channel
+    encoder = publish(f"{key['rtmp_url']}/{key['stream_key']}", seconds=4)
+    live = wait_until(lambda: live_stream_of(api, name), timeout=15)
+    assert live
+    encoder.wait(30)
+    wait_until(lambda: http("GET", f"{api}/api/streams/{live['id']}").json()["status"] == "ended",
+               timeout=15)
+    assert platform.broker.drain(10)
+    first = http("GET", f"{api}/api/streams/{live['id']}").json()
+    for kind, event_id, source, data in [e for e in stream_events if e[3]["stream_id"] == live["id"]]:
+        headers = {"ce-specversion": "1.0", "ce-id": event_id, "ce-source": source, "ce-type": kind,
+                   "ce-subject": live["id"], "Content-Type": "application/json"}
+        for _ in range(3):
+            assert http("POST", f"{platform.internal_url}/", data=json.dumps(data).encode(),
+                        headers=headers).status == 202
+    assert platform.broker.drain(10)
+    again = http("GET", f"{api}/api/streams/{live['id']}").json()
+    assert again["status"] == "ended" and again["ended_at"] == first["ended_at"]
+    from shared_lib.db import UnitOfWork
+    from sqlalchemy import text
+
+    ids = [e[1] for e in stream_events if e[3]["stream_id"] == live["id"]]
+    with UnitOfWork() as uow:
+        counts = uow.session.execute(text(
+            "SELECT consumer, count(*) FROM processed_events WHERE id = ANY(:ids) GROUP BY consumer"),
+            {"ids": ids}).all()
+    assert dict(counts) == {"on-stream-started": 1, "on-stream-ended": 1}
+
+
+def test_wrong_rotated_and_smuggled_keys_are_refused_and_nothing_goes_live(platform, channel):
+    api = platform.api_url
+    name, token, first = channel
+    second = rotate_key(api, token)
+    url = second["rtmp_url"]
+    assert refused(publish(f"{url}/live_not-a-real-key"))
+    assert refused(publish(f"{url}/{first['stream_key']}")), "a rotated key no longer works"
+    assert refused(publish(f"{url}/WRONG?name={second['stream_key']}"))
+    assert live_stream_of(api, name) is None
+    assert http("GET", f"{api}/api/users/{name}/streams").json()["items"] == []
+
+
+def test_rotating_the_key_ends_the_live_publish_that_used_it(platform, channel):
+    api = platform.api_url
+    name, token, key = channel
+    encoder = publish(f"{key['rtmp_url']}/{key['stream_key']}")
+    try:
+        live = wait_until(lambda: live_stream_of(api, name), timeout=15)
+        assert live
+        rotate_key(api, token)
+        assert wait_until(lambda: encoder.poll() is not None, timeout=15), "nginx drops the encoder"
+    finally:
+        stop(encoder)
+    assert wait_until(lambda: http("GET", f"{api}/api/streams/{live['id']}").json()["status"]
+                      == "ended", timeout=15)
+
+
+def test_with_the_functions_unreachable_a_publish_is_refused(platform, channel, tmp_path):
+    from local.ingest import Ingest, IngestPorts
+    from tests.e2e.conftest import free_port
+
+    name, _, key = channel
+    isolated = Ingest(tmp_path, IngestPorts(rtmp=free_port(), media=free_port(), stat=free_port(),
+                                            sidecar=free_port()),
+                      functions_url=f"http://127.0.0.1:{free_port()}", env=dict(platform.env))
+    isolated.start()
+    try:
+        assert refused(publish(f"{isolated.rtmp_url}/{key['stream_key']}"))
+    finally:
+        isolated.stop()
+    assert live_stream_of(platform.api_url, name) is None
+    assert http("GET", f"{platform.api_url}/api/users/{name}/streams").json()["items"] == []
