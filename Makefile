@@ -20,6 +20,8 @@ unit: venv
 bench: system venv
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) cold_start.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) login.py
+	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) follows.py
+	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) ingest.py
 
 system:
 	@bash local/install-system.sh

@@ -1,0 +1,216 @@
+"""Streams, stream keys and the ingest functions on the real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shared_lib.http import INGEST_SECRET_HEADER
+
+
+def new_user(call, prefix="s"):
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    response = call("register", json={"username": name, "email": f"{name}@example.com",
+                                      "password": "correct horse"})
+    return name, response.get_json()["access_token"]
+
+
+def create(call, token, **fields):
+    body = {"title": "Morning chess", **fields}
+    return call("create-stream", json=body, token=token)
+
+
+def secret():
+    from shared_lib.config import get_settings
+
+    return {INGEST_SECRET_HEADER: get_settings().ingest_secret}
+
+
+def authorize(call, key, phase="publish", headers=None):
+    return call("authorize-publish", json={"stream_key": key, "phase": phase, "pod": "test-0"},
+                headers=secret() if headers is None else headers)
+
+
+def event(call, name, kind, stream_id, **data):
+    headers = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/rtmp-ingest/t",
+               "ce-type": f"dev.streamfn.stream.{kind}", "ce-subject": stream_id,
+               "Content-Type": "application/json"}
+    return call(name, "POST", "/", data=json.dumps({"stream_id": stream_id, **data}),
+                headers=headers)
+
+
+def stream(call, stream_id):
+    return call("get-stream", path=f"/api/streams/{stream_id}").get_json()
+
+
+def go_live(call, token):
+    stream_id = create(call, token).get_json()["id"]
+    assert event(call, "on-stream-started", "started", stream_id).status_code == 202
+    return stream_id
+
+
+def test_create_stream_returns_its_public_shape(call):
+    name, token = new_user(call)
+    response = create(call, token, description="Openings", category="education",
+                      tags=["Chess", "chess", "openings"], language="en")
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["status"] == "created" and body["user"]["username"] == name
+    assert body["tags"] == ["chess", "openings"] and body["category_name"] == "Education"
+    assert body["playback"] is None and body["duration_seconds"] is None
+    assert stream(call, body["id"])["title"] == "Morning chess"
+
+
+@pytest.mark.parametrize("fields", [
+    {"title": ""}, {"title": "x" * 141}, {"category": "cooking-with-lava"},
+    {"tags": [f"t{i}" for i in range(11)]}, {"tags": ["has space"]}, {"language": "english"},
+    {"viewer_count": 10}, {"title": 5},
+])
+def test_create_stream_validates(call, fields):
+    _, token = new_user(call)
+    assert create(call, token, **fields).status_code == 400
+
+
+def test_only_the_owner_edits_and_not_after_the_end(call):
+    _, owner = new_user(call)
+    _, stranger = new_user(call)
+    stream_id = create(call, owner, category="gaming").get_json()["id"]
+    path = f"/api/streams/{stream_id}"
+    assert call("update-stream", path=path, json={"title": "x"}, token=stranger).status_code == 403
+    edited = call("update-stream", path=path, json={"title": "Speedrun"}, token=owner).get_json()
+    assert edited["title"] == "Speedrun" and edited["category"] == "gaming"
+    assert call("update-stream", path="/api/streams/not-an-id", json={"title": "x"},
+                token=owner).status_code == 404
+    assert call("update-stream", path=f"/api/streams/{uuid.uuid4()}", json={"title": "x"},
+                token=owner).status_code == 404
+    event(call, "on-stream-started", "started", stream_id)
+    live = call("update-stream", path=path, json={"category": "music"}, token=owner)
+    assert live.status_code == 200 and live.get_json()["status"] == "live"
+    event(call, "on-stream-ended", "ended", stream_id)
+    assert call("update-stream", path=path, json={"title": "y"}, token=owner).status_code == 409
+
+
+def test_a_stream_key_is_shown_once_stored_hashed_and_replaced_on_rotation(call):
+    from sqlalchemy import text
+
+    from shared_lib.db import UnitOfWork
+
+    name, token = new_user(call)
+    first = call("rotate-stream-key", token=token)
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "no-store"
+    key = first.get_json()["stream_key"]
+    assert key.startswith("live_") and len(key) > 40
+    second = call("rotate-stream-key", token=token).get_json()["stream_key"]
+    assert second != key
+    with UnitOfWork() as uow:
+        dump = str(uow.session.execute(text("SELECT * FROM users WHERE username = :n"),
+                                       {"n": name}).all())
+    assert key not in dump and second not in dump
+    assert authorize(call, key).status_code == 403
+    assert authorize(call, second).status_code == 200
+
+
+def test_authorize_publish_needs_the_ingest_secret(call):
+    _, token = new_user(call)
+    key = call("rotate-stream-key", token=token).get_json()["stream_key"]
+    assert authorize(call, key, headers={}).status_code == 401
+    assert authorize(call, key, headers={INGEST_SECRET_HEADER: "guess"}).status_code == 401
+
+
+def test_a_publish_uses_the_stream_created_ahead_or_the_channel_defaults(call):
+    _, token = new_user(call)
+    key = call("rotate-stream-key", token=token).get_json()["stream_key"]
+    first = authorize(call, key).get_json()["stream_id"]
+    assert stream(call, first)["title"].endswith("is live")
+    event(call, "on-stream-started", "started", first)
+    assert authorize(call, key).get_json()["stream_id"] == first, "a reconnect goes on"
+    event(call, "on-stream-ended", "ended", first)
+    call("update-stream", path=f"/api/streams/{first}", json={"title": "x"}, token=token)
+    planned = create(call, token, title="Planned", category="art").get_json()["id"]
+    assert authorize(call, key).get_json()["stream_id"] == planned
+    event(call, "on-stream-started", "started", planned)
+    event(call, "on-stream-ended", "ended", planned)
+    third = authorize(call, key).get_json()["stream_id"]
+    assert third not in (first, planned)
+    assert stream(call, third)["title"] == "Planned" and stream(call, third)["category"] == "art"
+
+
+def test_start_and_end_follow_the_events_and_keep_redis_live_set(call):
+    from shared_lib.cache import Keys, get_redis
+
+    _, token = new_user(call)
+    stream_id = go_live(call, token)
+    body = stream(call, stream_id)
+    assert body["status"] == "live" and body["playback"]["hls"].endswith(f"/hls/{stream_id}.m3u8")
+    assert get_redis().sismember(Keys.LIVE_STREAMS, stream_id)
+    event(call, "on-stream-ended", "ended", stream_id)
+    ended = stream(call, stream_id)
+    assert ended["status"] == "ended" and ended["duration_seconds"] is not None
+    assert not get_redis().sismember(Keys.LIVE_STREAMS, stream_id)
+    event(call, "on-stream-started", "started", stream_id)
+    assert stream(call, stream_id)["status"] == "ended", "an ended stream never comes back"
+
+
+def test_list_streams_filters_sorts_and_pages(call):
+    from sqlalchemy import text
+
+    from shared_lib.db import UnitOfWork
+
+    tag = uuid.uuid4().hex[:8]
+    ids = []
+    for viewers in (5, 50, 20):
+        _, token = new_user(call)
+        stream_id = create(call, token, title=f"Quiz {tag} night", category="talk-shows").get_json()["id"]
+        event(call, "on-stream-started", "started", stream_id)
+        with UnitOfWork() as uow:
+            uow.session.execute(text("UPDATE live_streams SET viewer_count = :v WHERE id = :i"),
+                                {"v": viewers, "i": stream_id})
+            uow.commit()
+        ids.append(stream_id)
+    found = call("list-streams", path=f"/api/streams?q={tag.upper()}&category=talk-shows").get_json()
+    assert [s["id"] for s in found["items"]] == [ids[1], ids[2], ids[0]]
+    page = call("list-streams", path=f"/api/streams?q={tag}&limit=2").get_json()
+    rest = call("list-streams", path=f"/api/streams?q={tag}&limit=2&cursor={page['next_cursor']}")
+    assert [s["id"] for s in page["items"] + rest.get_json()["items"]] == [ids[1], ids[2], ids[0]]
+    assert call("list-streams", path=f"/api/streams?q={tag}&category=music").get_json()["items"] == []
+    assert call("list-streams", path="/api/streams?category=lava").status_code == 400
+    everything = call("list-streams", path=f"/api/streams?live=false&q={tag}").get_json()["items"]
+    assert [s["id"] for s in everything] == list(reversed(ids))
+
+
+def test_the_reaper_ends_streams_nobody_has_seen(call):
+    from sqlalchemy import text
+
+    from shared_lib import streams
+    from shared_lib.db import UnitOfWork
+    from shared_lib.models import OutboxEvent
+
+    _, token = new_user(call)
+    stream_id = go_live(call, token)
+    with UnitOfWork() as uow:
+        uow.session.execute(text("UPDATE live_streams SET last_seen_at = now() - interval '5 minutes'"
+                                 " WHERE id = :i"), {"i": stream_id})
+        uow.commit()
+    with UnitOfWork() as uow:
+        events = streams.reap(uow, stale_seconds=60)
+        uow.commit()
+    mine = [e for e in events if e.subject == stream_id]
+    assert len(mine) == 1 and mine[0].type == "dev.streamfn.stream.ended"
+    with UnitOfWork() as uow:
+        assert uow.session.get(OutboxEvent, mine[0].id) is not None, "queued until delivered"
+    assert event(call, "on-stream-ended", "ended", stream_id, reason="stale").status_code == 202
+    reaped = stream(call, stream_id)
+    assert reaped["status"] == "ended"
+
+
+def test_channel_streams_are_newest_first(call):
+    name, token = new_user(call)
+    ids = [create(call, token, title=f"Part {i}").get_json()["id"] for i in range(3)]
+    listed = call("channel-streams", path=f"/api/users/{name}/streams?limit=2").get_json()
+    more = call("channel-streams",
+                path=f"/api/users/{name}/streams?limit=2&cursor={listed['next_cursor']}").get_json()
+    assert [s["id"] for s in listed["items"] + more["items"]] == list(reversed(ids))
+    assert call("channel-streams", path="/api/users/nobody_at_all_x/streams").status_code == 404
