@@ -98,7 +98,8 @@ class _Server:
         self.thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self.thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()
 
 
@@ -142,6 +143,13 @@ class Platform:
         for port in (self.ports.api, self.ports.internal, self.ports.hls, self.ports.rtmp):
             if services.port_open(port):
                 raise RuntimeError(f"127.0.0.1:{port} is in use: is the platform already running?")
+        try:
+            self._start()
+        except BaseException:
+            self.stop()  # whatever did start must not outlive a failed start
+            raise
+
+    def _start(self) -> None:
         env = self.env = self.start_servers()
         from shared_lib.catalog import EVENT, load_catalog
 

@@ -97,6 +97,9 @@ def test_a_publish_goes_live_plays_over_hls_and_dash_and_ends_with_its_duration(
     assert platform.broker.drain(10)
     mine = [e for e in stream_events if e[3]["stream_id"] == live["id"]]
     assert [e[0] for e in mine] == ["dev.streamfn.stream.started", "dev.streamfn.stream.ended"]
+    logs = [p for p in (platform.ingest.home / "logs").iterdir() if p.is_file()]
+    assert logs and not any(key["stream_key"].encode() in p.read_bytes() for p in logs), \
+        "no log line of nginx or the sidecar carries the stream key"
 
 
 def test_a_redelivered_start_or_end_has_no_second_effect(platform, channel, stream_events):
