@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 import threading
-import urllib.request
 
 from local.platform import Platform, Ports, dev_profile, lock
 
@@ -55,39 +54,34 @@ def dev() -> int:
     return 0
 
 
-def dead_letters() -> int:
+def _dev_settings() -> None:
     from local.platform import function_env, reset_caches
-    from shared_lib.db import UnitOfWork
 
     os.environ.update(function_env(dev_profile(), Ports.from_environment(), environment="development"))
     reset_caches()
+
+
+def dead_letters() -> int:
+    from shared_lib import dead_letters as letters
+    from shared_lib.db import UnitOfWork
+
+    _dev_settings()
     with UnitOfWork() as uow:
         for letter in uow.dead_letters.list():
-            print(json.dumps({"id": letter.id, "subscriber": letter.subscriber,
-                              "type": letter.event_type, "event_id": letter.event_id,
-                              "reason": letter.reason, "attempts": letter.attempts,
-                              "at": letter.created_at.isoformat()}))
+            print(json.dumps(letters.view(letter)))
     return 0
 
 
 def replay(letter_id: str) -> int:
-    from datetime import datetime, timezone
-
-    from local.platform import function_env, reset_caches
+    from shared_lib import dead_letters as letters
     from shared_lib.db import UnitOfWork
 
-    ports = Ports.from_environment()
-    os.environ.update(function_env(dev_profile(), ports, environment="development"))
-    reset_caches()
+    _dev_settings()
     with UnitOfWork() as uow:
-        letter = uow.dead_letters.get(int(letter_id))
+        letter = letters.replay(uow, int(letter_id))
         if letter is None:
             print(f"no dead letter {letter_id}", file=sys.stderr)
             return 1
-        request = urllib.request.Request(f"http://127.0.0.1:{ports.internal}/", data=letter.body,
-                                         headers=letter.headers, method="POST")
-        urllib.request.urlopen(request, timeout=10).close()
-        letter.replayed_at = datetime.now(timezone.utc)
         uow.commit()
     print(f"replayed {letter_id}")
     return 0

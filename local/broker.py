@@ -50,22 +50,12 @@ class DeadLetterStore:
     """Dead letters in PostgreSQL (the same table the cluster's dead-letter sink fills)."""
 
     def put(self, *, subscriber: str, headers: dict, body: bytes, reason: str, attempts: int) -> None:
+        from shared_lib import dead_letters
         from shared_lib.db import UnitOfWork
-        from shared_lib.models import DeadLetter
 
         with UnitOfWork() as uow:
-            uow.dead_letters.add(
-                DeadLetter(
-                    subscriber=subscriber,
-                    event_type=headers.get("ce-type", ""),
-                    event_source=headers.get("ce-source", ""),
-                    event_id=headers.get("ce-id", ""),
-                    headers=headers,
-                    body=body,
-                    reason=reason[:2000],
-                    attempts=attempts,
-                )
-            )
+            dead_letters.store(uow, subscriber=subscriber, headers=headers, body=body,
+                               reason=reason, attempts=attempts)
             uow.commit()
 
 

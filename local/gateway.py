@@ -62,3 +62,14 @@ class Gateway:
         forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
         environ["HTTP_X_FORWARDED_FOR"] = f"{forwarded}, {peer}" if forwarded else peer
         return self.upstream(spec)(environ, start_response)
+
+
+def routes_from_mappings(mappings: list[dict]) -> list[tuple[str, str, str]]:
+    """(method, path regex, function) for each Emissary Mapping: the route table a gateway
+    built from the rendered manifests would serve."""
+    routes = []
+    for mapping in mappings:
+        spec = mapping["spec"]
+        name = spec["host_rewrite"].split(".", 1)[0]
+        routes.append((spec["method"], spec["prefix"], name))
+    return sorted(routes)

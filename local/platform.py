@@ -160,8 +160,9 @@ class Platform:
             self.upstream.start()
         else:
             self.upstream = InProcess()
+        # An event function with no type is a sink (dead letters), not a Trigger subscriber.
         triggers = [Trigger(s.name, s.event_type, self.upstream.send(s))
-                    for s in specs if s.kind == EVENT]
+                    for s in specs if s.kind == EVENT and s.event_type]
         self.broker = Broker(triggers, delivery=self.delivery)
         self.scheduler = Scheduler(specs, self.broker, self.upstream.send)
         self._servers = [

@@ -15,8 +15,8 @@ callbacks and is never logged, stored or put in a URL. A reporter thread reads n
 page for codecs, resolution, frame rate and bitrates, grabs a thumbnail from the newest HLS
 segment, and reports both to the functions.
 
-Configuration (environment): SIDECAR_PORT, FUNCTIONS_URL (the internal functions), 
-STREAMFN_INGEST_SECRET, K_SINK, POD_NAME, SHOW_RTMP_URL, STAT_URL, MEDIA_DIR,
+Configuration (environment): SIDECAR_PORT, AUTHORIZE_URL and REPORT_URL (the internal
+functions; or FUNCTIONS_URL, a gateway that routes both paths), STREAMFN_INGEST_SECRET, K_SINK, POD_NAME, SHOW_RTMP_URL, STAT_URL, MEDIA_DIR,
 STREAMFN_PUBLIC_HLS_BASE_URL, REPORT_SECONDS, THUMBNAIL_SECONDS.
 `python sidecar.py render TEMPLATE OUT` renders nginx.conf from the environment instead.
 """
@@ -49,7 +49,8 @@ STARTED, ENDED = "dev.streamfn.stream.started", "dev.streamfn.stream.ended"
 @dataclass
 class Config:
     port: int = 8084
-    functions_url: str = "http://127.0.0.1:8082"
+    authorize_url: str = "http://127.0.0.1:8082/internal/ingest/authorize"
+    report_url: str = "http://127.0.0.1:8082/internal/ingest/report"
     ingest_secret: str = ""
     pod: str = "rtmp-ingest-0"
     show_rtmp_url: str = "rtmp://127.0.0.1:1935/show"
@@ -63,9 +64,11 @@ class Config:
     @classmethod
     def from_environment(cls) -> "Config":
         env = os.environ
+        gateway = env.get("FUNCTIONS_URL", "http://127.0.0.1:8082").rstrip("/")
         return cls(
             port=int(env.get("SIDECAR_PORT", 8084)),
-            functions_url=env.get("FUNCTIONS_URL", cls.functions_url).rstrip("/"),
+            authorize_url=env.get("AUTHORIZE_URL", f"{gateway}/internal/ingest/authorize"),
+            report_url=env.get("REPORT_URL", f"{gateway}/internal/ingest/report"),
             ingest_secret=env.get("STREAMFN_INGEST_SECRET", ""),
             pod=env.get("POD_NAME", cls.pod),
             show_rtmp_url=env.get("SHOW_RTMP_URL", cls.show_rtmp_url).rstrip("/"),
@@ -81,10 +84,10 @@ class Config:
         return f"/rtmp-ingest/{self.pod}"
 
 
-def call_function(config: Config, path: str, payload: dict) -> tuple[int, dict]:
+def call_function(config: Config, url: str, payload: dict) -> tuple[int, dict]:
     """POST JSON to an internal function; (status, body). Network trouble is status 0."""
     request = urllib.request.Request(
-        config.functions_url + path, data=json.dumps(payload).encode(), method="POST",
+        url, data=json.dumps(payload).encode(), method="POST",
         headers={"Content-Type": "application/json", SECRET_HEADER: config.ingest_secret},
     )
     try:
@@ -172,7 +175,7 @@ class Sidecar:
         key = form.get("name", "")
         if form.get("app") != "live" or not key:
             return _answer(403)
-        status, body = call_function(self.config, "/internal/ingest/authorize",
+        status, body = call_function(self.config, self.config.authorize_url,
                                      {"stream_key": key, "phase": "publish",
                                       "pod": self.config.pod})
         stream_id = _public_id(body.get("stream_id")) if status == 200 else None
@@ -186,7 +189,7 @@ class Sidecar:
     def on_update(self, form: dict):
         if form.get("call") != "update_publish" or form.get("app") != "live":
             return _answer(200)  # the local relay's own updates
-        status, _ = call_function(self.config, "/internal/ingest/authorize",
+        status, _ = call_function(self.config, self.config.authorize_url,
                                   {"stream_key": form.get("name", ""), "phase": "update",
                                    "pod": self.config.pod})
         if status == 403 or status == 401:
@@ -295,7 +298,7 @@ class Reporter:
                 report["thumbnail_url"] = (
                     f"{self.config.public_media_url.rstrip('/')}/thumbnails/{stream_id}.jpg")
         if reports:
-            call_function(self.config, "/internal/ingest/report", {"streams": reports})
+            call_function(self.config, self.config.report_url, {"streams": reports})
         return len(reports)
 
 

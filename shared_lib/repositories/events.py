@@ -35,8 +35,11 @@ class SqlEventLog(EventLog):
 class SqlDeadLetterRepository(SqlRepository[DeadLetter]):
     model = DeadLetter
 
-    def list(self, *, limit: int = 100, include_replayed: bool = False) -> list[DeadLetter]:
+    def list(self, *, limit: int = 100, before: int | None = None,
+             include_replayed: bool = False) -> list[DeadLetter]:
         query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(DeadLetter.id < before)
         if not include_replayed:
             query = query.where(DeadLetter.replayed_at.is_(None))
         return list(self.session.scalars(query))

@@ -1,0 +1,30 @@
+#!/bin/sh
+# The rtmp-ingest pod's two containers start here: `entrypoint.sh nginx` or `entrypoint.sh sidecar`.
+# Everything comes from the environment the Deployment gives (see knative/rtmp-ingest.yaml).
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+PYTHON=${PYTHON:-python3}
+MEDIA_DIR=${MEDIA_DIR:-/var/lib/streamfn/media}
+NGINX_HOME=${NGINX_HOME:-/tmp/nginx}
+
+case "${1:-}" in
+  nginx)
+    mkdir -p "$NGINX_HOME/run" "$NGINX_HOME/logs" "$MEDIA_DIR/hls" "$MEDIA_DIR/dash" "$MEDIA_DIR/thumbnails"
+    export RUN_DIR="$NGINX_HOME/run" LOG_DIR="$NGINX_HOME/logs" MEDIA_DIR
+    export USER_DIRECTIVE="${USER_DIRECTIVE:-}"
+    export RTMP_MODULE="${RTMP_MODULE:-/usr/lib/nginx/modules/ngx_rtmp_module.so}"
+    export RTMP_LISTEN="${RTMP_LISTEN:-1935}" HTTP_LISTEN="${HTTP_LISTEN:-8081}"
+    export SIDECAR_PORT="${SIDECAR_PORT:-8084}" STAT_PORT="${STAT_PORT:-8083}"
+    export UPDATE_SECONDS="${UPDATE_SECONDS:-2}"
+    "$PYTHON" "$HERE/sidecar.py" render "$HERE/nginx.conf.template" "$NGINX_HOME/nginx.conf"
+    exec nginx -p "$NGINX_HOME" -c "$NGINX_HOME/nginx.conf" -e "$NGINX_HOME/logs/error.log"
+    ;;
+  sidecar)
+    export PYTHONPATH="${PYTHONPATH:-$(dirname "$HERE")}"
+    exec "$PYTHON" "$HERE/sidecar.py"
+    ;;
+  *)
+    echo "usage: entrypoint.sh nginx|sidecar" >&2
+    exit 2
+    ;;
+esac

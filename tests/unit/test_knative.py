@@ -1,0 +1,120 @@
+"""The Knative deployment: rendered from the catalog, and valid against the schemas."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from local.services import ROOT
+from shared_lib.catalog import EVENT, HTTP, SCHEDULE, load_catalog
+from tests.manifests import crd_schema, documents, func_schema, mapping_schema
+
+DOCUMENTS = documents()
+CORE_KINDS = {"Namespace", "ConfigMap", "Secret", "Deployment"}
+
+
+def of_kind(kind: str, api_prefix: str = "") -> list[dict]:
+    return [d for _, d in DOCUMENTS if d["kind"] == kind and d["apiVersion"].startswith(api_prefix)]
+
+
+def test_a_fresh_render_matches_the_checked_in_files():
+    result = subprocess.run([sys.executable, "knative/render.py", "--check"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("path, document", DOCUMENTS,
+                         ids=[f"{p.name}:{d['kind']}:{d['metadata']['name']}" for p, d in DOCUMENTS])
+def test_every_object_validates_against_its_schema(path, document):
+    group, _, version = document["apiVersion"].rpartition("/")
+    if group == "getambassador.io":
+        jsonschema.validate(document, mapping_schema())
+    elif document["kind"] in CORE_KINDS or (group == "" and document["kind"] == "Service"):
+        kubernetes_validate.validate(document, "1.30.0", strict=True)
+    else:
+        jsonschema.validate(document, crd_schema(group, document["kind"], version))
+
+
+def test_unknown_fields_are_refused_by_the_validation():
+    service = yaml.safe_load((ROOT / "knative/functions/login.yaml").read_text().split("---\n", 1)[1])
+    service["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(service, crd_schema("serving.knative.dev", "Service", "v1"))
+    mapping = of_kind("Mapping")[0]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**mapping, "spec": {**mapping["spec"], "prefixx": "/"}},
+                            mapping_schema())
+
+
+def test_func_yaml_validates_against_funcs_schema():
+    jsonschema.validate(yaml.safe_load((ROOT / "func.yaml").read_text()), func_schema())
+
+
+def test_every_function_has_its_service_trigger_pingsource_and_mapping():
+    specs = load_catalog()
+    services = [d["metadata"]["name"] for d in of_kind("Service", "serving.knative.dev")]
+    assert sorted(services) == sorted(s.name for s in specs)
+    triggers = {d["metadata"]["name"]: d for d in of_kind("Trigger")}
+    typed = [s for s in specs if s.kind == EVENT and s.event_type]
+    assert sorted(triggers) == sorted(s.name for s in typed)
+    for spec in typed:
+        assert triggers[spec.name]["spec"]["filter"]["attributes"]["type"] == spec.event_type
+        assert triggers[spec.name]["spec"]["delivery"]["deadLetterSink"]
+    pings = {d["metadata"]["name"]: d["spec"]["schedule"] for d in of_kind("PingSource")}
+    assert pings == {s.name: s.schedule for s in specs if s.kind == SCHEDULE}
+    mapped = sorted(d["metadata"]["name"] for d in of_kind("Mapping"))
+    assert mapped == sorted(s.name for s in specs if s.kind == HTTP and not s.internal)
+    assert not any("/internal/" in d["spec"]["prefix"] for d in of_kind("Mapping"))
+
+
+def test_scaling_and_threads_follow_the_catalog():
+    specs = {s.name: s for s in load_catalog()}
+    for service in of_kind("Service", "serving.knative.dev"):
+        spec = specs[service["metadata"]["name"]]
+        template = service["spec"]["template"]
+        annotations = template["metadata"]["annotations"]
+        assert annotations["autoscaling.knative.dev/min-scale"] == str(spec.scaling.min_scale)
+        container = template["spec"]["containers"][0]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert env["THREADS"] == str(template["spec"]["containerConcurrency"])
+        assert env["FUNCTION_SOURCE"] == spec.source and env["FUNCTION_TARGET"] == spec.target
+        assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert specs["authorize-publish"].scaling.min_scale == 1
+
+
+def test_only_the_functions_that_sign_tokens_mount_the_signing_key():
+    mounting = {d["metadata"]["name"] for d in of_kind("Service", "serving.knative.dev")
+                if any(v.get("secret") for v in d["spec"]["template"]["spec"]["volumes"])}
+    assert mounting == {"register", "login", "refresh"}
+
+
+def test_secret_templates_hold_placeholders_only():
+    for secret in of_kind("Secret"):
+        for value in secret["stringData"].values():
+            assert "change-me" in value
+
+
+def test_the_gateway_built_from_the_mappings_routes_like_the_catalog():
+    from local.gateway import routes_from_mappings
+
+    specs = load_catalog()
+    expected = sorted((s.method, s.path_pattern.pattern, s.name)
+                      for s in specs if s.kind == HTTP and not s.internal)
+    assert routes_from_mappings(of_kind("Mapping")) == expected
+    for method, regex, name in expected:
+        spec = next(s for s in specs if s.name == name)
+        sample = re.sub(r"\{\w+\}", "x1", spec.path)
+        assert re.match(regex, sample)
+
+
+def test_the_kustomization_lists_every_manifest():
+    kustomization = yaml.safe_load((ROOT / "knative/kustomization.yaml").read_text())
+    listed = set(kustomization["resources"])
+    files = {str(p.relative_to(ROOT / "knative")) for p in (ROOT / "knative").rglob("*.yaml")}
+    assert listed == files - {"kustomization.yaml"}
