@@ -125,3 +125,50 @@ def test_revocation_holds_when_redis_has_lost_its_keys(call):
     assert call("me", token=tokens["access_token"]).status_code == 401
     assert call("me", token=other.get_json()["access_token"]).status_code == 200
     assert call("me", token=tokens["access_token"]).status_code == 401, "reloaded into Redis"
+
+
+def _forge(claims_change=None, header_change=None, key=None):
+    import time as clock
+
+    import jwt
+
+    from shared_lib.security import get_jwks, get_signer
+
+    now = int(clock.time())
+    claims = {"iss": "streamfn", "aud": "streamfn-api", "sub": str(uuid.uuid4()), "name": "x",
+              "sid": str(uuid.uuid4()), "jti": uuid.uuid4().hex, "iat": now, "exp": now + 600,
+              **(claims_change or {})}
+    headers = {"kid": get_jwks()["keys"][0]["kid"], **(header_change or {})}
+    signing = key or get_signer()._key
+    return jwt.encode(claims, signing, algorithm="EdDSA", headers=headers)
+
+
+@pytest.mark.parametrize("case", ["alg-none", "wrong-key", "wrong-issuer", "wrong-audience",
+                                  "expired", "flipped-byte"])
+def test_bad_tokens_are_401_with_a_json_error(call, case):
+    import base64
+    import json as jsonlib
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    _, response = register(call)
+    good = response.get_json()["access_token"]
+    if case == "alg-none":
+        header, payload, _ = good.split(".")
+        none = base64.urlsafe_b64encode(jsonlib.dumps({"alg": "none", "typ": "JWT"}).encode())
+        token = f"{none.rstrip(b'=').decode()}.{payload}."
+    elif case == "wrong-key":
+        token = _forge(key=Ed25519PrivateKey.generate())
+    elif case == "wrong-issuer":
+        token = _forge({"iss": "someone-else"})
+    elif case == "wrong-audience":
+        token = _forge({"aud": "another-api"})
+    elif case == "expired":
+        token = _forge({"exp": int(time.time()) - 120, "iat": int(time.time()) - 900})
+    else:
+        index = len(good) // 2
+        token = good[:index] + ("A" if good[index] != "A" else "B") + good[index + 1:]
+    answer = call("me", token=token)
+    assert answer.status_code == 401
+    assert answer.get_json()["error"]["code"] == "invalid_token"
+    assert call("me", token=good).status_code == 200
