@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from local.services import ROOT, port_open, wait_for_port
+from local.services import ROOT, port_open, terminate, wait_for_port
 
 RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 TEMPLATE = ROOT / "rtmp-ingest" / "nginx.conf.template"
@@ -97,11 +97,5 @@ class Ingest:
             wait_for_port(port, what=what)
 
     def stop(self) -> None:
-        for child in reversed(self._children):
-            child.terminate()
-        for child in self._children:
-            try:
-                child.wait(10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        terminate(list(reversed(self._children)))
         self._children = []

@@ -87,6 +87,18 @@ class Profile:
         return f"redis://127.0.0.1:{self.redis_port}/0"
 
 
+def terminate(children: list[subprocess.Popen], *, grace: float = 10.0) -> None:
+    """Ask every child to stop, then wait for each; kill those that do not in time."""
+    for child in children:
+        child.terminate()
+    for child in children:
+        try:
+            child.wait(grace)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
 def _as_postgres(args: list[str], **kwargs) -> subprocess.CompletedProcess:
     if os.geteuid() == 0:
         args = ["runuser", "-u", "postgres", "--", *args]

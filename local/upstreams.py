@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-from local.services import ROOT, port_open, wait_for_port
+from local.services import ROOT, port_open, terminate, wait_for_port
 from shared_lib.catalog import FunctionSpec
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
@@ -157,10 +157,4 @@ class Processes:
         return http_send(self.ports[spec.name])
 
     def close(self) -> None:
-        for child in self._children:
-            child.terminate()
-        for child in self._children:
-            try:
-                child.wait(10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        terminate(self._children)

@@ -78,3 +78,28 @@ def platform(servers):
     running = start_platform("inprocess")
     yield running
     running.stop()
+
+
+@pytest.fixture
+def recorded(platform):
+    """`recorded(*types)`: subscribe a recorder to those event types on the platform's broker
+    for this test; returns the list the (headers, data) it receives go into."""
+    added = []
+
+    def subscribe(*types: str) -> list:
+        from local.broker import Trigger
+
+        seen: list = []
+
+        def record(headers, body):
+            seen.append((headers, json.loads(body) if body else None))
+            return 202, {}, b""
+
+        for event_type in types:
+            added.append(Trigger(f"test-{event_type}", event_type, record))
+            platform.broker.triggers.append(added[-1])
+        return seen
+
+    yield subscribe
+    for trigger in added:
+        platform.broker.triggers.remove(trigger)

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from local.broker import Trigger
 from tests.e2e.conftest import http, register_user
 
 
 @pytest.fixture
-def received(platform):
-    events = []
-
-    def record(headers, body):
-        events.append((headers, json.loads(body)))
-        return 202, {}, b""
-
-    triggers = [Trigger("test-followed", "dev.streamfn.user.followed", record),
-                Trigger("test-unfollowed", "dev.streamfn.user.unfollowed", record)]
-    platform.broker.triggers.extend(triggers)
-    yield events
-    for trigger in triggers:
-        platform.broker.triggers.remove(trigger)
+def received(recorded):
+    return recorded("dev.streamfn.user.followed", "dev.streamfn.user.unfollowed")
 
 
 def test_follow_changes_emit_one_event_each_and_repeats_emit_none(platform, received):

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from local.broker import Trigger
 from tests.e2e.conftest import http, register_user
 from tests.e2e.media import probe, publish, stop, wait_until
 
@@ -33,19 +32,15 @@ def refused(process, timeout: float = 15.0) -> bool:
 
 
 @pytest.fixture
-def stream_events(platform):
-    seen = []
+def stream_events(recorded):
+    """(type, id, source, data) of every stream event the broker delivers."""
+    seen = recorded("dev.streamfn.stream.started", "dev.streamfn.stream.ended")
 
-    def record(headers, body):
-        seen.append((headers["ce-type"], headers["ce-id"], headers["ce-source"], json.loads(body)))
-        return 202, {}, b""
+    class View:
+        def __iter__(self):
+            return iter([(h["ce-type"], h["ce-id"], h["ce-source"], d) for h, d in seen])
 
-    triggers = [Trigger("test-started", "dev.streamfn.stream.started", record),
-                Trigger("test-ended", "dev.streamfn.stream.ended", record)]
-    platform.broker.triggers.extend(triggers)
-    yield seen
-    for trigger in triggers:
-        platform.broker.triggers.remove(trigger)
+    return View()
 
 
 @pytest.fixture
