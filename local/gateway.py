@@ -10,10 +10,11 @@ proxy in front of a function would.
 from __future__ import annotations
 
 import json
+import re
 from http import HTTPStatus
 from typing import Callable
 
-from shared_lib.catalog import FunctionSpec, match_route
+from shared_lib.catalog import FunctionSpec
 
 WSGIApp = Callable
 
@@ -28,6 +29,10 @@ def _error(start_response, status: int, code: str, message: str, headers=()) -> 
 
 
 class Gateway:
+    """Routes by a table of (method, path regex, function), most specific first. Built from
+    the catalog (`make dev`), or from the rendered Emissary Mappings (`from_mappings`), which
+    a test holds to the same table."""
+
     def __init__(
         self,
         specs: list[FunctionSpec],
@@ -35,15 +40,42 @@ class Gateway:
         *,
         internal: bool = False,
         root: WSGIApp | None = None,
+        table: list[tuple[str, str, FunctionSpec, int]] | None = None,
     ) -> None:
-        self.specs = [s for s in specs if s.kind == "http" and s.internal == internal]
+        served = [s for s in specs if s.kind == "http" and s.internal == internal]
+        if table is None:
+            table = [(s.method, s.path_pattern.pattern, s, 10 if "{" not in s.path else 0)
+                     for s in served]
+        # Higher precedence first: a literal path beats a parameter.
+        ordered = sorted(table, key=lambda row: -row[3])
+        self.table = [(method, re.compile(regex), spec) for method, regex, spec, _ in ordered]
         self.upstream = upstream
         self.internal = internal
         self.root = root
 
+    @classmethod
+    def from_mappings(cls, mappings: list[dict], specs: list[FunctionSpec],
+                      upstream: Callable[[FunctionSpec], WSGIApp]) -> "Gateway":
+        by_name = {spec.name: spec for spec in specs}
+        table = []
+        for mapping in mappings:
+            route = mapping["spec"]
+            name = route["host_rewrite"].split(".", 1)[0]
+            table.append((route["method"], route["prefix"], by_name[name], route.get("precedence", 0)))
+        return cls(specs, upstream, table=table)
+
     def routes(self) -> list[tuple[str, str, str]]:
-        """(method, path, function) for every route served: the table tests compare."""
-        return sorted((s.method, s.path, s.name) for s in self.specs)
+        """(method, path regex, function) for every route served."""
+        return sorted((method, pattern.pattern, spec.name) for method, pattern, spec in self.table)
+
+    def match(self, method: str, path: str) -> tuple[FunctionSpec | None, list[str]]:
+        allowed = []
+        for route_method, pattern, spec in self.table:
+            if pattern.match(path):
+                if route_method == method:
+                    return spec, []
+                allowed.append(route_method)
+        return None, allowed
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "") or "/"
@@ -52,7 +84,7 @@ class Gateway:
             return self.root(environ, start_response)
         if not self.internal and path.startswith("/internal/"):
             return _error(start_response, 404, "not_found", "No such route.")
-        spec, allowed = match_route(self.specs, method, path)
+        spec, allowed = self.match(method, path)
         if spec is None:
             if allowed:
                 return _error(start_response, 405, "method_not_allowed",
@@ -62,14 +94,3 @@ class Gateway:
         forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
         environ["HTTP_X_FORWARDED_FOR"] = f"{forwarded}, {peer}" if forwarded else peer
         return self.upstream(spec)(environ, start_response)
-
-
-def routes_from_mappings(mappings: list[dict]) -> list[tuple[str, str, str]]:
-    """(method, path regex, function) for each Emissary Mapping: the route table a gateway
-    built from the rendered manifests would serve."""
-    routes = []
-    for mapping in mappings:
-        spec = mapping["spec"]
-        name = spec["host_rewrite"].split(".", 1)[0]
-        routes.append((spec["method"], spec["prefix"], name))
-    return sorted(routes)

@@ -95,18 +95,3 @@ def load_catalog() -> list[FunctionSpec]:
         importlib.import_module(f"functions.{module}")
     specs = [spec for spec in _REGISTRY.values() if spec.module in modules]
     return sorted(specs, key=lambda spec: spec.name)
-
-
-def match_route(
-    specs: list[FunctionSpec], method: str, path: str
-) -> tuple[FunctionSpec | None, list[str]]:
-    """The function serving `method path`, or None and the methods the path does allow."""
-    allowed = []
-    # A literal segment wins over a parameter: /api/streams/key before /api/streams/{id}.
-    for spec in sorted(specs, key=lambda spec: (spec.path or "").count("{")):
-        if spec.kind != HTTP or not spec.path_pattern.match(path):
-            continue
-        if spec.method == method:
-            return spec, []
-        allowed.append(spec.method)
-    return None, allowed

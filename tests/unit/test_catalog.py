@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared_lib.catalog import load_catalog, match_route, route_pattern
+from shared_lib.catalog import load_catalog, route_pattern
 
 AUTH_ROUTES = {
     ("POST", "/api/auth/register", "register"),
@@ -43,8 +43,11 @@ def test_a_literal_route_wins_over_a_parameter():
         FunctionSpec(name="key", target="key", module="m", kind="http", method="POST",
                      path="/api/streams/key"),
     ]
-    assert match_route(specs, "POST", "/api/streams/key")[0].name == "key"
-    spec, allowed = match_route(specs, "DELETE", "/api/streams/key")
+    from local.gateway import Gateway
+
+    gateway = Gateway(specs, upstream=None)
+    assert gateway.match("POST", "/api/streams/key")[0].name == "key"
+    spec, allowed = gateway.match("DELETE", "/api/streams/key")
     assert spec is None and set(allowed) == {"POST"}
 
 

@@ -101,16 +101,16 @@ def test_secret_templates_hold_placeholders_only():
 
 
 def test_the_gateway_built_from_the_mappings_routes_like_the_catalog():
-    from local.gateway import routes_from_mappings
+    from local.gateway import Gateway
 
     specs = load_catalog()
-    expected = sorted((s.method, s.path_pattern.pattern, s.name)
-                      for s in specs if s.kind == HTTP and not s.internal)
-    assert routes_from_mappings(of_kind("Mapping")) == expected
-    for method, regex, name in expected:
-        spec = next(s for s in specs if s.name == name)
+    catalog = Gateway(specs, upstream=None)
+    from_mappings = Gateway.from_mappings(of_kind("Mapping"), specs, upstream=None)
+    assert from_mappings.routes() == catalog.routes()
+    for spec in (s for s in specs if s.kind == HTTP and not s.internal):
         sample = re.sub(r"\{\w+\}", "x1", spec.path)
-        assert re.match(regex, sample)
+        assert from_mappings.match(spec.method, sample)[0].name == spec.name
+    assert from_mappings.match("POST", "/api/streams/key")[0].name == "rotate-stream-key"
 
 
 def test_the_kustomization_lists_every_manifest():
