@@ -75,10 +75,31 @@ class StreamPage(Page[Stream]):
     pass
 
 
-def _view(row) -> Stream:
+def _live_viewers(rows) -> dict[str, int]:
+    """Viewers now of the live streams among `rows`, from Redis; {} if Redis is down (the
+    counts PostgreSQL got at the last minute rollup stand in)."""
+    import time
+
+    from shared_lib.cache import REDIS_ERRORS, get_redis
+    from shared_lib.config import get_settings
+    from shared_lib.viewers import concurrent
+
+    ids = [str(row[0].id) for row in rows if row[0].status == "live"]
+    if not ids:
+        return {}
+    try:
+        return concurrent(get_redis(), ids, now=time.time(),
+                          window=get_settings().viewer_window_seconds)
+    except REDIS_ERRORS:
+        return {}
+
+
+def _views(rows) -> list[Stream]:
     from shared_lib.config import get_settings
 
-    return Stream.of(*row, media_base_url=get_settings().public_hls_base_url)
+    base, live = get_settings().public_hls_base_url, _live_viewers(rows)
+    return [Stream.of(*row, media_base_url=base, viewer_count=live.get(str(row[0].id)))
+            for row in rows]
 
 
 def _load(uow, stream_id: uuid.UUID) -> Stream:
@@ -87,7 +108,7 @@ def _load(uow, stream_id: uuid.UUID) -> Stream:
     row = uow.streams.get_full(stream_id)
     if row is None:
         raise NotFound("No such stream.")
-    return _view(row)
+    return _views([row])[0]
 
 
 def _stream_id(value: str) -> uuid.UUID:
@@ -153,7 +174,7 @@ def list_streams(query: StreamQuery) -> StreamPage:
                                         limit=query.limit + 1)
             rows, cursor = page_of(rows, query.limit,
                                    lambda r: (r[0].created_at.isoformat(), r[0].id))
-    return StreamPage(items=[_view(row) for row in rows], next_cursor=cursor)
+    return StreamPage(items=_views(rows), next_cursor=cursor)
 
 
 @http_function("GET /api/users/{username}/streams", query=PageQuery, response=StreamPage)
@@ -170,7 +191,7 @@ def channel_streams(username: str, query: PageQuery) -> StreamPage:
             raise UserNotFound()
         rows = uow.streams.list_all(user_id=owner.id, after=after, limit=query.limit + 1)
         rows, cursor = page_of(rows, query.limit, lambda r: (r[0].created_at.isoformat(), r[0].id))
-    return StreamPage(items=[_view(row) for row in rows], next_cursor=cursor)
+    return StreamPage(items=_views(rows), next_cursor=cursor)
 
 
 @http_function("POST /api/streams/key", auth="user", response=StreamKey)

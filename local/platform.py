@@ -83,6 +83,7 @@ def reset_caches() -> None:
     from shared_lib import cache, config, db, security
 
     for cached in (config.get_settings, db.get_engine, db.get_session_factory, cache.get_redis,
+                   cache.get_redis_bytes,
                    security.get_signer, security.get_jwks, security.get_verifier):
         cached.cache_clear()
 

@@ -35,6 +35,40 @@ class Keys:
     def revoked_session(family_id: str) -> str:
         return f"{PREFIX}revoked:sid:{family_id}"
 
+    ANALYTICS_DIRTY = f"{PREFIX}analytics:dirty"
+
+    @staticmethod
+    def viewer_sessions(stream_id: str) -> str:
+        return f"{PREFIX}viewers:{stream_id}:sessions"
+
+    @staticmethod
+    def viewer_uniques(stream_id: str) -> str:
+        return f"{PREFIX}viewers:{stream_id}:uniques"
+
+    @staticmethod
+    def viewer_views(stream_id: str) -> str:
+        return f"{PREFIX}viewers:{stream_id}:views"
+
+    @staticmethod
+    def viewer_watch_ms(stream_id: str) -> str:
+        return f"{PREFIX}viewers:{stream_id}:watch_ms"
+
+    @staticmethod
+    def viewer_peak(stream_id: str) -> str:
+        return f"{PREFIX}viewers:{stream_id}:peak"
+
+    @staticmethod
+    def viewer_timeline(stream_id: str) -> str:
+        return f"{PREFIX}viewers:{stream_id}:timeline"
+
+    @staticmethod
+    def viewer_rollup_pending(stream_id: str) -> str:
+        return f"{PREFIX}viewers:{stream_id}:pending"
+
+    @staticmethod
+    def viewer_rollup_sequence(stream_id: str) -> str:
+        return f"{PREFIX}viewers:{stream_id}:batch"
+
     @staticmethod
     def login_failures_by_account(username: str) -> str:
         return f"{PREFIX}ratelimit:login:account:{username.lower()}"
@@ -53,6 +87,17 @@ def get_redis() -> redis.Redis:
         socket_connect_timeout=settings.redis_timeout_seconds,
         health_check_interval=30,
         decode_responses=True,
+    )
+
+
+@functools.cache
+def get_redis_bytes() -> redis.Redis:
+    """A client that leaves values as bytes: HyperLogLogs are binary strings."""
+    settings = get_settings()
+    return redis.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
     )
 
 

@@ -48,6 +48,8 @@ class Settings:
     public_hls_base_url: str = "http://127.0.0.1:8081"
     public_rtmp_url: str = "rtmp://127.0.0.1:1935/live"
     stale_stream_seconds: int = 60
+    viewer_window_seconds: int = 60
+    heartbeat_min_interval_seconds: int = 10
 
     max_body_bytes: int = 64 * 1024
     ingest_secret: str = "change-me"

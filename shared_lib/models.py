@@ -142,6 +142,38 @@ class StreamMetadata(Base):
     )
 
 
+class StreamStats(Base):
+    """A stream's rolled-up viewing totals. Counters only ever grow by batches applied
+    exactly once (`last_batch`); uniques keep their HyperLogLog so a restarted Redis can be
+    merged back, not start over."""
+
+    __tablename__ = "stream_stats"
+
+    stream_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("live_streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    total_views: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    unique_viewers: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    uniques_hll: Mapped[bytes | None] = mapped_column(LargeBinary)
+    peak_viewers: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    watch_time_ms: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    last_batch: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    finalized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = _now_column()
+
+
+class ViewerSample(Base):
+    """The most concurrent viewers of a stream within one minute."""
+
+    __tablename__ = "viewer_samples"
+
+    stream_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("live_streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    minute: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    viewers: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class RefreshToken(Base):
     """A refresh token, stored as its SHA-256. Every use spends it and issues the next
     one in the same family; a spent token used again revokes the family."""

@@ -106,6 +106,10 @@ def start(uow, stream_id: uuid.UUID, *, at: datetime, pod: str | None) -> bool:
     stream = uow.streams.lock(stream_id)
     if stream is None or stream.status != "created":
         return False
+    previous = uow.streams.live_of(stream.user_id)
+    if previous is not None:  # a channel is live once: a newer broadcast supersedes
+        end(uow, previous.id, at=at, reason="superseded")
+        uow.session.flush()
     stream.status, stream.started_at, stream.last_seen_at = "live", at, at
     stream.ingest_pod = pod or stream.ingest_pod
     return True

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shared_lib.repositories.analytics import SqlAnalyticsRepository
 from shared_lib.repositories.base import Repository, SqlRepository
 from shared_lib.repositories.events import (
     EventLog,
@@ -41,6 +42,7 @@ def bind_repositories(uow: Any, session: Session) -> None:
     uow.users = SqlUserRepository(session)
     uow.relationships = SqlRelationshipRepository(session)
     uow.streams = SqlStreamRepository(session)
+    uow.analytics = SqlAnalyticsRepository(session)
     uow.refresh_tokens = SqlRefreshTokenRepository(session)
     uow.revoked_tokens = SqlRevokedTokenRepository(session)
     uow.events = SqlEventLog(session)

@@ -214,3 +214,11 @@ def test_channel_streams_are_newest_first(call):
                 path=f"/api/users/{name}/streams?limit=2&cursor={listed['next_cursor']}").get_json()
     assert [s["id"] for s in listed["items"] + more["items"]] == list(reversed(ids))
     assert call("channel-streams", path="/api/users/nobody_at_all_x/streams").status_code == 404
+
+
+def test_a_newer_broadcast_supersedes_a_live_one_of_the_same_channel(call):
+    _, token = new_user(call)
+    first = go_live(call, token)
+    second = go_live(call, token)
+    assert stream(call, first)["status"] == "ended"
+    assert stream(call, second)["status"] == "live"

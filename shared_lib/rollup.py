@@ -1,0 +1,96 @@
+"""Moving viewer activity from Redis into PostgreSQL, exactly once.
+
+Counters (views, watched milliseconds) move as numbered batches: a batch is taken out of
+Redis into a `pending` hash under the number PostgreSQL expects next, added to the stream's
+totals in a transaction that also records the number, and deleted from Redis after the
+commit. A rollup that dies anywhere leaves either the pending batch (applied next time, or
+skipped if its number was already recorded) or nothing: no count is lost or doubled. A
+Redis restart loses at most what was not yet taken.
+
+Uniques are a HyperLogLog: PostgreSQL keeps a copy, merged back into Redis at every rollup,
+so uniques survive a Redis restart. Peak and per-minute maxima only ever rise.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from shared_lib.cache import Keys
+from shared_lib.viewers import minute_of
+
+TAKE = """
+local views, watch, pending = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('EXISTS', pending) == 0 then
+  local v = redis.call('GETDEL', views) or '0'
+  local w = redis.call('GETDEL', watch) or '0'
+  redis.call('HSET', pending, 'batch', ARGV[1], 'views', v, 'watch_ms', w)
+end
+return redis.call('HMGET', pending, 'batch', 'views', 'watch_ms')
+"""
+
+MERGE_UNIQUES = """
+local uniques, scratch = KEYS[1], KEYS[2]
+if ARGV[1] ~= '' then
+  redis.call('SET', scratch, ARGV[1])
+  redis.call('PFMERGE', uniques, uniques, scratch)
+  redis.call('DEL', scratch)
+end
+if redis.call('EXISTS', uniques) == 0 then return {false, 0} end
+return {redis.call('GET', uniques), redis.call('PFCOUNT', uniques)}
+"""
+
+
+def rollup(uow, redis, stream_id: uuid.UUID, *, now: float, window: int,
+           final: bool = False) -> None:
+    """Roll one stream's activity up. `redis` must return bytes (the HyperLogLog is binary).
+    With `final`, the stream's live state is cleared from Redis afterwards."""
+    sid = str(stream_id)
+    stats = uow.analytics.stats_for_update(stream_id)
+    batch, views, watch_ms = redis.eval(
+        TAKE, 3, Keys.viewer_views(sid), Keys.viewer_watch_ms(sid),
+        Keys.viewer_rollup_pending(sid), stats.last_batch + 1)
+    if int(batch) > stats.last_batch:
+        stats.total_views += int(views)
+        stats.watch_time_ms += int(watch_ms)
+        stats.last_batch = int(batch)
+    hll, count = redis.eval(MERGE_UNIQUES, 2, Keys.viewer_uniques(sid),
+                            Keys.viewer_uniques(sid) + ":scratch", stats.uniques_hll or b"")
+    if hll:
+        stats.uniques_hll, stats.unique_viewers = hll, max(int(count), stats.unique_viewers)
+    stats.peak_viewers = max(stats.peak_viewers, int(redis.get(Keys.viewer_peak(sid)) or 0))
+    timeline = {int(k): int(v) for k, v in redis.hgetall(Keys.viewer_timeline(sid)).items()}
+    uow.analytics.raise_samples(stream_id, {
+        datetime.fromtimestamp(minute, tz=timezone.utc): viewers
+        for minute, viewers in timeline.items()})
+    current = 0 if final else redis.zcount(Keys.viewer_sessions(sid), f"({now - window}", "+inf")
+    stream = uow.streams.get(stream_id)
+    if stream is not None and stream.status == "live":
+        stream.viewer_count = current
+    if final and stats.finalized_at is None:
+        stats.finalized_at = datetime.now(timezone.utc)
+    stats.updated_at = datetime.now(timezone.utc)
+    uow.commit()
+
+    pipe = redis.pipeline(transaction=True)
+    pipe.delete(Keys.viewer_rollup_pending(sid))
+    done = [str(minute).encode() for minute in timeline if minute < minute_of(now)]
+    if done:
+        pipe.hdel(Keys.viewer_timeline(sid), *done)
+    if final:
+        pipe.delete(Keys.viewer_sessions(sid), Keys.viewer_peak(sid), Keys.viewer_timeline(sid),
+                    Keys.viewer_uniques(sid))
+        pipe.srem(Keys.ANALYTICS_DIRTY, sid)
+    pipe.execute()
+
+
+def streams_to_roll_up(uow, redis) -> list[uuid.UUID]:
+    """Every live stream (its viewer count must follow viewers who left silently) and every
+    stream with activity not yet rolled up."""
+    ids = set(uow.streams.live_ids())
+    for member in redis.smembers(Keys.ANALYTICS_DIRTY):
+        try:
+            ids.add(uuid.UUID(member.decode() if isinstance(member, bytes) else member))
+        except ValueError:
+            redis.srem(Keys.ANALYTICS_DIRTY, member)
+    return sorted(ids, key=str)

@@ -1,0 +1,108 @@
+"""Viewer activity in Redis: the hot path of record-view.
+
+Per live stream:
+    sessions   ZSET session id -> last seen; concurrent viewers are those seen in the window
+    uniques    HyperLogLog of viewer ids (the user id when logged in, else the session id)
+    views      counter of joins
+    watch_ms   counter of watched milliseconds: each heartbeat or leave adds the time since
+               the session's previous report, capped at the window
+    peak       the most concurrent viewers ever seen
+    timeline   HASH minute -> the most concurrent viewers seen in that minute
+Every step is one Lua script, so concurrent reports for a stream never interleave. The
+rollup (shared_lib.rollup) moves all of it into PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from shared_lib.cache import Keys
+
+RECORD = """
+local sessions, uniques, views, watch, peak, timeline, dirty =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local action, session, viewer = ARGV[1], ARGV[2], ARGV[3]
+local now, window, min_interval = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local stream, minute = ARGV[7], ARGV[8]
+
+redis.call('ZREMRANGEBYSCORE', sessions, '-inf', '(' .. (now - window))
+local last = redis.call('ZSCORE', sessions, session)
+local function add_watch(seconds)
+  redis.call('INCRBY', watch, math.floor(math.min(seconds, window) * 1000))
+end
+
+if action == 'join' then
+  if last then return {0, redis.call('ZCARD', sessions), 0} end
+  redis.call('ZADD', sessions, now, session)
+  redis.call('INCR', views)
+  redis.call('PFADD', uniques, viewer)
+elseif action == 'heartbeat' then
+  if last then
+    local gap = now - tonumber(last)
+    if gap < min_interval then
+      return {-1, redis.call('ZCARD', sessions), math.ceil(min_interval - gap)}
+    end
+    add_watch(gap)
+  else
+    -- A session we lost (it went quiet past the window, or Redis restarted): it counts as
+    -- watching again from now, without a second view.
+    redis.call('PFADD', uniques, viewer)
+  end
+  redis.call('ZADD', sessions, now, session)
+elseif action == 'leave' then
+  if not last then return {0, redis.call('ZCARD', sessions), 0} end
+  add_watch(now - tonumber(last))
+  redis.call('ZREM', sessions, session)
+end
+
+local count = redis.call('ZCARD', sessions)
+if count > tonumber(redis.call('GET', peak) or '0') then redis.call('SET', peak, count) end
+if count > tonumber(redis.call('HGET', timeline, minute) or '0') then
+  redis.call('HSET', timeline, minute, count)
+end
+redis.call('SADD', dirty, stream)
+return {1, count, 0}
+"""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    accepted: bool
+    concurrent: int
+    retry_after: int = 0
+
+
+def stream_keys(stream_id: str) -> list[str]:
+    return [Keys.viewer_sessions(stream_id), Keys.viewer_uniques(stream_id),
+            Keys.viewer_views(stream_id), Keys.viewer_watch_ms(stream_id),
+            Keys.viewer_peak(stream_id), Keys.viewer_timeline(stream_id)]
+
+
+def minute_of(now: float) -> int:
+    """The epoch second at which `now`'s minute began."""
+    return int(now // 60 * 60)
+
+
+@functools.cache
+def _script(redis):
+    return redis.register_script(RECORD)
+
+
+def record(redis, *, stream_id: str, session_id: str, viewer_id: str, action: str, now: float,
+           window: int, min_interval: int) -> Recorded:
+    """Apply one join, heartbeat or leave. Not accepted means throttled (retry_after s)."""
+    status, count, retry_after = _script(redis)(
+        keys=[*stream_keys(stream_id), Keys.ANALYTICS_DIRTY],
+        args=[action, session_id, viewer_id, repr(now), window, min_interval, stream_id,
+              minute_of(now)],
+    )
+    return Recorded(accepted=status >= 0, concurrent=int(count), retry_after=int(retry_after))
+
+
+def concurrent(redis, stream_ids: list[str], *, now: float, window: int) -> dict[str, int]:
+    """Viewers seen within the window, per stream, in one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    for stream_id in stream_ids:
+        pipe.zcount(Keys.viewer_sessions(stream_id), f"({now - window}", "+inf")
+    return {stream_id: int(n) for stream_id, n in zip(stream_ids, pipe.execute())}

@@ -1,0 +1,184 @@
+"""Viewer analytics on the real Redis and PostgreSQL: the record-view hot path, the rollups,
+the final rollup, and what survives Redis going away."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+
+import pytest
+
+from local import services
+from tests.integration.test_streams import create, event, new_user
+
+
+def live_stream(call):
+    name, token = new_user(call, "an")
+    stream_id = create(call, token).get_json()["id"]
+    assert event(call, "on-stream-started", "started", stream_id).status_code == 202
+    return token, stream_id
+
+
+def view(call, stream_id, session, action, token=None):
+    return call("record-view", path=f"/api/streams/{stream_id}/views",
+                json={"session_id": str(session), "action": action}, token=token)
+
+
+def analytics(call, token, stream_id):
+    response = call("stream-analytics", path=f"/api/streams/{stream_id}/analytics", token=token)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def simulate(stream_id, *, start, sessions=200, abandoned=50, users=20, seed=7):
+    """200 viewer sessions with 30 s heartbeats over ten simulated minutes, some logged in
+    (two sessions per user), some leaving properly, some vanishing without a leave.
+    Returns the events in time order and what a perfect counter would report."""
+    rng = random.Random(seed)
+    events, watched = [], 0.0
+    for index in range(sessions):
+        session = str(uuid.uuid4())
+        viewer = f"u:user-{index % users}" if index >= sessions - 2 * users else f"s:{session}"
+        joined = start + index * 0.05  # everybody is in within 10 s: the peak is all 200
+        duration = rng.uniform(40, 600)
+        events.append((joined, "join", session, viewer))
+        beat = joined + 30
+        while beat < joined + duration:
+            events.append((beat, "heartbeat", session, viewer))
+            beat += 30
+        last = beat - 30
+        if index % (sessions // abandoned) == 0:
+            watched += last - joined  # vanished: counted until its last heartbeat
+        else:
+            events.append((joined + duration, "leave", session, viewer))
+            watched += duration
+    uniques = (sessions - 2 * users) + users
+    return sorted(events), {"views": sessions, "uniques": uniques, "peak": sessions,
+                            "watch_floor": watched, "abandoned": abandoned}
+
+
+def test_two_hundred_sessions_roll_up_to_exact_views_peak_and_watch_time(call):
+    from shared_lib import viewers
+    from shared_lib.cache import get_redis, get_redis_bytes
+    from shared_lib.db import UnitOfWork
+    from shared_lib.rollup import rollup
+
+    token, stream_id = live_stream(call)
+    start = time.time()
+    events, truth = simulate(stream_id, start=start)
+    redis, raw = get_redis(), get_redis_bytes()
+    rollups = [start + 120, start + 300]
+    for at, action, session, viewer in events:
+        while rollups and at > rollups[0]:
+            with UnitOfWork() as uow:  # the minute rollup, part-way through
+                rollup(uow, raw, uuid.UUID(stream_id), now=rollups.pop(0), window=60)
+        result = viewers.record(redis, stream_id=stream_id, session_id=session, viewer_id=viewer,
+                                action=action, now=at, window=60, min_interval=10)
+        assert result.accepted
+    midway = analytics(call, token, stream_id)
+    assert midway["total_views"] == truth["views"], "rolled up plus not yet rolled up"
+
+    ended = event(call, "on-stream-ended", "ended", stream_id)
+    assert ended.status_code == 202
+    headers = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/rtmp-ingest/t",
+               "ce-type": "dev.streamfn.stream.ended", "Content-Type": "application/json"}
+    for _ in range(3):  # the broker may redeliver: one final rollup
+        final = call("finalize-stream-analytics", "POST", "/", headers=headers,
+                     data=json.dumps({"stream_id": stream_id}))
+        assert final.status_code == 202
+    report = analytics(call, token, stream_id)
+    assert report["final"] is True and report["status"] == "ended"
+    assert report["total_views"] == truth["views"]
+    assert report["peak_viewers"] == truth["peak"]
+    assert abs(report["unique_viewers"] - truth["uniques"]) <= 0.02 * truth["uniques"]
+    floor = int(truth["watch_floor"])
+    assert floor - 1 <= report["watch_time_seconds"] <= floor + 30 * truth["abandoned"]
+    assert report["average_watch_seconds"] == report["watch_time_seconds"] // truth["views"]
+    assert len(report["timeline"]) >= 10 and max(p["viewers"] for p in report["timeline"]) == 200
+    assert report["concurrent_viewers"] == 0
+
+
+def test_record_view_answers_and_refuses_as_a_player_expects(call):
+    token, stream_id = live_stream(call)
+    session = uuid.uuid4()
+    joined = view(call, stream_id, session, "join")
+    assert joined.status_code == 202 and joined.get_json()["concurrent_viewers"] >= 1
+    too_soon = view(call, stream_id, session, "heartbeat")
+    assert too_soon.status_code == 429 and int(too_soon.headers["Retry-After"]) >= 1
+    assert view(call, stream_id, session, "leave").status_code == 202
+    assert view(call, str(uuid.uuid4()), uuid.uuid4(), "join").status_code == 404
+    assert view(call, "not-a-stream", uuid.uuid4(), "join").status_code == 404
+    _, planned = new_user(call)
+    created = create(call, planned).get_json()["id"]
+    assert view(call, created, uuid.uuid4(), "join").status_code == 409
+    event(call, "on-stream-ended", "ended", stream_id)
+    assert view(call, stream_id, uuid.uuid4(), "join").status_code == 409
+    bad = call("record-view", path=f"/api/streams/{stream_id}/views",
+               json={"session_id": "x", "action": "dance"})
+    assert bad.status_code == 400
+
+
+def test_live_viewer_counts_show_on_streams_and_only_owners_see_analytics(call):
+    token, stream_id = live_stream(call)
+    for _ in range(3):
+        view(call, stream_id, uuid.uuid4(), "join")
+    assert call("get-stream", path=f"/api/streams/{stream_id}").get_json()["viewer_count"] == 3
+    listed = call("list-streams", path="/api/streams?live=true&limit=100").get_json()["items"]
+    assert next(s for s in listed if s["id"] == stream_id)["viewer_count"] == 3
+    _, stranger = new_user(call)
+    denied = call("stream-analytics", path=f"/api/streams/{stream_id}/analytics", token=stranger)
+    assert denied.status_code == 403
+    assert analytics(call, token, stream_id)["concurrent_viewers"] == 3
+
+
+def test_channel_analytics_sums_streams_and_counts_new_followers(call):
+    from shared_lib.cache import get_redis_bytes
+    from shared_lib.db import UnitOfWork
+    from shared_lib.rollup import rollup
+
+    name, token = new_user(call, "ch")
+    for _ in range(2):
+        stream_id = create(call, token).get_json()["id"]
+        event(call, "on-stream-started", "started", stream_id)
+        for _ in range(4):
+            view(call, stream_id, uuid.uuid4(), "join")
+        with UnitOfWork() as uow:
+            rollup(uow, get_redis_bytes(), uuid.UUID(stream_id), now=time.time(), window=60)
+        event(call, "on-stream-ended", "ended", stream_id)
+    for _ in range(2):
+        _, fan = new_user(call)
+        call("follow", path=f"/api/users/{name}/follow", token=fan)
+    report = call("channel-analytics", token=token).get_json()
+    assert report["streams"] == 2 and report["total_views"] == 8
+    assert report["followers"] == 2 and sum(d["new_followers"] for d in report["follower_growth"]) == 2
+    assert len(report["top_streams"]) == 2 and report["top_streams"][0]["total_views"] == 4
+
+
+def test_with_redis_stopped_views_are_503_and_rolled_up_totals_remain(call, servers):
+    from shared_lib.cache import get_redis_bytes
+    from shared_lib.db import UnitOfWork
+    from shared_lib.rollup import rollup
+
+    token, stream_id = live_stream(call)
+    for _ in range(5):
+        view(call, stream_id, uuid.uuid4(), "join")
+    with UnitOfWork() as uow:
+        rollup(uow, get_redis_bytes(), uuid.UUID(stream_id), now=time.time(), window=60)
+    services.stop_redis(servers)
+    try:
+        down = view(call, stream_id, uuid.uuid4(), "join")
+        assert down.status_code == 503 and down.get_json()["error"]["code"] == "unavailable"
+        report = analytics(call, token, stream_id)
+        assert report["total_views"] == 5 and report["unique_viewers"] == 5
+        assert call("get-stream", path=f"/api/streams/{stream_id}").status_code == 200
+    finally:
+        services.start_redis(servers)
+    # Redis came back empty: the live set heals from PostgreSQL, the uniques merge back.
+    for _ in range(2):
+        assert view(call, stream_id, uuid.uuid4(), "join").status_code == 202
+    with UnitOfWork() as uow:
+        rollup(uow, get_redis_bytes(), uuid.UUID(stream_id), now=time.time(), window=60)
+    report = analytics(call, token, stream_id)
+    assert report["total_views"] == 7 and report["unique_viewers"] == 7
