@@ -125,7 +125,8 @@ def test_a_redelivered_start_or_end_has_no_second_effect(platform, channel, stre
         counts = uow.session.execute(text(
             "SELECT consumer, count(*) FROM processed_events WHERE id = ANY(:ids) GROUP BY consumer"),
             {"ids": ids}).all()
-    assert dict(counts) == {"on-stream-started": 1, "on-stream-ended": 1}
+    assert dict(counts) == {"on-stream-started": 1, "on-stream-ended": 1,
+                            "finalize-stream-analytics": 1}
 
 
 def test_wrong_rotated_and_smuggled_keys_are_refused_and_nothing_goes_live(platform, channel):
