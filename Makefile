@@ -22,6 +22,7 @@ bench: system venv
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) login.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) follows.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) ingest.py
+	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) views.py
 
 system:
 	@bash local/install-system.sh

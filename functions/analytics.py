@@ -101,20 +101,24 @@ def _require_live(stream_id: uuid.UUID) -> None:
 def record_view(id: str, body: ViewReport, user: AccessClaims | None) -> ViewAccepted:
     """A player reports a join, a heartbeat (every 30 s) or a leave for its session."""
     from shared_lib import viewers
-    from shared_lib.cache import Keys, get_redis, redis_errors
+    from shared_lib.cache import get_redis, redis_errors
     from shared_lib.config import get_settings
     from shared_lib.errors import Throttled
 
     stream_id, settings = _stream_id(id), get_settings()
-    redis = get_redis()
-    with redis_errors():
-        if not redis.sismember(Keys.LIVE_STREAMS, str(stream_id)):
-            _require_live(stream_id)
-        result = viewers.record(
-            redis, stream_id=str(stream_id), session_id=str(body.session_id),
+
+    def record():
+        return viewers.record(
+            get_redis(), stream_id=str(stream_id), session_id=str(body.session_id),
             viewer_id=f"u:{user.user_id}" if user else f"s:{body.session_id}",
             action=body.action, now=time.time(), window=settings.viewer_window_seconds,
             min_interval=settings.heartbeat_min_interval_seconds)
+
+    with redis_errors():
+        result = record()
+        if result.not_live:
+            _require_live(stream_id)  # 404 or 409, or the live set had lost it: healed
+            result = record()
     if not result.accepted:
         raise Throttled("Heartbeats come every 30 seconds.", retry_after=result.retry_after)
     return ViewAccepted(concurrent_viewers=result.concurrent)

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from shared_lib.cache import Keys
 
 RECORD = """
-local sessions, uniques, views, watch, peak, timeline, dirty =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local sessions, uniques, views, watch, peak, timeline, dirty, live =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local action, session, viewer = ARGV[1], ARGV[2], ARGV[3]
 local now, window, min_interval = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local stream, minute = ARGV[7], ARGV[8]
+
+if redis.call('SISMEMBER', live, stream) == 0 then return {-2, 0, 0} end
 
 redis.call('ZREMRANGEBYSCORE', sessions, '-inf', '(' .. (now - window))
 local last = redis.call('ZSCORE', sessions, session)
@@ -68,9 +70,13 @@ return {1, count, 0}
 
 @dataclass(frozen=True)
 class Recorded:
+    """accepted; or throttled (retry_after seconds); or not_live: the stream is not in the
+    live set, and the caller must ask PostgreSQL why."""
+
     accepted: bool
     concurrent: int
     retry_after: int = 0
+    not_live: bool = False
 
 
 def stream_keys(stream_id: str) -> list[str]:
@@ -91,13 +97,14 @@ def _script(redis):
 
 def record(redis, *, stream_id: str, session_id: str, viewer_id: str, action: str, now: float,
            window: int, min_interval: int) -> Recorded:
-    """Apply one join, heartbeat or leave. Not accepted means throttled (retry_after s)."""
+    """Apply one join, heartbeat or leave of a live stream, in one round trip."""
     status, count, retry_after = _script(redis)(
-        keys=[*stream_keys(stream_id), Keys.ANALYTICS_DIRTY],
+        keys=[*stream_keys(stream_id), Keys.ANALYTICS_DIRTY, Keys.LIVE_STREAMS],
         args=[action, session_id, viewer_id, repr(now), window, min_interval, stream_id,
               minute_of(now)],
     )
-    return Recorded(accepted=status >= 0, concurrent=int(count), retry_after=int(retry_after))
+    return Recorded(accepted=status >= 0, concurrent=int(count), retry_after=int(retry_after),
+                    not_live=status == -2)
 
 
 def concurrent(redis, stream_ids: list[str], *, now: float, window: int) -> dict[str, int]:

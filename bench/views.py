@@ -1,0 +1,135 @@
+"""record-view: throughput against the hello-world, then a sustained load whose rolled-up
+counts must equal what was sent.
+
+Both functions run as their own functions-framework process (1 worker, THREADS threads)
+against the `bench` profile's Redis and PostgreSQL. CLIENTS client processes keep their
+connections open. Every record-view request is a join of a new session (a write of every
+counter), so the number of views is the number of requests accepted.
+
+Phase 1, throughput: the hello-world and record-view, interleaved in ROUNDS rounds of
+SECONDS each; prints both rates and the ratio (target 0.6 or more).
+Phase 2, sustained: DURATION seconds at up to RATE joins a second (the most this machine
+sustains is printed if it falls short), then one rollup, then the stream's total views in
+PostgreSQL against the number of joins the function accepted.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import os
+import statistics
+import time
+import uuid
+
+from harness import first_answer, free_port, start_broker, start_function
+
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", 4))
+THREADS = int(os.environ.get("BENCH_THREADS", 8))
+SECONDS = float(os.environ.get("BENCH_SECONDS", 3))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
+DURATION = float(os.environ.get("BENCH_DURATION", 60))
+RATE = float(os.environ.get("BENCH_RATE", 2000))
+
+
+def client(port: int, path: str, body: bool, seconds: float, rate: float, out) -> None:
+    """Send for `seconds`, at most `rate` a second; put (sent, accepted) on `out`."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    sent = accepted = 0
+    started = time.monotonic()
+    while (elapsed := time.monotonic() - started) < seconds:
+        if rate and sent > elapsed * rate:
+            time.sleep(0.001)
+            continue
+        payload = json.dumps({"session_id": str(uuid.uuid4()), "action": "join"}) if body else None
+        headers = {"Content-Type": "application/json"} if body else {}
+        try:
+            connection.request("POST" if body else "GET", path, body=payload, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            sent += 1
+            accepted += response.status < 300
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    out.put((sent, accepted))
+
+
+def load(port: int, path: str, body: bool, seconds: float, rate: float = 0) -> tuple[int, int]:
+    out = multiprocessing.Queue()
+    per_client = rate / CLIENTS if rate else 0
+    workers = [multiprocessing.Process(target=client, args=(port, path, body, seconds, per_client, out))
+               for _ in range(CLIENTS)]
+    for worker in workers:
+        worker.start()
+    results = [out.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    return sum(r[0] for r in results), sum(r[1] for r in results)
+
+
+def main() -> None:
+    from sqlalchemy import text
+
+    from local.platform import Platform, Ports
+    from local.services import Profile
+    from shared_lib.cache import get_redis_bytes
+    from shared_lib.db import UnitOfWork
+    from shared_lib.models import LiveStream, StreamMetadata, User
+    from shared_lib import live_set
+    from shared_lib.rollup import rollup
+
+    platform = Platform(Profile("bench", pg_port=55434, redis_port=56381), Ports(),
+                        environment="development")
+    env = platform.start_servers()
+    env.update({"THREADS": str(THREADS), "K_SINK": start_broker()[0]})
+    with UnitOfWork() as uow:
+        name = f"bv{uuid.uuid4().hex[:8]}"
+        user = uow.users.add(User(id=uuid.uuid4(), username=name, email=f"{name}@example.com",
+                                  password_hash="x", display_name=name))
+        stream = uow.streams.add_with_metadata(
+            LiveStream(id=uuid.uuid4(), user_id=user.id, status="live"), StreamMetadata(title="bench"))
+        uow.session.execute(text("UPDATE live_streams SET started_at = now() WHERE id = :i"),
+                            {"i": stream.id})
+        uow.commit()
+    live_set.mark(stream.id, live=True)
+    ports = {"hello": free_port(), "views": free_port()}
+    processes = [start_function("bench/hello.py", "hello", ports["hello"], env),
+                 start_function("functions/analytics.py", "record_view", ports["views"], env)]
+    path = f"/api/streams/{stream.id}/views"
+    try:
+        for port in ports.values():
+            first_answer(port, "GET", "/healthz", None, time.monotonic() + 60)
+        hello_rates, view_rates, accepted_total = [], [], 0
+        for _ in range(ROUNDS):
+            hello_rates.append(load(ports["hello"], "/", False, SECONDS)[0] / SECONDS)
+            sent, accepted = load(ports["views"], path, True, SECONDS)
+            view_rates.append(accepted / SECONDS)
+            accepted_total += accepted
+        hello, views = statistics.median(hello_rates), statistics.median(view_rates)
+        print(f"hello-world  {hello:8.1f} req/s   record-view {views:8.1f} req/s "
+              f"({CLIENTS} client processes, {THREADS} threads)")
+        print(f"record-view throughput ratio {views / hello:.3f} (target 0.6 or more)")
+
+        began = time.monotonic()
+        sent, accepted = load(ports["views"], path, True, DURATION, RATE)
+        took = time.monotonic() - began
+        accepted_total += accepted
+        with UnitOfWork() as uow:
+            rollup(uow, get_redis_bytes(), stream.id, now=time.time(), window=60)
+        with UnitOfWork() as uow:
+            rolled = uow.analytics.stats(stream.id).total_views
+        print(f"sustained {DURATION:.0f} s: {sent} sent, {accepted} accepted, "
+              f"{accepted / took:.0f} joins/s (asked for {RATE:.0f}/s)")
+        print(f"rolled-up views {rolled} vs accepted {accepted_total}: "
+              f"{'equal' if rolled == accepted_total else 'DIFFERENT'}")
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+        platform.stop_servers()
+
+
+if __name__ == "__main__":
+    main()
