@@ -324,7 +324,6 @@ def _event_view(spec: FunctionSpec, handler: Callable, *, claim: bool) -> Callab
             return health
         if request.method != "POST":
             raise errors.MethodNotAllowed(allowed=["POST"])
-        from shared_lib.db import UnitOfWork
         from shared_lib.events import parse_event
 
         event = parse_event(request.headers, read_body(request))
@@ -334,6 +333,8 @@ def _event_view(spec: FunctionSpec, handler: Callable, *, claim: bool) -> Callab
         if not claim and "uow" not in wants:
             handler(**kwargs)
             return flask.Response(status=202)
+        from shared_lib.db import UnitOfWork
+
         with UnitOfWork() as uow:
             first = not claim or uow.events.claim(
                 consumer=spec.name,
