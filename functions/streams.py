@@ -16,6 +16,7 @@ from shared_lib.http import Reply, http_function
 from shared_lib.pagination import PageQuery
 from shared_lib.schemas import Page, Request, Stream
 from shared_lib.security import AccessClaims
+from shared_lib.stream_views import views
 
 TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,24}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
@@ -81,40 +82,13 @@ class StreamPage(Page[Stream]):
     pass
 
 
-def _live_viewers(rows) -> dict[str, int]:
-    """Viewers now of the live streams among `rows`, from Redis; {} if Redis is down (the
-    counts PostgreSQL got at the last minute rollup stand in)."""
-    import time
-
-    from shared_lib.cache import REDIS_ERRORS, get_redis
-    from shared_lib.config import get_settings
-    from shared_lib.viewers import concurrent
-
-    ids = [str(row[0].id) for row in rows if row[0].status == "live"]
-    if not ids:
-        return {}
-    try:
-        return concurrent(get_redis(), ids, now=time.time(),
-                          window=get_settings().viewer_window_seconds)
-    except REDIS_ERRORS:
-        return {}
-
-
-def _views(rows) -> list[Stream]:
-    from shared_lib.config import get_settings
-
-    base, live = get_settings().public_hls_base_url, _live_viewers(rows)
-    return [Stream.of(*row, media_base_url=base, viewer_count=live.get(str(row[0].id)))
-            for row in rows]
-
-
 def _load(uow, stream_id: uuid.UUID) -> Stream:
     from shared_lib.errors import NotFound
 
     row = uow.streams.get_full(stream_id)
     if row is None:
         raise NotFound("No such stream.")
-    return _views([row])[0]
+    return views([row])[0]
 
 
 def _stream_id(value: str) -> uuid.UUID:
@@ -180,7 +154,7 @@ def list_streams(query: StreamQuery) -> StreamPage:
                                         limit=query.limit + 1)
             rows, cursor = page_of(rows, query.limit,
                                    lambda r: (r[0].created_at.isoformat(), r[0].id))
-    return StreamPage(items=_views(rows), next_cursor=cursor)
+    return StreamPage(items=views(rows), next_cursor=cursor)
 
 
 @http_function("GET /api/users/{username}/streams", query=PageQuery, response=StreamPage)
@@ -197,7 +171,7 @@ def channel_streams(username: str, query: PageQuery) -> StreamPage:
             raise UserNotFound()
         rows = uow.streams.list_all(user_id=owner.id, after=after, limit=query.limit + 1)
         rows, cursor = page_of(rows, query.limit, lambda r: (r[0].created_at.isoformat(), r[0].id))
-    return StreamPage(items=_views(rows), next_cursor=cursor)
+    return StreamPage(items=views(rows), next_cursor=cursor)
 
 
 @http_function("POST /api/streams/key", auth="user", response=StreamKey)

@@ -62,6 +62,20 @@ class Keys:
         return f"{PREFIX}viewers:{stream_id}:timeline"
 
     @staticmethod
+    def viewer_by_user(stream_id: str) -> str:
+        return f"{PREFIX}viewers:{stream_id}:by_user"
+
+    @staticmethod
+    def viewer_by_user_pending(stream_id: str) -> str:
+        return f"{PREFIX}viewers:{stream_id}:by_user:pending"
+
+    RECOMMENDATIONS_GENERATION = f"{PREFIX}recs:generation"
+
+    @staticmethod
+    def recommendations(kind: str, generation: str, user_id: str) -> str:
+        return f"{PREFIX}recs:{generation}:{kind}:{user_id}"
+
+    @staticmethod
     def viewer_rollup_pending(stream_id: str) -> str:
         return f"{PREFIX}viewers:{stream_id}:pending"
 

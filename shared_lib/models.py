@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -172,6 +173,48 @@ class ViewerSample(Base):
     )
     minute: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     viewers: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class ChannelView(Base):
+    """How much a logged-in user has watched a channel: the history recommendations read."""
+
+    __tablename__ = "channel_views"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    watch_seconds: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    sessions: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    last_watched_at: Mapped[datetime] = _now_column()
+
+    __table_args__ = (Index("ix_channel_views_channel", "channel_id", "user_id"),)
+
+
+class RecommendedStream(Base):
+    """A channel worth showing a user when it is live, from the last recompute."""
+
+    __tablename__ = "recommended_streams"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    channel_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    score: Mapped[float] = mapped_column(Float, nullable=False)
+    reason: Mapped[str] = mapped_column(String(20), nullable=False)
+    detail: Mapped[str | None] = mapped_column(String(100))
+
+
+class RecommendedUser(Base):
+    """A channel a user might follow, from the last recompute."""
+
+    __tablename__ = "recommended_users"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    channel_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    score: Mapped[float] = mapped_column(Float, nullable=False)
+    reason: Mapped[str] = mapped_column(String(20), nullable=False)
+    detail: Mapped[str | None] = mapped_column(String(100))
 
 
 class RefreshToken(Base):

@@ -20,11 +20,13 @@ from shared_lib.cache import Keys
 from shared_lib.viewers import minute_of
 
 TAKE = """
-local views, watch, pending = KEYS[1], KEYS[2], KEYS[3]
+local views, watch, pending, by_user, by_user_pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('EXISTS', pending) == 0 then
   local v = redis.call('GETDEL', views) or '0'
   local w = redis.call('GETDEL', watch) or '0'
   redis.call('HSET', pending, 'batch', ARGV[1], 'views', v, 'watch_ms', w)
+  redis.call('DEL', by_user_pending)
+  if redis.call('EXISTS', by_user) == 1 then redis.call('RENAME', by_user, by_user_pending) end
 end
 return redis.call('HMGET', pending, 'batch', 'views', 'watch_ms')
 """
@@ -48,12 +50,22 @@ def rollup(uow, redis, stream_id: uuid.UUID, *, now: float, window: int,
     sid = str(stream_id)
     stats = uow.analytics.stats_for_update(stream_id)
     batch, views, watch_ms = redis.eval(
-        TAKE, 3, Keys.viewer_views(sid), Keys.viewer_watch_ms(sid),
-        Keys.viewer_rollup_pending(sid), stats.last_batch + 1)
+        TAKE, 5, Keys.viewer_views(sid), Keys.viewer_watch_ms(sid),
+        Keys.viewer_rollup_pending(sid), Keys.viewer_by_user(sid),
+        Keys.viewer_by_user_pending(sid), stats.last_batch + 1)
     if int(batch) > stats.last_batch:
         stats.total_views += int(views)
         stats.watch_time_ms += int(watch_ms)
         stats.last_batch = int(batch)
+        watched = {}
+        for key, value in redis.hgetall(Keys.viewer_by_user_pending(sid)).items():
+            try:
+                watched[uuid.UUID(key.decode())] = int(value)
+            except ValueError:
+                continue
+        stream = uow.streams.get(stream_id)
+        if watched and stream is not None:
+            uow.analytics.add_channel_views(stream.user_id, watched)
     hll, count = redis.eval(MERGE_UNIQUES, 2, Keys.viewer_uniques(sid),
                             Keys.viewer_uniques(sid) + ":scratch", stats.uniques_hll or b"")
     if hll:
@@ -73,7 +85,7 @@ def rollup(uow, redis, stream_id: uuid.UUID, *, now: float, window: int,
     uow.commit()
 
     pipe = redis.pipeline(transaction=True)
-    pipe.delete(Keys.viewer_rollup_pending(sid))
+    pipe.delete(Keys.viewer_rollup_pending(sid), Keys.viewer_by_user_pending(sid))
     done = [str(minute).encode() for minute in timeline if minute < minute_of(now)]
     if done:
         pipe.hdel(Keys.viewer_timeline(sid), *done)

@@ -8,6 +8,7 @@ Per live stream:
                the session's previous report, capped at the window
     peak       the most concurrent viewers ever seen
     timeline   HASH minute -> the most concurrent viewers seen in that minute
+    by_user    HASH user id -> watched milliseconds, for logged-in viewers (recommendations)
 Every step is one Lua script, so concurrent reports for a stream never interleave. The
 rollup (shared_lib.rollup) moves all of it into PostgreSQL.
 """
@@ -20,8 +21,8 @@ from dataclasses import dataclass
 from shared_lib.cache import Keys
 
 RECORD = """
-local sessions, uniques, views, watch, peak, timeline, dirty, live =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local sessions, uniques, views, watch, peak, timeline, by_user, dirty, live =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local action, session, viewer = ARGV[1], ARGV[2], ARGV[3]
 local now, window, min_interval = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local stream, minute = ARGV[7], ARGV[8]
@@ -30,8 +31,12 @@ if redis.call('SISMEMBER', live, stream) == 0 then return {-2, 0, 0} end
 
 redis.call('ZREMRANGEBYSCORE', sessions, '-inf', '(' .. (now - window))
 local last = redis.call('ZSCORE', sessions, session)
+-- Logged-in viewers' watch time per user feeds the recommendations.
+local user = string.match(viewer, '^u:(.+)$')
 local function add_watch(seconds)
-  redis.call('INCRBY', watch, math.floor(math.min(seconds, window) * 1000))
+  local ms = math.floor(math.min(seconds, window) * 1000)
+  redis.call('INCRBY', watch, ms)
+  if user then redis.call('HINCRBY', by_user, user, ms) end
 end
 
 if action == 'join' then
@@ -39,6 +44,7 @@ if action == 'join' then
   redis.call('ZADD', sessions, now, session)
   redis.call('INCR', views)
   redis.call('PFADD', uniques, viewer)
+  if user then redis.call('HINCRBY', by_user, user, 0) end
 elseif action == 'heartbeat' then
   if last then
     local gap = now - tonumber(last)
@@ -82,7 +88,8 @@ class Recorded:
 def stream_keys(stream_id: str) -> list[str]:
     return [Keys.viewer_sessions(stream_id), Keys.viewer_uniques(stream_id),
             Keys.viewer_views(stream_id), Keys.viewer_watch_ms(stream_id),
-            Keys.viewer_peak(stream_id), Keys.viewer_timeline(stream_id)]
+            Keys.viewer_peak(stream_id), Keys.viewer_timeline(stream_id),
+            Keys.viewer_by_user(stream_id)]
 
 
 def minute_of(now: float) -> int:

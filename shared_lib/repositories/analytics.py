@@ -9,7 +9,15 @@ from sqlalchemy import func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from shared_lib.models import LiveStream, StreamMetadata, StreamStats, UserRelationship, ViewerSample
+from shared_lib.models import (
+    ChannelView,
+    LiveStream,
+    StreamMetadata,
+    StreamStats,
+    User,
+    UserRelationship,
+    ViewerSample,
+)
 
 
 class SqlAnalyticsRepository:
@@ -35,6 +43,21 @@ class SqlAnalyticsRepository:
                 index_elements=["stream_id", "minute"],
                 set_={"viewers": func.greatest(ViewerSample.viewers, statement.excluded.viewers)},
             ))
+
+    def add_channel_views(self, channel_id: uuid.UUID, watched_ms: dict[uuid.UUID, int]) -> None:
+        """Add one rollup batch of logged-in viewers' watch time to their channel history."""
+        known = set(self.session.scalars(select(User.id).where(User.id.in_(list(watched_ms)))))
+        rows = [{"user_id": user_id, "channel_id": channel_id, "watch_seconds": ms // 1000,
+                 "sessions": 1} for user_id, ms in watched_ms.items()
+                if user_id != channel_id and user_id in known]
+        if not rows:
+            return
+        statement = insert(ChannelView).values(rows)
+        self.session.execute(statement.on_conflict_do_update(
+            index_elements=["user_id", "channel_id"],
+            set_={"watch_seconds": ChannelView.watch_seconds + statement.excluded.watch_seconds,
+                  "sessions": ChannelView.sessions + 1, "last_watched_at": func.now()},
+        ))
 
     def timeline(self, stream_id: uuid.UUID) -> list[ViewerSample]:
         query = (select(ViewerSample).where(ViewerSample.stream_id == stream_id)

@@ -73,6 +73,15 @@ class SqlRelationshipRepository(RelationshipRepository):
     def is_following(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
         return self.session.get(UserRelationship, (follower_id, followed_id)) is not None
 
+    def followed_among(self, follower_id: uuid.UUID, channel_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of `channel_ids` the user follows now."""
+        if not channel_ids:
+            return set()
+        query = select(UserRelationship.followed_id).where(
+            UserRelationship.follower_id == follower_id,
+            UserRelationship.followed_id.in_(channel_ids))
+        return set(self.session.scalars(query))
+
     def _page(self, mine, theirs, user_id, after, limit) -> list[Edge]:
         query = (
             select(User, UserRelationship.created_at)

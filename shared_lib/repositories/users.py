@@ -64,6 +64,14 @@ class SqlUserRepository(SqlRepository[User], UserRepository):
         )
         return set(self.session.scalars(query))
 
+    def get_many(self, user_ids: list[uuid.UUID]) -> list[User]:
+        return list(self.session.scalars(select(User).where(User.id.in_(user_ids)))) if user_ids else []
+
+    def most_followed(self, *, limit: int) -> list[User]:
+        query = select(User).where(User.followers_count > 0).order_by(
+            User.followers_count.desc(), User.id).limit(limit)
+        return list(self.session.scalars(query))
+
     def search(self, prefix: str, *, after: tuple[int, uuid.UUID] | None,
                limit: int) -> list[User]:
         pattern = escape_like(prefix.lower()) + "%"

@@ -1,0 +1,263 @@
+"""Recommendations: recomputed on a schedule in set-based SQL, read with live status checked
+at read time.
+
+Per active user (anyone who follows or has watched), the recompute stores:
+    recommended_streams  channels worth showing when live: followed channels, channels of the
+                         categories the user watches, and co-viewing (channels watched by the
+                         viewers of what the user watches, by cosine similarity of audiences)
+    recommended_users    channels to follow: friends of friends with their mutual count, and
+                         popular channels of the user's categories; never yourself, never a
+                         channel already followed
+Users are processed in batches of BATCH, each one INSERT ... SELECT, into staging tables
+that replace the live ones in a single transaction at the end: a recompute that fails half
+way leaves the previous results in place. An advisory lock keeps two recomputes apart.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+TOP_K = 20
+BATCH = 20_000
+LOCK = "hashtext('streamfn:recommendations')"
+
+SCORES = {"follow": 1000.0, "coview": 300.0, "category": 100.0, "fof": 100.0, "popular": 10.0}
+
+PREPARE = [
+    # Each channel's category: the one most of its streams had.
+    """CREATE TEMP TABLE rec_channel_category ON COMMIT DROP AS
+       SELECT DISTINCT ON (s.user_id) s.user_id AS channel_id, m.category
+       FROM live_streams s JOIN stream_metadata m ON m.stream_id = s.id
+       WHERE m.category IS NOT NULL
+       GROUP BY s.user_id, m.category
+       ORDER BY s.user_id, count(*) DESC, max(s.created_at) DESC""",
+    # A channel's popularity: followers, and viewers counted twice.
+    """CREATE TEMP TABLE rec_category_top ON COMMIT DROP AS
+       SELECT channel_id, category, pop, rank FROM (
+         SELECT c.channel_id, c.category,
+                u.followers_count + 2 * coalesce(w.viewers, 0) AS pop,
+                row_number() OVER (PARTITION BY c.category
+                                   ORDER BY u.followers_count + 2 * coalesce(w.viewers, 0) DESC,
+                                            c.channel_id) AS rank
+         FROM rec_channel_category c JOIN users u ON u.id = c.channel_id
+         LEFT JOIN (SELECT channel_id, count(*) AS viewers FROM channel_views GROUP BY 1) w
+           ON w.channel_id = c.channel_id) ranked
+       WHERE rank <= 40""",
+    # What each user is interested in: watch time, and a follow counting as five minutes.
+    """CREATE TEMP TABLE rec_interest ON COMMIT DROP AS
+       SELECT user_id, channel_id, sum(weight) AS weight FROM (
+         SELECT user_id, channel_id, watch_seconds + 60.0 AS weight FROM channel_views
+         UNION ALL
+         SELECT follower_id, followed_id, 300.0 FROM user_relationships) signals
+       GROUP BY 1, 2""",
+    """CREATE INDEX ON rec_interest (user_id)""",
+    # The categories each user watches (or follows), as shares, top three.
+    """CREATE TEMP TABLE rec_user_category ON COMMIT DROP AS
+       SELECT user_id, category, share FROM (
+         SELECT i.user_id, c.category,
+                sum(i.weight) / sum(sum(i.weight)) OVER (PARTITION BY i.user_id) AS share,
+                row_number() OVER (PARTITION BY i.user_id ORDER BY sum(i.weight) DESC,
+                                   c.category) AS rank
+         FROM rec_interest i JOIN rec_channel_category c ON c.channel_id = i.channel_id
+         GROUP BY i.user_id, c.category) ranked
+       WHERE rank <= 3""",
+    """CREATE INDEX ON rec_user_category (user_id)""",
+    # Co-viewing: channels whose audiences overlap (cosine), from each viewer's 20 most
+    # watched channels; the 20 most similar per channel.
+    """CREATE TEMP TABLE rec_viewing ON COMMIT DROP AS
+       SELECT user_id, channel_id FROM (
+         SELECT user_id, channel_id, row_number() OVER (PARTITION BY user_id
+                                                        ORDER BY watch_seconds DESC) AS rank
+         FROM channel_views) ranked WHERE rank <= 20""",
+    """CREATE TEMP TABLE rec_audience ON COMMIT DROP AS
+       SELECT channel_id, count(*)::float AS viewers FROM rec_viewing GROUP BY 1""",
+    """CREATE TEMP TABLE rec_similar ON COMMIT DROP AS
+       SELECT a, b, similarity FROM (
+         SELECT pairs.a, pairs.b, pairs.common / sqrt(na.viewers * nb.viewers) AS similarity,
+                row_number() OVER (PARTITION BY pairs.a ORDER BY pairs.common DESC, pairs.b) AS rank
+         FROM (SELECT x.channel_id AS a, y.channel_id AS b, count(*) AS common
+               FROM rec_viewing x JOIN rec_viewing y
+                 ON y.user_id = x.user_id AND y.channel_id <> x.channel_id
+               GROUP BY 1, 2) pairs
+         JOIN rec_audience na ON na.channel_id = pairs.a
+         JOIN rec_audience nb ON nb.channel_id = pairs.b) ranked
+       WHERE rank <= 20""",
+    """CREATE INDEX ON rec_similar (a)""",
+    """CREATE TEMP TABLE rec_users ON COMMIT DROP AS
+       SELECT user_id, row_number() OVER (ORDER BY user_id) AS n
+       FROM (SELECT DISTINCT user_id FROM rec_interest) active""",
+    """CREATE INDEX ON rec_users (n)""",
+]
+
+STREAM_CANDIDATES = f"""
+INSERT INTO recommended_streams_next (user_id, channel_id, score, reason, detail)
+SELECT user_id, channel_id, score, reason, detail FROM (
+  SELECT best.*, row_number() OVER (PARTITION BY user_id ORDER BY score DESC, channel_id) AS rank
+  FROM (
+    SELECT DISTINCT ON (user_id, channel_id) user_id, channel_id, score, reason, detail FROM (
+      SELECT r.follower_id AS user_id, r.followed_id AS channel_id,
+             {SCORES['follow']} AS score, 'follow' AS reason, NULL AS detail
+      FROM user_relationships r JOIN rec_users u ON u.user_id = r.follower_id
+      WHERE u.n BETWEEN :lo AND :hi
+      UNION ALL
+      SELECT i.user_id, s.b, {SCORES['coview']} * sum(s.similarity * i.weight)
+                             / max(total.weight), 'coview', NULL
+      FROM rec_interest i JOIN rec_users u ON u.user_id = i.user_id
+      JOIN rec_similar s ON s.a = i.channel_id
+      JOIN (SELECT user_id, sum(weight) AS weight FROM rec_interest GROUP BY 1) total
+        ON total.user_id = i.user_id
+      WHERE u.n BETWEEN :lo AND :hi
+      GROUP BY i.user_id, s.b
+      UNION ALL
+      SELECT c.user_id, t.channel_id, {SCORES['category']} * c.share / t.rank, 'category',
+             t.category
+      FROM rec_user_category c JOIN rec_users u ON u.user_id = c.user_id
+      JOIN rec_category_top t ON t.category = c.category
+      WHERE u.n BETWEEN :lo AND :hi
+    ) candidates
+    WHERE candidates.channel_id <> candidates.user_id
+    ORDER BY user_id, channel_id, score DESC
+  ) best
+) ranked WHERE rank <= :k
+"""
+
+USER_CANDIDATES = f"""
+INSERT INTO recommended_users_next (user_id, channel_id, score, reason, detail)
+SELECT user_id, channel_id, score, reason, detail FROM (
+  SELECT best.*, row_number() OVER (PARTITION BY user_id ORDER BY score DESC, channel_id) AS rank
+  FROM (
+    SELECT DISTINCT ON (user_id, channel_id) user_id, channel_id, score, reason, detail FROM (
+      SELECT r1.follower_id AS user_id, r2.followed_id AS channel_id,
+             {SCORES['fof']} * count(*) + ln(1 + max(c.followers_count)) AS score,
+             'fof' AS reason, count(*)::text AS detail
+      FROM user_relationships r1 JOIN rec_users u ON u.user_id = r1.follower_id
+      JOIN user_relationships r2 ON r2.follower_id = r1.followed_id
+      JOIN users c ON c.id = r2.followed_id
+      WHERE u.n BETWEEN :lo AND :hi
+      GROUP BY r1.follower_id, r2.followed_id
+      UNION ALL
+      SELECT c.user_id, t.channel_id, {SCORES['category']} * 0.5 * c.share / t.rank, 'category',
+             t.category
+      FROM rec_user_category c JOIN rec_users u ON u.user_id = c.user_id
+      JOIN rec_category_top t ON t.category = c.category
+      WHERE u.n BETWEEN :lo AND :hi
+    ) candidates
+    WHERE candidates.channel_id <> candidates.user_id
+      AND NOT EXISTS (SELECT 1 FROM user_relationships f
+                      WHERE f.follower_id = candidates.user_id
+                        AND f.followed_id = candidates.channel_id)
+    ORDER BY user_id, channel_id, score DESC
+  ) best
+) ranked WHERE rank <= :k
+"""
+
+TABLES = ("recommended_streams", "recommended_users")
+
+
+@dataclass(frozen=True)
+class Recompute:
+    users: int
+    seconds: float
+    skipped: bool = False
+
+
+def recompute(engine, *, batch: int = BATCH, top_k: int = TOP_K, fail_after_batches=None) -> Recompute:
+    """Recompute every active user's recommendations and swap them in at once."""
+    started = time.monotonic()
+    with engine.connect() as connection:
+        if not connection.execute(text(f"SELECT pg_try_advisory_lock({LOCK})")).scalar():
+            return Recompute(users=0, seconds=0.0, skipped=True)
+        try:
+            users = _compute(connection, batch=batch, top_k=top_k,
+                             fail_after_batches=fail_after_batches)
+        finally:
+            connection.rollback()
+            connection.execute(text(f"SELECT pg_advisory_unlock({LOCK})"))
+            connection.commit()
+    return Recompute(users=users, seconds=time.monotonic() - started)
+
+
+def _compute(connection, *, batch: int, top_k: int, fail_after_batches) -> int:
+    connection.execute(text("SET LOCAL work_mem = '64MB'"))
+    for table in TABLES:
+        connection.execute(text(f"DROP TABLE IF EXISTS {table}_next"))
+        connection.execute(text(f"CREATE TABLE {table}_next (LIKE {table} INCLUDING DEFAULTS)"))
+    for statement in PREPARE:
+        connection.execute(text(statement))
+    users = connection.execute(text("SELECT count(*) FROM rec_users")).scalar()
+    for index, lo in enumerate(range(1, users + 1, batch)):
+        if fail_after_batches is not None and index >= fail_after_batches:
+            raise RuntimeError("recompute interrupted (test)")
+        bounds = {"lo": lo, "hi": lo + batch - 1, "k": top_k}
+        connection.execute(text(STREAM_CANDIDATES), bounds)
+        connection.execute(text(USER_CANDIDATES), bounds)
+    for table in TABLES:
+        connection.execute(text(f"ALTER TABLE {table}_next ADD CONSTRAINT {table}_next_pkey "
+                                "PRIMARY KEY (user_id, channel_id)"))
+        connection.execute(text(f"DROP TABLE {table}"))
+        connection.execute(text(f"ALTER TABLE {table}_next RENAME TO {table}"))
+        connection.execute(text(f"ALTER TABLE {table} RENAME CONSTRAINT {table}_next_pkey "
+                                f"TO {table}_pkey"))
+    connection.commit()
+    return users
+
+
+# --- reading ---------------------------------------------------------------------------
+
+CACHE_SECONDS = 15 * 60
+
+
+def candidates(uow, kind: str, user_id) -> list[tuple[str, float, str, str | None]]:
+    """(channel id, score, reason, detail) of the last recompute for `user_id`: from Redis,
+    else from PostgreSQL (and then cached). `kind` is "streams" or "users"."""
+    import json
+
+    from shared_lib.cache import REDIS_ERRORS, Keys, get_redis
+
+    try:
+        redis = get_redis()
+        generation = redis.get(Keys.RECOMMENDATIONS_GENERATION) or "0"
+        key = Keys.recommendations(kind, generation, str(user_id))
+        cached = redis.get(key)
+        if cached is not None:
+            return [tuple(row) for row in json.loads(cached)]
+    except REDIS_ERRORS:
+        redis = None
+    rows = [(str(c), float(s), r, d) for c, s, r, d in uow.session.execute(text(
+        f"SELECT channel_id, score, reason, detail FROM recommended_{kind} "
+        "WHERE user_id = :u ORDER BY score DESC"), {"u": user_id})]
+    if redis is not None:
+        try:
+            redis.set(key, json.dumps(rows), ex=CACHE_SECONDS)
+        except REDIS_ERRORS:
+            pass
+    return rows
+
+
+def new_generation() -> None:
+    """After a recompute: readers stop using what they cached of the previous one."""
+    from shared_lib.cache import REDIS_ERRORS, Keys, get_redis
+
+    try:
+        get_redis().incr(Keys.RECOMMENDATIONS_GENERATION)
+    except REDIS_ERRORS:
+        pass  # cached entries expire within CACHE_SECONDS
+
+
+def sentence(reason: str, detail: str | None, channel_name: str) -> str:
+    """The reason, as a person reads it."""
+    from shared_lib.categories import category_name
+
+    if reason == "follow":
+        return f"You follow {channel_name}"
+    if reason == "coview":
+        return f"Viewers like you watched {channel_name}"
+    if reason == "fof":
+        count = int(detail or 0)
+        return f"Followed by {count} {'person' if count == 1 else 'people'} you follow"
+    if reason in {"category", "popular"} and category_name(detail):
+        return f"Popular in {category_name(detail)}"
+    return "Popular on streamfn right now"
