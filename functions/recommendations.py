@@ -114,8 +114,8 @@ def recommended_users(query: PageQuery, user: AccessClaims) -> UserRecommendatio
 def recompute_recommendations() -> None:
     """Recompute every active user's recommendations in set-based SQL, then swap them in."""
     from shared_lib import recommendations as recs
-    from shared_lib.db import get_engine
+    from shared_lib.db import batch_engine
 
-    result = recs.recompute(get_engine())
+    result = recs.recompute(batch_engine())
     if not result.skipped:
         recs.new_generation()

@@ -30,6 +30,15 @@ def get_engine() -> Engine:
     )
 
 
+def batch_engine(*, timeout_seconds: int = 900) -> Engine:
+    """An engine for long set-based jobs (recomputes): no pool, and a socket timeout long
+    enough for a statement that runs for minutes. Request paths keep get_engine()'s 5 s."""
+    from sqlalchemy.pool import NullPool
+
+    return create_engine(get_settings().database_url, poolclass=NullPool,
+                         connect_args={"timeout": timeout_seconds})
+
+
 @functools.cache
 def get_session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)

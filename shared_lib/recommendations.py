@@ -38,23 +38,26 @@ PREPARE = [
     """CREATE TEMP TABLE rec_category_top ON COMMIT DROP AS
        SELECT channel_id, category, pop, rank FROM (
          SELECT c.channel_id, c.category,
-                u.followers_count + 2 * coalesce(w.viewers, 0) AS pop,
+                (u.followers_count + 2 * coalesce(w.viewers, 0))::float8 AS pop,
                 row_number() OVER (PARTITION BY c.category
                                    ORDER BY u.followers_count + 2 * coalesce(w.viewers, 0) DESC,
                                             c.channel_id) AS rank
          FROM rec_channel_category c JOIN users u ON u.id = c.channel_id
          LEFT JOIN (SELECT channel_id, count(*) AS viewers FROM channel_views GROUP BY 1) w
            ON w.channel_id = c.channel_id) ranked
-       WHERE rank <= 40""",
+       WHERE rank <= 15""",
     # What each user is interested in: watch time, and a follow counting as five minutes.
     """CREATE TEMP TABLE rec_interest ON COMMIT DROP AS
        SELECT user_id, channel_id, sum(weight) AS weight FROM (
-         SELECT user_id, channel_id, watch_seconds + 60.0 AS weight FROM channel_views
+         SELECT user_id, channel_id, (watch_seconds + 60)::float8 AS weight FROM channel_views
          UNION ALL
-         SELECT follower_id, followed_id, 300.0 FROM user_relationships) signals
+         SELECT follower_id, followed_id, 300::float8 FROM user_relationships) signals
        GROUP BY 1, 2""",
     """CREATE INDEX ON rec_interest (user_id)""",
-    # The categories each user watches (or follows), as shares, top three.
+    """CREATE TEMP TABLE rec_interest_total ON COMMIT DROP AS
+       SELECT user_id, sum(weight) AS weight FROM rec_interest GROUP BY 1""",
+    """CREATE UNIQUE INDEX ON rec_interest_total (user_id)""",
+    # The categories each user watches (or follows), as shares, top two.
     """CREATE TEMP TABLE rec_user_category ON COMMIT DROP AS
        SELECT user_id, category, share FROM (
          SELECT i.user_id, c.category,
@@ -63,7 +66,7 @@ PREPARE = [
                                    c.category) AS rank
          FROM rec_interest i JOIN rec_channel_category c ON c.channel_id = i.channel_id
          GROUP BY i.user_id, c.category) ranked
-       WHERE rank <= 3""",
+       WHERE rank <= 2""",
     """CREATE INDEX ON rec_user_category (user_id)""",
     # Co-viewing: channels whose audiences overlap (cosine), from each viewer's 20 most
     # watched channels; the 20 most similar per channel.
@@ -90,6 +93,7 @@ PREPARE = [
        SELECT user_id, row_number() OVER (ORDER BY user_id) AS n
        FROM (SELECT DISTINCT user_id FROM rec_interest) active""",
     """CREATE INDEX ON rec_users (n)""",
+    "ANALYZE rec_interest, rec_similar, rec_users, rec_user_category, rec_category_top",
 ]
 
 STREAM_CANDIDATES = f"""
@@ -99,7 +103,7 @@ SELECT user_id, channel_id, score, reason, detail FROM (
   FROM (
     SELECT DISTINCT ON (user_id, channel_id) user_id, channel_id, score, reason, detail FROM (
       SELECT r.follower_id AS user_id, r.followed_id AS channel_id,
-             {SCORES['follow']} AS score, 'follow' AS reason, NULL AS detail
+             {SCORES['follow']}::float8 AS score, 'follow' AS reason, NULL AS detail
       FROM user_relationships r JOIN rec_users u ON u.user_id = r.follower_id
       WHERE u.n BETWEEN :lo AND :hi
       UNION ALL
@@ -107,8 +111,7 @@ SELECT user_id, channel_id, score, reason, detail FROM (
                              / max(total.weight), 'coview', NULL
       FROM rec_interest i JOIN rec_users u ON u.user_id = i.user_id
       JOIN rec_similar s ON s.a = i.channel_id
-      JOIN (SELECT user_id, sum(weight) AS weight FROM rec_interest GROUP BY 1) total
-        ON total.user_id = i.user_id
+      JOIN rec_interest_total total ON total.user_id = i.user_id
       WHERE u.n BETWEEN :lo AND :hi
       GROUP BY i.user_id, s.b
       UNION ALL
@@ -131,7 +134,7 @@ SELECT user_id, channel_id, score, reason, detail FROM (
   FROM (
     SELECT DISTINCT ON (user_id, channel_id) user_id, channel_id, score, reason, detail FROM (
       SELECT r1.follower_id AS user_id, r2.followed_id AS channel_id,
-             {SCORES['fof']} * count(*) + ln(1 + max(c.followers_count)) AS score,
+             ({SCORES['fof']} * count(*) + ln(1 + max(c.followers_count)))::float8 AS score,
              'fof' AS reason, count(*)::text AS detail
       FROM user_relationships r1 JOIN rec_users u ON u.user_id = r1.follower_id
       JOIN user_relationships r2 ON r2.follower_id = r1.followed_id
@@ -182,6 +185,8 @@ def recompute(engine, *, batch: int = BATCH, top_k: int = TOP_K, fail_after_batc
 
 def _compute(connection, *, batch: int, top_k: int, fail_after_batches) -> int:
     connection.execute(text("SET LOCAL work_mem = '64MB'"))
+    # These are a few large statements: JIT compilation costs more than it saves here.
+    connection.execute(text("SET LOCAL jit = off"))
     for table in TABLES:
         connection.execute(text(f"DROP TABLE IF EXISTS {table}_next"))
         connection.execute(text(f"CREATE TABLE {table}_next (LIKE {table} INCLUDING DEFAULTS)"))

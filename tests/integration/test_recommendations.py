@@ -4,12 +4,9 @@ fallbacks, live status at read time, and a failed recompute keeping what was the
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
-
 import pytest
 
 from shared_lib.db import UnitOfWork
-from shared_lib.models import User
 from tests.integration.test_streams import create, event, new_user
 
 
@@ -111,15 +108,13 @@ def test_friends_of_friends_with_their_mutual_count_never_yourself_or_followed(c
 
 
 def test_anonymous_and_new_users_get_what_is_popular(call):
-    from sqlalchemy import text
-
     quiet, _, quiet_stream = channel(call, category="sports")
     busy, _, busy_stream = channel(call, category="sports")
-    with UnitOfWork() as uow:
-        for stream_id, viewers in ((quiet_stream, 2), (busy_stream, 900)):
-            uow.session.execute(text("UPDATE live_streams SET viewer_count = :v WHERE id = :i"),
-                                {"v": viewers, "i": stream_id})
-        uow.commit()
+    for stream_id, viewers in ((quiet_stream, 1), (busy_stream, 4)):
+        for _ in range(viewers):
+            joined = call("record-view", path=f"/api/streams/{stream_id}/views",
+                          json={"session_id": str(uuid.uuid4()), "action": "join"})
+            assert joined.status_code == 202
     anonymous = streams_for(call)
     names = [name for name, _ in anonymous]
     assert names.index(busy) < names.index(quiet)
