@@ -23,6 +23,7 @@ bench: system venv
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) follows.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) ingest.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) views.py
+	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) recommendations.py
 
 system:
 	@bash local/install-system.sh

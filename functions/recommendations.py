@@ -110,7 +110,7 @@ def recommended_users(query: PageQuery, user: AccessClaims) -> UserRecommendatio
 
 
 @scheduled_function("*/10 * * * *", scaling=Scaling(max_scale=1, concurrency=1,
-                                                     timeout_seconds=900, memory="512Mi"))
+                                                     timeout_seconds=600, memory="512Mi"))
 def recompute_recommendations() -> None:
     """Recompute every active user's recommendations in set-based SQL, then swap them in."""
     from shared_lib import recommendations as recs

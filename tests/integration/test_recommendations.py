@@ -35,9 +35,9 @@ def watched(viewer: str, channel_name: str, seconds: int = 600):
 
 def recompute(**kwargs):
     from shared_lib import recommendations
-    from shared_lib.db import get_engine
+    from shared_lib.db import batch_engine
 
-    result = recommendations.recompute(get_engine(), **kwargs)
+    result = recommendations.recompute(batch_engine(), **kwargs)
     recommendations.new_generation()
     return result
 
