@@ -25,7 +25,9 @@ TOP_K = 20
 BATCH = 10_000
 LOCK = "hashtext('streamfn:recommendations')"
 
-SCORES = {"follow": 1000.0, "coview": 300.0, "category": 100.0, "fof": 100.0, "popular": 10.0}
+# The order the product wants: followed channels, then the categories you watch, then
+# co-viewing, then what is popular.
+SCORES = {"follow": 1000.0, "category": 300.0, "coview": 100.0, "fof": 100.0, "popular": 10.0}
 
 COMMON = [
     # Each channel's category: the one most of its streams had.
@@ -143,6 +145,7 @@ SELECT user_id, channel_id, score, reason, detail FROM (
 ) ranked WHERE rank <= :k
 """
 
+# Channel suggestions: one mutual follow outweighs the best category match.
 USER_CANDIDATES = f"""
 INSERT INTO recommended_users_next (user_id, channel_id, score, reason, detail)
 SELECT user_id, channel_id, score, reason, detail FROM (
@@ -157,7 +160,7 @@ SELECT user_id, channel_id, score, reason, detail FROM (
       WHERE u.n BETWEEN :lo AND :hi
       GROUP BY r1.follower_id, r2.followed_id
       UNION ALL
-      SELECT c.user_id, t.channel_id, {SCORES['category']} * 0.5 * c.share / t.rank, 'category',
+      SELECT c.user_id, t.channel_id, {SCORES['fof']} * 0.5 * c.share / t.rank, 'category',
              t.category
       FROM rec_work.rec_user_category c JOIN rec_work.rec_users u ON u.user_id = c.user_id
       JOIN rec_work.rec_category_top t ON t.category = c.category
