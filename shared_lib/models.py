@@ -193,28 +193,26 @@ class ChannelView(Base):
     __table_args__ = (Index("ix_channel_views_channel", "channel_id", "user_id"),)
 
 
-class RecommendedStream(Base):
+class _Suggestion:
+    """The columns every recomputed suggestion has: for whom, which channel, how strong, why."""
+
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    channel_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    score: Mapped[float] = mapped_column(Float, nullable=False)
+    reason: Mapped[str] = mapped_column(String(20), nullable=False)
+    detail: Mapped[str | None] = mapped_column(String(100))
+
+
+class RecommendedStream(_Suggestion, Base):
     """A channel worth showing a user when it is live, from the last recompute."""
 
     __tablename__ = "recommended_streams"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    channel_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    score: Mapped[float] = mapped_column(Float, nullable=False)
-    reason: Mapped[str] = mapped_column(String(20), nullable=False)
-    detail: Mapped[str | None] = mapped_column(String(100))
 
-
-class RecommendedUser(Base):
+class RecommendedUser(_Suggestion, Base):
     """A channel a user might follow, from the last recompute."""
 
     __tablename__ = "recommended_users"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    channel_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    score: Mapped[float] = mapped_column(Float, nullable=False)
-    reason: Mapped[str] = mapped_column(String(20), nullable=False)
-    detail: Mapped[str | None] = mapped_column(String(100))
 
 
 class RefreshToken(Base):
