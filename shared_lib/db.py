@@ -27,6 +27,9 @@ def get_engine() -> Engine:
         pool_pre_ping=True,
         pool_recycle=300,
         connect_args={"timeout": 5},
+        # Error messages must not carry bound values into logs: they include password and
+        # token hashes.
+        hide_parameters=True,
     )
 
 
@@ -36,7 +39,7 @@ def batch_engine(*, timeout_seconds: int = 900) -> Engine:
     from sqlalchemy.pool import NullPool
 
     return create_engine(get_settings().database_url, poolclass=NullPool,
-                         connect_args={"timeout": timeout_seconds})
+                         connect_args={"timeout": timeout_seconds}, hide_parameters=True)
 
 
 @functools.cache

@@ -41,3 +41,22 @@ def test_the_models_match_the_newest_migration():
     with get_engine().connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_database_errors_never_carry_bound_values_into_logs():
+    from sqlalchemy.exc import IntegrityError
+
+    user = make_user()
+    with UnitOfWork() as uow:
+        uow.users.add(user)
+        uow.commit()
+    twin = make_user()
+    twin.username, twin.password_hash = user.username, "hash-that-must-not-be-logged"
+    with UnitOfWork() as uow:
+        try:
+            uow.users.add(twin)
+        except IntegrityError as error:
+            message = str(error)
+        else:
+            raise AssertionError("a duplicate username must be refused")
+    assert "uq_users_username" in message and "hash-that-must-not-be-logged" not in message
