@@ -98,12 +98,19 @@ def _stream_of(event) -> uuid.UUID | None:
 def on_stream_started(event, uow) -> None:
     """The ingest tier began a publish: the stream is live."""
     from shared_lib import live_set, streams
+    from shared_lib.events import deliver
 
     stream_id = _stream_of(event)
     pod = (event.data or {}).get("pod") if isinstance(event.data, dict) else None
-    if stream_id and streams.start(uow, stream_id, at=_when(event, "started_at"), pod=pod):
+    if stream_id is None:
+        return
+    started, superseded = streams.start(uow, stream_id, at=_when(event, "started_at"), pod=pod)
+    if started:
         uow.commit()
         live_set.mark(stream_id, live=True)
+        for ended in superseded:
+            live_set.mark(uuid.UUID(ended.subject), live=False)
+        deliver(superseded)
 
 
 @event_function(EventType.STREAM_ENDED)

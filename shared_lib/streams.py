@@ -101,18 +101,28 @@ def still_authorized(uow, *, stream_key: str) -> bool:
     return True
 
 
-def start(uow, stream_id: uuid.UUID, *, at: datetime, pod: str | None) -> bool:
-    """created -> live. False when there is nothing to do (already live, ended, unknown)."""
+SUPERSEDE_SOURCE = "/functions/on-stream-started"
+
+
+def start(uow, stream_id: uuid.UUID, *, at: datetime, pod: str | None) -> tuple[bool, list]:
+    """created -> live: (whether it changed, the outbox events to deliver after the commit).
+
+    A channel is live once: a newer broadcast supersedes a live one, which ends here and
+    gets its stream.ended event like any other (so its analytics are finalized)."""
     stream = uow.streams.lock(stream_id)
     if stream is None or stream.status != "created":
-        return False
+        return False, []
+    events = []
     previous = uow.streams.live_of(stream.user_id)
-    if previous is not None:  # a channel is live once: a newer broadcast supersedes
-        end(uow, previous.id, at=at, reason="superseded")
+    if previous is not None and end(uow, previous.id, at=at, reason="superseded"):
         uow.session.flush()
+        events.append(record(uow, type=EventType.STREAM_ENDED, source=SUPERSEDE_SOURCE,
+                             subject=str(previous.id),
+                             data={"stream_id": str(previous.id), "ended_at": at.isoformat(),
+                                   "reason": "superseded"}))
     stream.status, stream.started_at, stream.last_seen_at = "live", at, at
     stream.ingest_pod = pod or stream.ingest_pod
-    return True
+    return True, events
 
 
 def end(uow, stream_id: uuid.UUID, *, at: datetime, reason: str) -> bool:

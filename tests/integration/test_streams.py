@@ -218,7 +218,16 @@ def test_channel_streams_are_newest_first(call):
 
 def test_a_newer_broadcast_supersedes_a_live_one_of_the_same_channel(call):
     _, token = new_user(call)
+    from sqlalchemy import select
+
+    from shared_lib.db import UnitOfWork
+    from shared_lib.models import OutboxEvent
+
     first = go_live(call, token)
     second = go_live(call, token)
     assert stream(call, first)["status"] == "ended"
     assert stream(call, second)["status"] == "live"
+    with UnitOfWork() as uow:  # no broker in this tier: the event waits in the outbox
+        ended = uow.session.scalars(select(OutboxEvent).where(OutboxEvent.subject == first)).all()
+    assert [e.type for e in ended] == ["dev.streamfn.stream.ended"]
+    assert ended[0].data["reason"] == "superseded"
