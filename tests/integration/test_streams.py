@@ -216,7 +216,11 @@ def test_channel_streams_are_newest_first(call):
     assert call("channel-streams", path="/api/users/nobody_at_all_x/streams").status_code == 404
 
 
-def test_a_newer_broadcast_supersedes_a_live_one_of_the_same_channel(call):
+def test_a_newer_broadcast_supersedes_a_live_one_of_the_same_channel(call, monkeypatch):
+    from local.platform import reset_caches
+
+    monkeypatch.setenv("K_SINK", "http://127.0.0.1:9/")  # a broker that is down
+    reset_caches()
     _, token = new_user(call)
     from sqlalchemy import select
 
@@ -227,7 +231,7 @@ def test_a_newer_broadcast_supersedes_a_live_one_of_the_same_channel(call):
     second = go_live(call, token)
     assert stream(call, first)["status"] == "ended"
     assert stream(call, second)["status"] == "live"
-    with UnitOfWork() as uow:  # no broker in this tier: the event waits in the outbox
+    with UnitOfWork() as uow:  # the broker is down: the event waits in the outbox
         ended = uow.session.scalars(select(OutboxEvent).where(OutboxEvent.subject == first)).all()
     assert [e.type for e in ended] == ["dev.streamfn.stream.ended"]
     assert ended[0].data["reason"] == "superseded"
