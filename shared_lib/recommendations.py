@@ -114,66 +114,65 @@ ANALYZE = ("ANALYZE rec_work.rec_interest, rec_work.rec_interest_top, rec_work.r
            "rec_work.rec_users, "
            "rec_work.rec_user_category, rec_work.rec_category_top")
 
-STREAM_CANDIDATES = f"""
-INSERT INTO recommended_streams_next (user_id, channel_id, score, reason, detail)
+def _top_k(table: str, sources: list[str], *, exclude_followed: bool = False) -> str:
+    """INSERT the K best candidates per user of this batch from the union of `sources`
+    (each yields user_id, channel_id, score, reason, detail); a channel named by several
+    sources keeps its best score. Never the user themself."""
+    followed = """
+      AND NOT EXISTS (SELECT 1 FROM user_relationships f
+                      WHERE f.follower_id = candidates.user_id
+                        AND f.followed_id = candidates.channel_id)""" if exclude_followed else ""
+    union = "\n      UNION ALL\n".join(sources)
+    return f"""
+INSERT INTO {table}_next (user_id, channel_id, score, reason, detail)
 SELECT user_id, channel_id, score, reason, detail FROM (
   SELECT best.*, row_number() OVER (PARTITION BY user_id ORDER BY score DESC, channel_id) AS rank
   FROM (
     SELECT DISTINCT ON (user_id, channel_id) user_id, channel_id, score, reason, detail FROM (
-      SELECT r.follower_id AS user_id, r.followed_id AS channel_id,
-             {SCORES['follow']}::float8 AS score, 'follow' AS reason, NULL AS detail
-      FROM user_relationships r JOIN rec_work.rec_users u ON u.user_id = r.follower_id
-      WHERE u.n BETWEEN :lo AND :hi
-      UNION ALL
-      SELECT i.user_id, s.b, {SCORES['coview']} * sum(s.similarity * i.weight)
-                             / max(total.weight), 'coview', NULL
-      FROM rec_work.rec_interest_top i JOIN rec_work.rec_users u ON u.user_id = i.user_id
-      JOIN rec_work.rec_similar s ON s.a = i.channel_id
-      JOIN rec_work.rec_interest_total total ON total.user_id = i.user_id
-      WHERE u.n BETWEEN :lo AND :hi
-      GROUP BY i.user_id, s.b
-      UNION ALL
-      SELECT c.user_id, t.channel_id, {SCORES['category']} * c.share / t.rank, 'category',
-             t.category
-      FROM rec_work.rec_user_category c JOIN rec_work.rec_users u ON u.user_id = c.user_id
-      JOIN rec_work.rec_category_top t ON t.category = c.category
-      WHERE u.n BETWEEN :lo AND :hi
+      {union}
     ) candidates
-    WHERE candidates.channel_id <> candidates.user_id
+    WHERE candidates.channel_id <> candidates.user_id{followed}
     ORDER BY user_id, channel_id, score DESC
   ) best
 ) ranked WHERE rank <= :k
 """
 
-# Channel suggestions: one mutual follow outweighs the best category match.
-USER_CANDIDATES = f"""
-INSERT INTO recommended_users_next (user_id, channel_id, score, reason, detail)
-SELECT user_id, channel_id, score, reason, detail FROM (
-  SELECT best.*, row_number() OVER (PARTITION BY user_id ORDER BY score DESC, channel_id) AS rank
-  FROM (
-    SELECT DISTINCT ON (user_id, channel_id) user_id, channel_id, score, reason, detail FROM (
-      SELECT r1.follower_id AS user_id, r2.followed_id AS channel_id,
+
+def _by_category(weight: float) -> str:
+    """Popular channels of the batch's users' categories, weighted by each category's share."""
+    return f"""SELECT c.user_id, t.channel_id, {weight} * c.share / t.rank, 'category', t.category
+      FROM rec_work.rec_user_category c JOIN rec_work.rec_users u ON u.user_id = c.user_id
+      JOIN rec_work.rec_category_top t ON t.category = c.category
+      WHERE u.n BETWEEN :lo AND :hi"""
+
+
+FOLLOWED = f"""SELECT r.follower_id AS user_id, r.followed_id AS channel_id,
+             {SCORES['follow']}::float8 AS score, 'follow' AS reason, NULL AS detail
+      FROM user_relationships r JOIN rec_work.rec_users u ON u.user_id = r.follower_id
+      WHERE u.n BETWEEN :lo AND :hi"""
+
+CO_VIEWED = f"""SELECT i.user_id, s.b, {SCORES['coview']} * sum(s.similarity * i.weight)
+                             / max(total.weight), 'coview', NULL
+      FROM rec_work.rec_interest_top i JOIN rec_work.rec_users u ON u.user_id = i.user_id
+      JOIN rec_work.rec_similar s ON s.a = i.channel_id
+      JOIN rec_work.rec_interest_total total ON total.user_id = i.user_id
+      WHERE u.n BETWEEN :lo AND :hi
+      GROUP BY i.user_id, s.b"""
+
+FRIENDS_OF_FRIENDS = f"""SELECT r1.follower_id AS user_id, r2.followed_id AS channel_id,
              ({SCORES['fof']} * count(*))::float8 AS score,
              'fof' AS reason, count(*)::text AS detail
       FROM user_relationships r1 JOIN rec_work.rec_users u ON u.user_id = r1.follower_id
       JOIN user_relationships r2 ON r2.follower_id = r1.followed_id
       WHERE u.n BETWEEN :lo AND :hi
-      GROUP BY r1.follower_id, r2.followed_id
-      UNION ALL
-      SELECT c.user_id, t.channel_id, {SCORES['fof']} * 0.5 * c.share / t.rank, 'category',
-             t.category
-      FROM rec_work.rec_user_category c JOIN rec_work.rec_users u ON u.user_id = c.user_id
-      JOIN rec_work.rec_category_top t ON t.category = c.category
-      WHERE u.n BETWEEN :lo AND :hi
-    ) candidates
-    WHERE candidates.channel_id <> candidates.user_id
-      AND NOT EXISTS (SELECT 1 FROM user_relationships f
-                      WHERE f.follower_id = candidates.user_id
-                        AND f.followed_id = candidates.channel_id)
-    ORDER BY user_id, channel_id, score DESC
-  ) best
-) ranked WHERE rank <= :k
-"""
+      GROUP BY r1.follower_id, r2.followed_id"""
+
+STREAM_CANDIDATES = _top_k("recommended_streams",
+                           [FOLLOWED, CO_VIEWED, _by_category(SCORES["category"])])
+# Channel suggestions: one mutual follow outweighs the best category match.
+USER_CANDIDATES = _top_k("recommended_users",
+                         [FRIENDS_OF_FRIENDS, _by_category(SCORES["fof"] * 0.5)],
+                         exclude_followed=True)
 
 TABLES = ("recommended_streams", "recommended_users")
 
