@@ -15,6 +15,8 @@ import time
 
 from harness import ROOT, first_answer, free_port, median, start_function
 
+from local.services import terminate  # noqa: E402 - after harness sets the path
+
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))
 
 
@@ -33,8 +35,7 @@ def cold_start(source: str, target: str, method: str, path: str, body, env) -> f
         first_answer(port, method, path, body, started + 60)
         return time.monotonic() - started
     finally:
-        process.kill()
-        process.wait()
+        terminate([process])
 
 
 def main() -> None:

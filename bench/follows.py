@@ -18,6 +18,8 @@ import uuid
 
 from harness import first_answer, free_port, request, start_broker, start_function
 
+from local.services import terminate  # noqa: E402 - after harness sets the path
+
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", 4))
 SECONDS = float(os.environ.get("BENCH_SECONDS", 3))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
@@ -145,9 +147,7 @@ def main() -> None:
               f"(100 per page, {FOLLOWERS:,} followers)")
         print(f"page 1,000 / page 1 ratio {p1000 / p1:.3f} (target 1.5 or less)")
     finally:
-        for process in processes:
-            process.kill()
-            process.wait()
+        terminate(processes)
         platform.stop_servers()
 
 

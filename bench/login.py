@@ -17,6 +17,8 @@ import uuid
 import bcrypt
 from harness import first_answer, free_port, request, start_function
 
+from local.services import terminate  # noqa: E402 - after harness sets the path
+
 COST = int(os.environ.get("BENCH_BCRYPT_ROUNDS", 12))
 BLOCKS = int(os.environ.get("BENCH_BLOCKS", 4))
 PER_BLOCK = int(os.environ.get("BENCH_PER_BLOCK", 5))
@@ -68,9 +70,7 @@ def main() -> None:
         print(f"login over HTTP     {login_rate:6.2f}/s")
         print(f"ratio {login_rate / raw_rate:.3f} (target 0.9 or more)")
     finally:
-        for child in (process, registrar):
-            child.kill()
-            child.wait()
+        terminate([process, registrar])
         platform.stop_servers()
 
 

@@ -25,6 +25,8 @@ import uuid
 
 from harness import first_answer, free_port, start_broker, start_function
 
+from local.services import terminate  # noqa: E402 - after harness sets the path
+
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", 4))
 THREADS = int(os.environ.get("BENCH_THREADS", 8))
 SECONDS = float(os.environ.get("BENCH_SECONDS", 3))
@@ -125,9 +127,7 @@ def main() -> None:
         print(f"rolled-up views {rolled} vs accepted {accepted_total}: "
               f"{'equal' if rolled == accepted_total else 'DIFFERENT'}")
     finally:
-        for process in processes:
-            process.kill()
-            process.wait()
+        terminate(processes)
         platform.stop_servers()
 
 

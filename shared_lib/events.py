@@ -7,7 +7,8 @@ K_CE_OVERRIDES to `{"extensions": {...}}`, which every emitted event must carry.
 Functions with a database never send an event they have not first recorded: `record`
 writes it into the outbox in the same transaction as the change it announces, `deliver`
 sends it after the commit, and the relay-outbox schedule sends whatever a failed send
-left behind. A change is never committed without its event, nor an event sent for a
+left behind. The ingest sidecar, which has no database, sends with `binary_headers` and
+`send` directly, retrying under one event id. A change is never committed without its event, nor an event sent for a
 change that rolled back.
 """
 
@@ -77,13 +78,6 @@ def send(headers: dict[str, str], data: Any) -> bool:
     except OSError as exc:
         log.warning("the sink is unreachable for %s %s: %s", headers["ce-type"], headers["ce-id"], exc)
     return False
-
-
-def emit(*, type: str, source: str, subject: str | None, data: dict[str, Any]) -> str | None:
-    """Send one event now, without an outbox: for callers with no database (the ingest
-    sidecar). Returns its id when the sink took it."""
-    headers = binary_headers(type=type, source=source, subject=subject)
-    return headers["ce-id"] if send(headers, data) else None
 
 
 def record(uow, *, type: str, source: str, subject: str | None, data: dict[str, Any]):

@@ -9,14 +9,13 @@ duplicated event changes nothing.
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from datetime import datetime, timezone
 
 from shared_lib import errors
 from shared_lib.events import EventType, record
 from shared_lib.models import LiveStream, StreamMetadata, User
-from shared_lib.security import hash_secret, new_secret
+from shared_lib.security import hash_secret, new_secret, secret_matches
 
 KEY_PREFIX = "live_"
 EDITABLE = ("title", "description", "category", "tags", "language")
@@ -41,9 +40,7 @@ def user_for_key(uow, stream_key: str) -> User | None:
         return None
     digest = hash_secret(stream_key)
     user = uow.users.get_by_stream_key_hash(digest)
-    if user is None or not hmac.compare_digest(user.stream_key_hash or "", digest):
-        return None
-    return user
+    return user if user is not None and secret_matches(stream_key, user.stream_key_hash) else None
 
 
 def create(uow, user_id: uuid.UUID, **fields) -> LiveStream:

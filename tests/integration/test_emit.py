@@ -10,7 +10,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from local.platform import reset_caches
-from shared_lib.events import EventType, emit
+from shared_lib.events import EventType, binary_headers, send
 
 
 @pytest.fixture
@@ -28,13 +28,15 @@ def sink():
     server.shutdown()
 
 
-def test_emit_sends_a_binary_mode_event_with_the_overrides(sink, monkeypatch):
+def test_events_go_out_in_binary_mode_with_the_overrides(sink, monkeypatch):
     url, received = sink
     monkeypatch.setenv("K_SINK", url)
     monkeypatch.setenv("K_CE_OVERRIDES", json.dumps({"extensions": {"cluster": "local-1"}}))
     reset_caches()
-    event_id = emit(type=EventType.USER_FOLLOWED, source="/functions/follow", subject="u1",
-                    data={"follower": "a", "followed": "b"})
+    headers = binary_headers(type=EventType.USER_FOLLOWED, source="/functions/follow",
+                             subject="u1")
+    assert send(headers, {"follower": "a", "followed": "b"})
+    event_id = headers["ce-id"]
     [(headers, body)] = received
     assert headers["Ce-Id"] == event_id and headers["Ce-Specversion"] == "1.0"
     assert headers["Ce-Type"] == "dev.streamfn.user.followed"
@@ -43,10 +45,10 @@ def test_emit_sends_a_binary_mode_event_with_the_overrides(sink, monkeypatch):
     assert json.loads(body) == {"follower": "a", "followed": "b"}
 
 
-def test_emit_without_a_sink_says_so(monkeypatch, caplog):
+def test_sending_without_a_sink_says_so(monkeypatch, caplog):
     monkeypatch.delenv("K_SINK", raising=False)
     reset_caches()
-    assert emit(type=EventType.USER_FOLLOWED, source="/f", subject=None, data={}) is None
+    assert not send(binary_headers(type=EventType.USER_FOLLOWED, source="/f"), {})
     assert "K_SINK is not set" in caplog.text
 
 
