@@ -32,6 +32,7 @@ class ProfileUpdate(Request):
     bio: str = Field(default=None, max_length=500)
     avatar_url: Annotated[str | None, AfterValidator(_http_url)] = Field(default=None,
                                                                          max_length=2000)
+    recording_enabled: bool = Field(default=None)
 
 class SearchQuery(PageQuery):
     q: str = Field(min_length=1, max_length=50)
@@ -74,7 +75,8 @@ def get_profile(username: str) -> PublicUser:
 
 @http_function("PATCH /api/users/me", body=ProfileUpdate, auth="user", response=Me)
 def update_profile(body: ProfileUpdate, user: AccessClaims) -> Me:
-    """Change your display name, bio or avatar URL (null clears the avatar)."""
+    """Change your display name, bio or avatar URL (null clears the avatar), or turn the
+    recording of your broadcasts off or on."""
     from shared_lib.db import UnitOfWork
     from shared_lib.errors import InvalidToken
 

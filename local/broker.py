@@ -70,7 +70,16 @@ def outcome(response: Response) -> tuple[bool, bool, str]:
         if not body or is_event:
             return True, False, ""
         return False, True, f"{status} with a body that is not a CloudEvent"
-    return False, status >= 500 or status in RETRYABLE_4XX, f"answered {status}"
+    return False, status >= 500 or status in RETRYABLE_4XX, f"answered {status}{_said(body)}"
+
+
+def _said(body: bytes) -> str:
+    """The message of a JSON error body, so a dead letter says why (e.g. ffmpeg's reason)."""
+    try:
+        message = json.loads(body)["error"]["message"]
+    except (ValueError, TypeError, KeyError):
+        return ""
+    return f": {str(message)[:500]}"
 
 
 def to_binary(headers: dict[str, str], body: bytes) -> tuple[dict[str, str], bytes]:

@@ -42,11 +42,10 @@ class IngestPorts:
 
 
 class Ingest:
-    def __init__(self, home: Path, ports: IngestPorts, *, functions_url: str,
+    def __init__(self, home: Path, media_dir: Path, ports: IngestPorts, *, functions_url: str,
                  env: dict[str, str], update_seconds: int = 2) -> None:
-        self.home, self.ports = home, ports
+        self.home, self.media_dir, self.ports = home, media_dir, ports
         self.functions_url, self.env, self.update_seconds = functions_url, env, update_seconds
-        self.media_dir = home / "media"
         self._children: list[subprocess.Popen] = []
 
     @property
@@ -55,14 +54,14 @@ class Ingest:
 
     def _prepare(self) -> Path:
         run, logs = self.home / "run", self.home / "logs"
-        for path in (run, logs, self.media_dir / "hls", self.media_dir / "dash",
-                     self.media_dir / "thumbnails"):
+        written = [self.media_dir / name for name in ("hls", "dash", "thumbnails", "recordings")]
+        for path in (run, logs, *written, self.media_dir / "replays"):
             path.mkdir(parents=True, exist_ok=True)
         user = ""
         if os.geteuid() == 0:
+            # nginx's workers write as nobody; the replays are the functions' to write.
             user = "user nobody nogroup;"
-            for path in (run, self.media_dir, self.media_dir / "hls", self.media_dir / "dash",
-                         self.media_dir / "thumbnails"):
+            for path in (run, self.media_dir, *written):
                 shutil.chown(path, "nobody", "nogroup")
         conf = self.home / "nginx.conf"
         conf.write_text(sidecar_module().render_nginx_conf(TEMPLATE.read_text(), {

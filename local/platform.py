@@ -57,6 +57,12 @@ def _secret_file(profile: services.Profile, name: str) -> str:
     return path.read_text().strip()
 
 
+def media_dir(profile: services.Profile) -> Path:
+    """Where nginx writes HLS, DASH and recordings, and the functions write replays: the
+    volume the ingest pod and the media functions share on a cluster."""
+    return profile.home / "nginx" / "media"
+
+
 def function_env(profile: services.Profile, ports: Ports, *, environment: str) -> dict[str, str]:
     """The settings every function process gets, as a ConfigMap and Secret would give them."""
     from shared_lib.security import generate_signing_key
@@ -74,6 +80,7 @@ def function_env(profile: services.Profile, ports: Ports, *, environment: str) -
         "STREAMFN_INGEST_SECRET": _secret_file(profile, "ingest-secret"),
         "STREAMFN_PUBLIC_HLS_BASE_URL": f"http://127.0.0.1:{ports.hls}",
         "STREAMFN_PUBLIC_RTMP_URL": f"rtmp://127.0.0.1:{ports.rtmp}/live",
+        "STREAMFN_MEDIA_DIR": str(media_dir(profile)),
         "K_SINK": f"http://127.0.0.1:{ports.internal}/",
     }
 
@@ -177,7 +184,7 @@ class Platform:
             from local.ingest import Ingest, IngestPorts
 
             self.ingest = Ingest(
-                self.profile.home / "nginx",
+                self.profile.home / "nginx", media_dir(self.profile),
                 IngestPorts(rtmp=self.ports.rtmp, media=self.ports.hls, stat=self.ports.stat,
                             sidecar=self.ports.sidecar),
                 functions_url=self.internal_url, env=env)

@@ -7,6 +7,8 @@ here (on localhost, HTTP/1.0), and it talks to the functions and the broker.
                            and nginx ends the publish)
     show  on_publish       the relay began: emit dev.streamfn.stream.started
     show  on_publish_done  the relay ended: emit dev.streamfn.stream.ended (exactly once)
+    show  on_record_done   nginx closed the broadcast's recording: emit
+                           dev.streamfn.recording.completed with the file's path
 
 It keeps no state about streams: the `show` callbacks carry the public id. Every form field
 is read by its FIRST value (a publisher may append `?name=other` to its URL, which nginx
@@ -44,6 +46,7 @@ log = logging.getLogger("rtmp-ingest")
 
 SECRET_HEADER = "X-Streamfn-Ingest-Secret"
 STARTED, ENDED = "dev.streamfn.stream.started", "dev.streamfn.stream.ended"
+RECORDED = "dev.streamfn.recording.completed"
 
 
 @dataclass
@@ -163,6 +166,7 @@ class Sidecar:
             "/rtmp/update": self.on_update,
             "/rtmp/show/publish": self.on_show_publish,
             "/rtmp/show/publish_done": self.on_show_publish_done,
+            "/rtmp/show/record_done": self.on_show_record_done,
         }
         if request.path == "/healthz":
             return _answer(200)(environ, start_response)
@@ -213,6 +217,11 @@ class Sidecar:
 
     def on_show_publish_done(self, form: dict):
         return self._show_event(form, ENDED, lambda now: {"ended_at": now, "reason": "publish_done"})
+
+    def on_show_record_done(self, form: dict):
+        # The path names the public id only (the `show` application is recorded).
+        return self._show_event(form, RECORDED, lambda now: {"path": form.get("path", ""),
+                                                             "recorded_at": now})
 
 
 # --- the reporter ----------------------------------------------------------------------

@@ -49,6 +49,8 @@ class FunctionSpec:
     status: int = 200
     summary: str = ""
     scaling: Scaling = field(default_factory=Scaling)
+    # Reads or writes the media volume (recordings, replays) the ingest pod shares.
+    media: bool = False
 
     @property
     def source(self) -> str:

@@ -50,6 +50,8 @@ class Settings:
     stale_stream_seconds: int = 60
     viewer_window_seconds: int = 60
     heartbeat_min_interval_seconds: int = 10
+    media_dir: str = "/var/lib/streamfn/media"
+    replay_retention_days: int = 30
 
     max_body_bytes: int = 64 * 1024
     ingest_secret: str = "change-me"
@@ -69,6 +71,8 @@ class Settings:
     def validate(self) -> "Settings":
         if self.bcrypt_rounds < 4 or self.bcrypt_rounds > 16:
             raise SettingsError("STREAMFN_BCRYPT_ROUNDS must be between 4 and 16")
+        if self.replay_retention_days < 1:
+            raise SettingsError("STREAMFN_REPLAY_RETENTION_DAYS must be at least 1")
         if self.relaxed:
             return self
         if self.ingest_secret.strip().lower() in PLACEHOLDERS:

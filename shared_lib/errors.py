@@ -17,6 +17,7 @@
     │   ├── UsernameTaken
     │   └── EmailTaken
     ├── Throttled               too many attempts; carries retry_after seconds
+    ├── ProcessingFailed        media work (a remux) failed; the event is retried
     └── DependencyUnavailable   PostgreSQL or Redis cannot be reached
 """
 
@@ -121,6 +122,13 @@ class Throttled(StreamfnError):
     def __init__(self, message: str | None = None, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after))
+
+
+class ProcessingFailed(StreamfnError):
+    """Work on media failed (ffmpeg's reason in the message); an event is retried."""
+
+    code = "processing_failed"
+    default_message = "The media could not be processed."
 
 
 class DependencyUnavailable(StreamfnError):

@@ -44,6 +44,7 @@ STATUS = {
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.Throttled: 429,
+    errors.ProcessingFailed: 500,
     errors.DependencyUnavailable: 503,
 }
 
@@ -262,15 +263,17 @@ def http_function(
     auth: str = "none",
     status: int = 200,
     scaling: Scaling | None = None,
+    media: bool = False,
 ):
-    """Declare an HTTP function served at `route` ("METHOD /path/{param}")."""
+    """Declare an HTTP function served at `route` ("METHOD /path/{param}"); `media`: it
+    needs the media volume."""
     method, path = route.split(" ", 1)
     assert auth in AUTH_MODES, auth
 
     def decorate(handler: Callable) -> Callable:
         spec = _spec(
             handler, HTTP, scaling, method=method, path=path, auth=auth,
-            body=body, query=query, response=response, status=status,
+            body=body, query=query, response=response, status=status, media=media,
         )
         wants = _wants(handler)
         pattern = spec.path_pattern
@@ -350,7 +353,7 @@ def _event_view(spec: FunctionSpec, handler: Callable, *, claim: bool) -> Callab
     return view
 
 
-def event_function(event_type: str, *, scaling: Scaling | None = None):
+def event_function(event_type: str, *, scaling: Scaling | None = None, media: bool = False):
     """Declare a function that receives `event_type` from the broker.
 
     Delivery is at least once; the wrapper records (source, id) in the same transaction as
@@ -358,13 +361,13 @@ def event_function(event_type: str, *, scaling: Scaling | None = None):
     """
 
     def decorate(handler: Callable) -> Callable:
-        spec = _spec(handler, EVENT, scaling, event_type=event_type)
+        spec = _spec(handler, EVENT, scaling, event_type=event_type, media=media)
         return _register(spec, handler, _event_view(spec, handler, claim=True))
 
     return decorate
 
 
-def scheduled_function(schedule: str, *, scaling: Scaling | None = None):
+def scheduled_function(schedule: str, *, scaling: Scaling | None = None, media: bool = False):
     """Declare a function fired by a PingSource on a cron `schedule`.
 
     Scheduled work recomputes from the truth, so it is idempotent by construction and
@@ -373,7 +376,8 @@ def scheduled_function(schedule: str, *, scaling: Scaling | None = None):
     from shared_lib.events import EventType
 
     def decorate(handler: Callable) -> Callable:
-        spec = _spec(handler, SCHEDULE, scaling, event_type=EventType.PING, schedule=schedule)
+        spec = _spec(handler, SCHEDULE, scaling, event_type=EventType.PING, schedule=schedule,
+                     media=media)
         return _register(spec, handler, _event_view(spec, handler, claim=False))
 
     return decorate

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -51,6 +52,7 @@ class User(Base):
     following_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     stream_key_hash: Mapped[str | None] = mapped_column(String(64))
     stream_key_rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recording_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     created_at: Mapped[datetime] = _now_column()
 
     __table_args__ = (
@@ -140,6 +142,31 @@ class StreamMetadata(Base):
         Index("ix_metadata_title_trgm", func.lower(title).label("lower_title"),
               postgresql_using="gin", postgresql_ops={"lower_title": "gin_trgm_ops"}),
         Index("ix_metadata_category", "category"),
+    )
+
+
+class Recording(Base):
+    """What became of a broadcast's recording: a replay (`ready`), a remux that failed (with
+    ffmpeg's reason), one the channel did not want (`skipped`), or a replay since deleted by
+    its owner or expired. Only `ready` has files, under the media directory's replays/<id>/."""
+
+    __tablename__ = "recordings"
+
+    stream_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("live_streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(10), nullable=False)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now_column()
+    ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("status IN ('ready', 'failed', 'skipped', 'deleted', 'expired')",
+                        name="ck_recording_status"),
+        Index("ix_recordings_ready", "ready_at", postgresql_where=text("status = 'ready'")),
     )
 
 

@@ -81,10 +81,12 @@ class PublicUser(BaseModel):
 
 class Me(PublicUser):
     email: str
+    recording_enabled: bool
 
     @classmethod
     def of(cls, user, *, is_live: bool) -> "Me":
-        return cls(**PublicUser.of(user, is_live=is_live).model_dump(), email=user.email)
+        return cls(**PublicUser.of(user, is_live=is_live).model_dump(), email=user.email,
+                   recording_enabled=user.recording_enabled)
 
 
 T = TypeVar("T")
@@ -113,7 +115,20 @@ class Playback(BaseModel):
 
 
 class Replay(BaseModel):
+    """A finished broadcast as video on demand."""
+
     hls: str
+    duration_seconds: float
+    thumbnail_url: str | None
+
+
+    @classmethod
+    def of(cls, stream_id, recording, base: str) -> "Replay | None":
+        if recording is None or recording.status != "ready":
+            return None
+        folder = f"{base}/replays/{stream_id}"
+        return cls(hls=f"{folder}/index.m3u8", duration_seconds=recording.duration_seconds,
+                   thumbnail_url=f"{folder}/thumbnail.jpg")
 
 
 class VideoInfo(BaseModel):
@@ -154,8 +169,8 @@ class Stream(BaseModel):
     audio: AudioInfo
 
     @classmethod
-    def of(cls, stream, metadata, user, *, media_base_url: str, viewer_count: int | None = None,
-           now: datetime | None = None) -> "Stream":
+    def of(cls, stream, metadata, user, recording=None, *, media_base_url: str,
+           viewer_count: int | None = None, now: datetime | None = None) -> "Stream":
         from datetime import timezone
 
         from shared_lib.categories import category_name
@@ -174,7 +189,7 @@ class Stream(BaseModel):
             thumbnail_url=metadata.thumbnail_url,
             playback=Playback(hls=f"{base}/hls/{stream.id}.m3u8",
                               dash=f"{base}/dash/{stream.id}.mpd") if live else None,
-            replay=None,
+            replay=Replay.of(stream.id, recording, base),
             video=VideoInfo(codec=metadata.video_codec, width=metadata.width,
                             height=metadata.height, frame_rate=metadata.frame_rate,
                             bitrate_kbps=metadata.video_bitrate_kbps),

@@ -22,7 +22,7 @@ from shared_lib.repositories.relationships import (
     RelationshipRepository,
     SqlRelationshipRepository,
 )
-from shared_lib.repositories.streams import SqlStreamRepository
+from shared_lib.repositories.streams import SqlRecordingRepository, SqlStreamRepository
 from shared_lib.repositories.tokens import (
     RefreshTokenRepository,
     RevokedTokenRepository,
@@ -42,6 +42,7 @@ def bind_repositories(uow: Any, session: Session) -> None:
     uow.users = SqlUserRepository(session)
     uow.relationships = SqlRelationshipRepository(session)
     uow.streams = SqlStreamRepository(session)
+    uow.recordings = SqlRecordingRepository(session)
     uow.analytics = SqlAnalyticsRepository(session)
     uow.refresh_tokens = SqlRefreshTokenRepository(session)
     uow.revoked_tokens = SqlRevokedTokenRepository(session)

@@ -1,4 +1,5 @@
-"""Streams with their metadata and owner: lookups, the lists, and what the ingest tier needs."""
+"""Streams with their metadata, owner and recording: lookups, the lists, and what the ingest
+tier needs; and the recordings themselves."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import func, select, text, tuple_, update
 
-from shared_lib.models import LiveStream, StreamMetadata, User
+from shared_lib.models import LiveStream, Recording, StreamMetadata, User
 from shared_lib.repositories.base import SqlRepository, escape_like
 
-Row = tuple[LiveStream, StreamMetadata, User]
+Row = tuple[LiveStream, StreamMetadata, User, Recording | None]
 
 
 class SqlStreamRepository(SqlRepository[LiveStream]):
@@ -18,9 +19,10 @@ class SqlStreamRepository(SqlRepository[LiveStream]):
 
     def _rows(self):
         return (
-            select(LiveStream, StreamMetadata, User)
+            select(LiveStream, StreamMetadata, User, Recording)
             .join(StreamMetadata, StreamMetadata.stream_id == LiveStream.id)
             .join(User, User.id == LiveStream.user_id)
+            .outerjoin(Recording, Recording.stream_id == LiveStream.id)
         )
 
     def get_full(self, stream_id: uuid.UUID) -> Row | None:
@@ -105,6 +107,17 @@ class SqlStreamRepository(SqlRepository[LiveStream]):
     def lock(self, stream_id: uuid.UUID) -> LiveStream | None:
         return self.session.scalar(select(LiveStream).where(LiveStream.id == stream_id)
                                    .with_for_update())
+
+
+class SqlRecordingRepository(SqlRepository[Recording]):
+    model = Recording
+
+    def ready_before(self, cutoff: datetime, *, limit: int) -> list[Recording]:
+        """Replays made before `cutoff`, oldest first, locked against a concurrent delete."""
+        query = (select(Recording)
+                 .where(Recording.status == "ready", Recording.ready_at < cutoff)
+                 .order_by(Recording.ready_at).limit(limit).with_for_update(skip_locked=True))
+        return list(self.session.scalars(query))
 
 
 def _filtered(query, category: str | None, q: str | None):

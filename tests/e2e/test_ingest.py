@@ -161,7 +161,7 @@ def test_with_the_functions_unreachable_a_publish_is_refused(platform, channel, 
     from tests.e2e.conftest import free_port
 
     name, _, key = channel
-    isolated = Ingest(tmp_path, IngestPorts(rtmp=free_port(), media=free_port(), stat=free_port(),
+    isolated = Ingest(tmp_path, tmp_path / "media", IngestPorts(rtmp=free_port(), media=free_port(), stat=free_port(),
                                             sidecar=free_port()),
                       functions_url=f"http://127.0.0.1:{free_port()}", env=dict(platform.env))
     isolated.start()

@@ -16,7 +16,7 @@ from shared_lib.catalog import EVENT, HTTP, SCHEDULE, load_catalog
 from tests.manifests import crd_schema, documents, func_schema, mapping_schema
 
 DOCUMENTS = documents()
-CORE_KINDS = {"Namespace", "ConfigMap", "Secret", "Deployment"}
+CORE_KINDS = {"Namespace", "ConfigMap", "Secret", "Deployment", "PersistentVolumeClaim"}
 
 
 def of_kind(kind: str, api_prefix: str = "") -> list[dict]:
@@ -92,6 +92,21 @@ def test_only_the_functions_that_sign_tokens_mount_the_signing_key():
     mounting = {d["metadata"]["name"] for d in of_kind("Service", "serving.knative.dev")
                 if any(v.get("secret") for v in d["spec"]["template"]["spec"]["volumes"])}
     assert mounting == {"register", "login", "refresh"}
+
+
+def test_the_ingest_pod_and_the_replay_functions_share_one_media_claim():
+    def claims(pod_spec: dict) -> set[str]:
+        return {v["persistentVolumeClaim"]["claimName"] for v in pod_spec.get("volumes", [])
+                if "persistentVolumeClaim" in v}
+
+    [claim] = of_kind("PersistentVolumeClaim")
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    name = claim["metadata"]["name"]
+    [ingest] = of_kind("Deployment")
+    assert claims(ingest["spec"]["template"]["spec"]) == {name}
+    mounting = {d["metadata"]["name"] for d in of_kind("Service", "serving.knative.dev")
+                if claims(d["spec"]["template"]["spec"]) == {name}}
+    assert mounting == {"on-recording-completed", "delete-replay", "expire-replays"}
 
 
 def test_secret_templates_hold_placeholders_only():
