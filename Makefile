@@ -24,6 +24,8 @@ bench: system venv
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) ingest.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) views.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) recommendations.py
+	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) recording.py
+	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) fanout.py
 
 system:
 	@bash local/install-system.sh

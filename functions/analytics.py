@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from shared_lib.catalog import Scaling
-from shared_lib.events import EventType
+from shared_lib.events import EventType, stream_of
 from shared_lib.http import event_function, http_function, scheduled_function
 from shared_lib.schemas import Request
 from shared_lib.security import AccessClaims
@@ -237,10 +237,8 @@ def finalize_stream_analytics(event, uow) -> None:
     from shared_lib.config import get_settings
     from shared_lib.rollup import rollup
 
-    data = event.data if isinstance(event.data, dict) else {}
-    try:
-        stream_id = uuid.UUID(str(data.get("stream_id") or event.get("subject")))
-    except ValueError:
+    stream_id = stream_of(event)
+    if stream_id is None:
         return
     stats = uow.analytics.stats(stream_id)
     if uow.streams.get(stream_id) is None or (stats and stats.finalized_at):

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from shared_lib.catalog import Scaling
-from shared_lib.events import EventType
+from shared_lib.events import EventType, data_of, stream_of
 from shared_lib.http import event_function, http_function, scheduled_function
 from shared_lib.schemas import Request
 
@@ -79,19 +79,11 @@ def ingest_report(body: IngestReport) -> None:
 
 
 def _when(event, field: str) -> datetime:
-    value = (event.data or {}).get(field) if isinstance(event.data, dict) else None
+    value = data_of(event).get(field)
     try:
-        return datetime.fromisoformat(value) if value else datetime.now(timezone.utc)
+        return datetime.fromisoformat(value) if isinstance(value, str) else datetime.now(timezone.utc)
     except ValueError:
         return datetime.now(timezone.utc)
-
-
-def _stream_of(event) -> uuid.UUID | None:
-    data = event.data if isinstance(event.data, dict) else {}
-    try:
-        return uuid.UUID(str(data.get("stream_id") or event.get("subject")))
-    except ValueError:
-        return None
 
 
 @event_function(EventType.STREAM_STARTED)
@@ -100,8 +92,8 @@ def on_stream_started(event, uow) -> None:
     from shared_lib import live_set, streams
     from shared_lib.events import deliver
 
-    stream_id = _stream_of(event)
-    pod = (event.data or {}).get("pod") if isinstance(event.data, dict) else None
+    stream_id = stream_of(event)
+    pod = data_of(event).get("pod")
     if stream_id is None:
         return
     started, superseded = streams.start(uow, stream_id, at=_when(event, "started_at"), pod=pod)
@@ -118,8 +110,8 @@ def on_stream_ended(event, uow) -> None:
     """The publish ended (or was reaped as stale): the stream is over, with its duration."""
     from shared_lib import live_set, streams
 
-    stream_id = _stream_of(event)
-    reason = (event.data or {}).get("reason", "ended") if isinstance(event.data, dict) else "ended"
+    stream_id = stream_of(event)
+    reason = data_of(event).get("reason", "ended")
     if stream_id and streams.end(uow, stream_id, at=_when(event, "ended_at"), reason=str(reason)[:20]):
         uow.commit()
         live_set.mark(stream_id, live=False)

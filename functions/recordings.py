@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from shared_lib.catalog import Scaling
-from shared_lib.events import EventType
+from shared_lib.events import EventType, data_of, stream_of
 from shared_lib.http import event_function, http_function, scheduled_function
 
 # A remux copies streams without re-encoding (about 1 s per 10 minutes of broadcast here,
@@ -21,14 +21,12 @@ def on_recording_completed(event, uow) -> None:
     from shared_lib import recordings
     from shared_lib.errors import ProcessingFailed
 
-    data = event.data if isinstance(event.data, dict) else {}
-    try:
-        stream_id = uuid.UUID(str(data.get("stream_id") or event.get("subject")))
-    except ValueError:
+    stream_id = stream_of(event)
+    if stream_id is None:
         return
     media = recordings.media_dir()
     try:
-        raw = recordings.complete(uow, media, stream_id, str(data.get("path", "")))
+        raw = recordings.complete(uow, media, stream_id, str(data_of(event).get("path", "")))
     except ProcessingFailed as failure:
         recordings.record_failure(stream_id, failure.message)
         raise

@@ -81,6 +81,8 @@ def function_env(profile: services.Profile, ports: Ports, *, environment: str) -
         "STREAMFN_PUBLIC_HLS_BASE_URL": f"http://127.0.0.1:{ports.hls}",
         "STREAMFN_PUBLIC_RTMP_URL": f"rtmp://127.0.0.1:{ports.rtmp}/live",
         "STREAMFN_MEDIA_DIR": str(media_dir(profile)),
+        # `make dev` is for local testing: webhooks may point at receivers on this machine.
+        "STREAMFN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": str(environment == "development").lower(),
         "K_SINK": f"http://127.0.0.1:{ports.internal}/",
     }
 

@@ -53,6 +53,15 @@ class Settings:
     media_dir: str = "/var/lib/streamfn/media"
     replay_retention_days: int = 30
 
+    notification_retention_days: int = 90
+    # Webhook receivers on private, loopback or link-local addresses: for local testing only.
+    webhook_allow_private_addresses: bool = False
+    webhook_timeout_seconds: float = 5.0
+    webhook_retry_base_seconds: int = 30
+    webhook_retry_max_seconds: int = 7200
+    webhook_max_attempts: int = 20
+    webhook_disable_after_seconds: int = 86400
+
     max_body_bytes: int = 64 * 1024
     ingest_secret: str = "change-me"
     k_sink: str = ""
@@ -79,6 +88,8 @@ class Settings:
             raise SettingsError("STREAMFN_INGEST_SECRET is a placeholder outside development")
         if self.bcrypt_rounds < 12:
             raise SettingsError("STREAMFN_BCRYPT_ROUNDS below 12 is for development only")
+        if self.webhook_allow_private_addresses:
+            raise SettingsError("STREAMFN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES is for local testing only")
         return self
 
 
@@ -88,7 +99,14 @@ def _read_file(path: str, field: str) -> bytes:
     return Path(path).read_bytes()
 
 
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
 def _coerce(raw: str, kind: type) -> object:
+    if kind is bool:
+        if raw.strip().lower() not in TRUE | FALSE:
+            raise ValueError(raw)
+        return raw.strip().lower() in TRUE
     if kind is int:
         return int(raw)
     if kind is float:
@@ -98,7 +116,7 @@ def _coerce(raw: str, kind: type) -> object:
 
 def from_environment(environ: dict[str, str] | os._Environ) -> Settings:
     values: dict[str, object] = {}
-    kinds = {"int": int, "float": float, "str": str}
+    kinds = {"int": int, "float": float, "str": str, "bool": bool}
     for field in dataclasses.fields(Settings):
         name = field.name.upper() if field.name.startswith("k_") else f"STREAMFN_{field.name.upper()}"
         if name in environ:

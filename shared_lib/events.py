@@ -34,6 +34,7 @@ class EventType:
     USER_FOLLOWED = "dev.streamfn.user.followed"
     USER_UNFOLLOWED = "dev.streamfn.user.unfollowed"
     RECORDING_COMPLETED = "dev.streamfn.recording.completed"
+    WEBHOOK_DELIVERY = "dev.streamfn.webhook.delivery.requested"
     PING = "dev.knative.sources.ping"
 
 
@@ -120,6 +121,19 @@ def relay(*, limit: int = 500) -> int:
         uow.outbox.count_attempt([e.id for e in pending if e.id not in set(sent)])
         uow.commit()
     return len(sent)
+
+
+def data_of(event) -> dict:
+    """An event's data when it is a JSON object, else {}."""
+    return event.data if isinstance(event.data, dict) else {}
+
+
+def stream_of(event) -> uuid.UUID | None:
+    """The stream an event is about: data.stream_id, else its subject; None if neither is one."""
+    try:
+        return uuid.UUID(str(data_of(event).get("stream_id") or event.get("subject")))
+    except ValueError:
+        return None
 
 
 def parse_event(headers: Any, body: bytes):

@@ -353,16 +353,19 @@ def _event_view(spec: FunctionSpec, handler: Callable, *, claim: bool) -> Callab
     return view
 
 
-def event_function(event_type: str, *, scaling: Scaling | None = None, media: bool = False):
+def event_function(event_type: str, *, scaling: Scaling | None = None, media: bool = False,
+                   claim: bool = True):
     """Declare a function that receives `event_type` from the broker.
 
     Delivery is at least once; the wrapper records (source, id) in the same transaction as
     the handler's effect, so a redelivered event is acknowledged and has no second effect.
+    `claim=False` is for handlers idempotent by the state they read, which must not hold
+    a transaction open while they wait on something else.
     """
 
     def decorate(handler: Callable) -> Callable:
         spec = _spec(handler, EVENT, scaling, event_type=event_type, media=media)
-        return _register(spec, handler, _event_view(spec, handler, claim=True))
+        return _register(spec, handler, _event_view(spec, handler, claim=claim))
 
     return decorate
 

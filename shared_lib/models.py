@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -167,6 +168,93 @@ class Recording(Base):
         CheckConstraint("status IN ('ready', 'failed', 'skipped', 'deleted', 'expired')",
                         name="ck_recording_status"),
         Index("ix_recordings_ready", "ready_at", postgresql_where=text("status = 'ready'")),
+    )
+
+
+class Notification(Base):
+    """One line of a user's inbox: a channel they follow went live. Once per (user, stream,
+    kind), however often the event that caused it is delivered."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    channel_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    stream_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("live_streams.id", ondelete="CASCADE"), nullable=False
+    )
+    title: Mapped[str] = mapped_column(String(140), nullable=False)
+    created_at: Mapped[datetime] = _now_column()
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "stream_id", "kind", name="uq_notifications_once"),
+        Index("ix_notifications_inbox", "user_id", "id"),
+        Index("ix_notifications_unread", "user_id", postgresql_where=text("read_at IS NULL")),
+        Index("ix_notifications_created", "created_at"),
+    )
+
+
+class Webhook(Base):
+    """A streamer's receiver for their channel's events. The secret signs every delivery
+    (it must be readable to sign with, so it is stored as is and shown only at creation)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    url: Mapped[str] = mapped_column(String(2000), nullable=False)
+    events: Mapped[list[str]] = mapped_column(ARRAY(String(30)), nullable=False)
+    secret: Mapped[str] = mapped_column(String(100), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, server_default="active")
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now_column()
+
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'disabled')", name="ck_webhook_status"),
+        Index("ix_webhooks_user", "user_id", "created_at"),
+    )
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook, and how its attempts went: the streamer's delivery log."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[uuid.UUID] = mapped_column(
+        UUID, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False
+    )
+    event_key: Mapped[str] = mapped_column(String(250), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(200), nullable=False)
+    subject: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now_column()
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_delivery_status"),
+        UniqueConstraint("webhook_id", "event_key", name="uq_delivery_once"),
+        Index("ix_deliveries_log", "webhook_id", "id"),
+        Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
     )
 
 

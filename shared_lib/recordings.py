@@ -99,10 +99,11 @@ def remux(source: Path, target: Path) -> Replay:
         if failure is not None:
             raise ProcessingFailed(f"The recording could not be remuxed: {failure}")
         duration = playlist_seconds(playlist)
-        # A thumbnail from the middle of the broadcast; a replay without one still plays.
-        _run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-ss", f"{duration / 2:.1f}",
-              "-i", str(source), "-frames:v", "1", "-vf", "scale=320:-2", "-q:v", "5",
-              str(partial / THUMBNAIL)])
+        # A thumbnail from the middle of the broadcast: the first frame of the middle segment
+        # (a keyframe, no seeking through the recording). A replay without one still plays.
+        segments = sorted(partial.glob("segment-*.ts"))
+        _run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(segments[len(segments) // 2]),
+              "-frames:v", "1", "-vf", "scale=320:-2", "-q:v", "5", str(partial / THUMBNAIL)])
         size = sum(path.stat().st_size for path in partial.iterdir())
         partial.chmod(0o755)
         _swap_in(partial, target)

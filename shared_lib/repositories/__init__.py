@@ -18,6 +18,10 @@ from shared_lib.repositories.events import (
     SqlEventLog,
     SqlOutboxRepository,
 )
+from shared_lib.repositories.notifications import (
+    SqlNotificationRepository,
+    SqlWebhookRepository,
+)
 from shared_lib.repositories.relationships import (
     RelationshipRepository,
     SqlRelationshipRepository,
@@ -49,3 +53,5 @@ def bind_repositories(uow: Any, session: Session) -> None:
     uow.events = SqlEventLog(session)
     uow.dead_letters = SqlDeadLetterRepository(session)
     uow.outbox = SqlOutboxRepository(session)
+    uow.notifications = SqlNotificationRepository(session)
+    uow.webhooks = SqlWebhookRepository(session)

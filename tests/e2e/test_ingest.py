@@ -126,7 +126,8 @@ def test_a_redelivered_start_or_end_has_no_second_effect(platform, channel, stre
             "SELECT consumer, count(*) FROM processed_events WHERE id = ANY(:ids) GROUP BY consumer"),
             {"ids": ids}).all()
     assert dict(counts) == {"on-stream-started": 1, "on-stream-ended": 1,
-                            "finalize-stream-analytics": 1}
+                            "finalize-stream-analytics": 1, "notify-followers": 1,
+                            "webhooks-stream-started": 1, "webhooks-stream-ended": 1}
 
 
 def test_wrong_rotated_and_smuggled_keys_are_refused_and_nothing_goes_live(platform, channel):

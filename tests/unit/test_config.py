@@ -40,3 +40,15 @@ def test_production_with_real_secrets_starts():
                                  "STREAMFN_INGEST_SECRET": "x" * 40,
                                  "STREAMFN_JWT_PUBLIC_KEYS_FILE": "/keys/jwks.json"})
     assert not settings.relaxed
+
+
+def test_private_webhook_addresses_are_for_local_testing_only():
+    production = {"STREAMFN_ENVIRONMENT": "production", "STREAMFN_INGEST_SECRET": "x" * 40}
+    assert from_environment(production).webhook_allow_private_addresses is False
+    with pytest.raises(SettingsError, match="WEBHOOK_ALLOW_PRIVATE_ADDRESSES"):
+        from_environment({**production, "STREAMFN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true"})
+    local = from_environment({"STREAMFN_ENVIRONMENT": "test",
+                              "STREAMFN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "yes"})
+    assert local.webhook_allow_private_addresses is True
+    with pytest.raises(SettingsError, match="WEBHOOK_ALLOW_PRIVATE_ADDRESSES"):
+        from_environment({"STREAMFN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "maybe"})

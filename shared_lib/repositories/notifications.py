@@ -1,0 +1,135 @@
+"""Followers' inboxes, and streamers' webhooks with their delivery log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from shared_lib.models import Notification, User, Webhook, WebhookDelivery
+from shared_lib.repositories.base import SqlRepository
+
+# One statement per batch: the next followers by (created_at, follower_id), the channel's
+# follower index order, inserted straight from the SELECT. A redelivered event inserts
+# nothing (uq_notifications_once).
+_FAN_OUT = """
+WITH batch AS (
+    SELECT follower_id, created_at FROM user_relationships
+    WHERE followed_id = :channel {after}
+    ORDER BY created_at, follower_id
+    LIMIT :limit
+), added AS (
+    INSERT INTO notifications (user_id, kind, channel_id, stream_id, title)
+    SELECT follower_id, :kind, :channel, :stream, :title FROM batch
+    ON CONFLICT ON CONSTRAINT uq_notifications_once DO NOTHING
+    RETURNING 1
+), last AS (
+    SELECT created_at, follower_id FROM batch ORDER BY created_at DESC, follower_id DESC LIMIT 1
+)
+SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM added), last.created_at,
+       last.follower_id
+FROM (SELECT 1) AS one LEFT JOIN last ON true
+"""
+_AFTER = "AND (created_at, follower_id) > (:after_at, :after_id)"
+
+
+class SqlNotificationRepository(SqlRepository[Notification]):
+    model = Notification
+
+    def fan_out(self, *, channel_id: uuid.UUID, stream_id: uuid.UUID, kind: str, title: str,
+                batch: int) -> int:
+        """One notification for every follower of the channel, `batch` followers per
+        statement; how many were new."""
+        params = {"channel": channel_id, "stream": stream_id, "kind": kind, "title": title,
+                  "limit": batch}
+        added, after = 0, None
+        while True:
+            statement = text(_FAN_OUT.format(after=_AFTER if after else ""))
+            values = {**params, **({"after_at": after[0], "after_id": after[1]} if after else {})}
+            seen, new, last_at, last_id = self.session.execute(statement, values).one()
+            added += new
+            if seen < batch:
+                return added
+            after = (last_at, last_id)
+
+    def inbox(self, user_id: uuid.UUID, *, before: int | None, limit: int,
+              unread_only: bool) -> list[tuple[Notification, User]]:
+        query = (select(Notification, User).join(User, User.id == Notification.channel_id)
+                 .where(Notification.user_id == user_id))
+        if before is not None:
+            query = query.where(Notification.id < before)
+        if unread_only:
+            query = query.where(Notification.read_at.is_(None))
+        query = query.order_by(Notification.id.desc()).limit(limit)
+        return [tuple(row) for row in self.session.execute(query)]
+
+    def unread_count(self, user_id: uuid.UUID) -> int:
+        return self.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.user_id == user_id, Notification.read_at.is_(None)))
+
+    def mark_read(self, user_id: uuid.UUID, ids: list[int] | None) -> int:
+        """Mark these (or, with None, all) of the user's unread notifications read."""
+        statement = (update(Notification)
+                     .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+                     .values(read_at=func.now()))
+        if ids is not None:
+            statement = statement.where(Notification.id.in_(ids))
+        return self.session.execute(statement).rowcount
+
+    def prune(self, *, before: datetime, limit: int = 10_000) -> int:
+        oldest = (select(Notification.id).where(Notification.created_at < before)
+                  .limit(limit).scalar_subquery())
+        return self.session.execute(delete(Notification).where(Notification.id.in_(oldest))).rowcount
+
+
+class SqlWebhookRepository(SqlRepository[Webhook]):
+    model = Webhook
+
+    def of_user(self, user_id: uuid.UUID) -> list[Webhook]:
+        return list(self.session.scalars(select(Webhook).where(Webhook.user_id == user_id)
+                                         .order_by(Webhook.created_at, Webhook.id)))
+
+    def subscribed(self, channel_id: uuid.UUID, event: str) -> list[Webhook]:
+        return list(self.session.scalars(select(Webhook).where(
+            Webhook.user_id == channel_id, Webhook.status == "active",
+            Webhook.events.any(event))))
+
+    def lock(self, webhook_id: uuid.UUID) -> Webhook | None:
+        return self.session.scalar(select(Webhook).where(Webhook.id == webhook_id)
+                                   .with_for_update())
+
+    def add_delivery(self, **values) -> int | None:
+        """The new delivery's id, or None if this event was already queued for the webhook."""
+        statement = (insert(WebhookDelivery).values(**values)
+                     .on_conflict_do_nothing(constraint="uq_delivery_once")
+                     .returning(WebhookDelivery.id))
+        return self.session.scalar(statement)
+
+    def delivery(self, delivery_id: int, *, lock: bool = False) -> WebhookDelivery | None:
+        query = select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+        return self.session.scalar(query.with_for_update() if lock else query)
+
+    def deliveries(self, webhook_id: uuid.UUID, *, before: int | None,
+                   limit: int) -> list[WebhookDelivery]:
+        query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+        if before is not None:
+            query = query.where(WebhookDelivery.id < before)
+        return list(self.session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit)))
+
+    def due(self, *, now: datetime, limit: int) -> list[WebhookDelivery]:
+        """Pending deliveries whose next attempt is due, locked for this caller only."""
+        query = (select(WebhookDelivery)
+                 .where(WebhookDelivery.status == "pending",
+                        WebhookDelivery.next_attempt_at <= now)
+                 .order_by(WebhookDelivery.next_attempt_at).limit(limit)
+                 .with_for_update(skip_locked=True))
+        return list(self.session.scalars(query))
+
+    def give_up_pending(self, webhook_id: uuid.UUID, reason: str) -> int:
+        statement = (update(WebhookDelivery)
+                     .where(WebhookDelivery.webhook_id == webhook_id,
+                            WebhookDelivery.status == "pending")
+                     .values(status="failed", last_error=reason, next_attempt_at=None))
+        return self.session.execute(statement).rowcount

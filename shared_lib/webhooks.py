@@ -1,0 +1,332 @@
+"""Outgoing webhooks: a streamer's receivers for their channel's events.
+
+Each delivery is a binary-mode CloudEvent POSTed to the receiver, signed with the webhook's
+secret: `X-Streamfn-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>`.
+A receiver recomputes the HMAC over the raw body it got and compares in constant time,
+and refuses timestamps older than a few minutes (replays).
+
+Deliveries are queued as rows (one per webhook and event, unique), then attempted one at a
+time by the deliver-webhook function, which holds no transaction while it waits on the
+receiver. A failure is retried with exponential backoff (30 s doubling to 2 h, by default)
+by the retry-webhook-deliveries schedule; a receiver that has failed for a day is disabled,
+with the reason the streamer sees in GET /api/webhooks.
+
+Receivers on private, loopback, link-local or otherwise non-public addresses are refused
+(server-side request forgery), at creation and again at each attempt, against the address
+the connection then uses (no second DNS lookup to rebind). Redirects are not followed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import socket
+import ssl
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+from shared_lib import errors
+from shared_lib.events import EventType, data_of, record
+from shared_lib.models import Webhook
+
+EVENTS = {
+    "stream.started": EventType.STREAM_STARTED,
+    "stream.ended": EventType.STREAM_ENDED,
+    "user.followed": EventType.USER_FOLLOWED,
+}
+SIGNATURE_HEADER = "X-Streamfn-Signature"
+SECRET_PREFIX = "whsec_"
+MAX_PER_CHANNEL = 10
+SOURCE = "/functions/webhooks"
+
+
+class UnsafeUrl(errors.InvalidInput):
+    code = "webhook_url_refused"
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+    address: str
+
+
+def resolve(url: str, *, allow_private: bool) -> Target:
+    """Where a webhook URL points, checked: http(s), no credentials, and (unless allowed) a
+    public address. Raises UnsafeUrl with the reason."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise UnsafeUrl("The webhook URL is not a valid URL.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsafeUrl("Webhook URLs are absolute http:// or https:// URLs.")
+    if parts.username or parts.password:
+        raise UnsafeUrl("Webhook URLs may not carry credentials; the signature authenticates.")
+    port = port or (443 if parts.scheme == "https" else 80)
+    try:
+        found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise UnsafeUrl(f"The webhook host {parts.hostname} does not resolve.") from None
+    addresses = [info[4][0] for info in found]
+    if not allow_private and not all(_public(address) for address in addresses):
+        raise UnsafeUrl("Webhook URLs must point to a public address, not a private, loopback "
+                        "or link-local one.")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(parts.scheme, parts.hostname, port, path, addresses[0])
+
+
+class _Pinned(http.client.HTTPConnection):
+    """HTTP to the address `resolve` checked, with the URL's host in the Host header."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.address = target.address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedTls(http.client.HTTPSConnection):
+    """HTTPS to the checked address; the certificate must still name the URL's host."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout,
+                         context=ssl.create_default_context())
+        self.address = target.address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    status_code: int | None
+    error: str | None
+
+
+def post(target: Target, headers: dict[str, str], body: bytes, *, timeout: float) -> Outcome:
+    """One attempt; a 2xx is success, anything else (redirects included) a failure."""
+    connection = (_PinnedTls if target.scheme == "https" else _Pinned)(target, timeout)
+    try:
+        connection.request("POST", target.path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read(64 * 1024)
+        ok = 200 <= response.status < 300
+        return Outcome(ok, response.status, None if ok else f"the receiver answered {response.status}")
+    except (OSError, http.client.HTTPException) as exc:
+        return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
+    finally:
+        connection.close()
+
+
+# --- managing webhooks -------------------------------------------------------------------
+
+
+def create(uow, user_id: uuid.UUID, *, url: str, events: list[str]) -> tuple[Webhook, str]:
+    """A new webhook and its secret (the only time the secret is returned)."""
+    from shared_lib.config import get_settings
+    from shared_lib.security import new_secret
+
+    resolve(url, allow_private=get_settings().webhook_allow_private_addresses)
+    uow.users.lock(user_id)
+    if len(uow.webhooks.of_user(user_id)) >= MAX_PER_CHANNEL:
+        raise errors.Conflict(f"A channel has at most {MAX_PER_CHANNEL} webhooks.")
+    secret = SECRET_PREFIX + new_secret()
+    webhook = uow.webhooks.add(Webhook(id=uuid.uuid4(), user_id=user_id, url=url,
+                                       events=events, secret=secret, status="active"))
+    return webhook, secret
+
+
+def owned(uow, user_id: uuid.UUID, webhook_id: str) -> Webhook:
+    try:
+        webhook = uow.webhooks.get(uuid.UUID(webhook_id))
+    except ValueError:
+        webhook = None
+    if webhook is None or webhook.user_id != user_id:
+        raise errors.NotFound("No such webhook.")
+    return webhook
+
+
+# --- queueing ----------------------------------------------------------------------------
+
+
+def payload_of(uow, event_type: str, data: dict) -> tuple[uuid.UUID, str | None, str, dict] | None:
+    """(channel, event key or None for the event's id, subject, public payload); None
+    when it concerns nothing that exists (any more). Only public fields go to receivers:
+    never an ingest pod's name, nor a follower's e-mail."""
+    from shared_lib.schemas import UserSummary
+
+    if event_type in (EventType.STREAM_STARTED, EventType.STREAM_ENDED):
+        row = uow.streams.get_full(uuid.UUID(str(data.get("stream_id"))))
+        if row is None:
+            return None
+        stream, metadata, owner, _ = row
+        public = {"stream_id": str(stream.id), "channel": UserSummary.of(owner).model_dump(mode="json"),
+                  "title": metadata.title, "category": metadata.category,
+                  "started_at": stream.started_at.isoformat() if stream.started_at else data.get("started_at")}
+        if event_type == EventType.STREAM_ENDED:
+            public["ended_at"] = data.get("ended_at")
+        # One delivery per stream and kind, however often the event was (re)sent.
+        return owner.id, f"{event_type}/{stream.id}", str(stream.id), public
+    follower = uow.users.get(uuid.UUID(str(data.get("follower_id"))))
+    channel = uow.users.get(uuid.UUID(str(data.get("followed_id"))))
+    if follower is None or channel is None:
+        return None
+    public = {"channel": UserSummary.of(channel).model_dump(mode="json"),
+              "follower": UserSummary.of(follower).model_dump(mode="json"),
+              "followed_at": data.get("at")}
+    return channel.id, None, str(channel.id), public
+
+
+def enqueue(uow, event) -> list:
+    """Queue `event` for every webhook of its channel subscribed to it; the outbox events
+    that ask deliver-webhook to attempt them (send after the commit)."""
+    data = data_of(event)
+    name = next(name for name, type in EVENTS.items() if type == event["type"])
+    try:
+        found = payload_of(uow, event["type"], data)
+    except (ValueError, TypeError):
+        return []
+    if found is None:
+        return []
+    channel_id, key, subject, public = found
+    requests = []
+    now = datetime.now(timezone.utc)
+    for webhook in uow.webhooks.subscribed(channel_id, name):
+        delivery_id = uow.webhooks.add_delivery(
+            webhook_id=webhook.id, event_key=key or event["id"], event_id=event["id"],
+            event_type=event["type"], subject=subject, payload=public, occurred_at=now,
+            # The schedule's safety net: attempted then if the request below is lost.
+            next_attempt_at=now + timedelta(minutes=2))
+        if delivery_id is not None:
+            requests.append(request_attempt(uow, delivery_id))
+    return requests
+
+
+def request_attempt(uow, delivery_id: int):
+    return record(uow, type=EventType.WEBHOOK_DELIVERY, source=SOURCE,
+                  subject=str(delivery_id), data={"delivery_id": delivery_id})
+
+
+# --- attempting --------------------------------------------------------------------------
+
+
+def backoff(attempts: int, settings) -> timedelta:
+    """The wait after the `attempts`-th failed attempt: doubling from the base, capped."""
+    seconds = settings.webhook_retry_base_seconds * 2 ** max(0, attempts - 1)
+    return timedelta(seconds=min(seconds, settings.webhook_retry_max_seconds))
+
+
+@dataclass
+class Attempt:
+    delivery_id: int
+    target_url: str
+    secret: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def lease(uow, delivery_id: int, *, lease_seconds: float) -> Attempt | None:
+    """Take a pending delivery for one attempt (None: nothing to do: already delivered,
+    given up, or being attempted elsewhere)."""
+    delivery = uow.webhooks.delivery(delivery_id, lock=True)
+    now = datetime.now(timezone.utc)
+    if delivery is None or delivery.status != "pending":
+        return None
+    if delivery.leased_until is not None and delivery.leased_until > now:
+        return None
+    webhook = uow.webhooks.get(delivery.webhook_id)
+    if webhook.status != "active":
+        delivery.status, delivery.last_error = "failed", "the webhook is disabled"
+        return None
+    delivery.leased_until = now + timedelta(seconds=lease_seconds)
+    headers = {
+        "ce-specversion": "1.0", "ce-id": delivery.event_id,
+        "ce-source": f"/streamfn/channels/{webhook.user_id}", "ce-type": delivery.event_type,
+        "ce-time": delivery.occurred_at.isoformat(), "Content-Type": "application/json",
+        "User-Agent": "streamfn-webhooks/1", "X-Streamfn-Webhook-Id": str(webhook.id),
+        "X-Streamfn-Delivery-Id": str(delivery.id),
+    }
+    if delivery.subject:
+        headers["ce-subject"] = delivery.subject
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    return Attempt(delivery.id, webhook.url, webhook.secret, headers, body)
+
+
+def attempt(attempt: Attempt, settings) -> Outcome:
+    try:
+        target = resolve(attempt.target_url, allow_private=settings.webhook_allow_private_addresses)
+    except UnsafeUrl as refused:
+        return Outcome(False, None, refused.message)
+    headers = {**attempt.headers,
+               SIGNATURE_HEADER: signature(attempt.secret, int(time.time()), attempt.body)}
+    return post(target, headers, attempt.body, timeout=settings.webhook_timeout_seconds)
+
+
+def settle(uow, delivery_id: int, outcome: Outcome, settings) -> None:
+    """Write down how an attempt went; a receiver failing for too long is disabled."""
+    delivery = uow.webhooks.delivery(delivery_id, lock=True)
+    webhook = uow.webhooks.lock(delivery.webhook_id)
+    now = datetime.now(timezone.utc)
+    delivery.attempts += 1
+    delivery.last_attempt_at, delivery.leased_until = now, None
+    delivery.last_status_code, delivery.last_error = outcome.status_code, outcome.error
+    if outcome.ok:
+        delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
+        webhook.failing_since = None
+        return
+    webhook.failing_since = webhook.failing_since or now
+    failing_for = (now - webhook.failing_since).total_seconds()
+    if failing_for >= settings.webhook_disable_after_seconds:
+        webhook.status, webhook.disabled_at = "disabled", now
+        webhook.disabled_reason = (
+            f"Disabled after failing for {_span(failing_for)} since "
+            f"{webhook.failing_since:%Y-%m-%d %H:%M} UTC; last attempt: {outcome.error}.")
+        delivery.status, delivery.next_attempt_at = "failed", None
+        uow.webhooks.give_up_pending(webhook.id, "the webhook was disabled")
+    elif delivery.attempts >= settings.webhook_max_attempts:
+        delivery.status, delivery.next_attempt_at = "failed", None
+    else:
+        delivery.next_attempt_at = now + backoff(delivery.attempts, settings)
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 7200:
+        return f"{seconds / 3600:.0f} hours"
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds:.0f} seconds"
+
+
+def requeue_due(uow, *, limit: int = 500) -> list:
+    """Ask for another attempt of every pending delivery now due (the retry schedule)."""
+    now = datetime.now(timezone.utc)
+    requests = []
+    for delivery in uow.webhooks.due(now=now, limit=limit):
+        # Not again before this attempt has had its chance.
+        delivery.next_attempt_at = now + timedelta(minutes=2)
+        requests.append(request_attempt(uow, delivery.id))
+    return requests
