@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUN := PYTHONPATH=$(CURDIR) $(PY)
 
-.PHONY: dev test unit bench system venv clean
+.PHONY: dev test unit bench system venv web clean
 
 dev: system venv
 	$(RUN) -m local dev
@@ -32,11 +32,14 @@ system:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-web.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q -r requirements.txt -r requirements-web.txt
 	touch $@
+
+web: venv
+	$(RUN) -m local.web
 
 clean:
 	rm -rf .local $(VENV)

@@ -3,6 +3,14 @@
 Only these functions hold the signing key; every other function verifies tokens with the
 public keys that `jwks` publishes. The database layer is imported inside the handlers
 that use it, so a cold start pays only for routing and validation.
+
+Browsers: register, login and refresh also set the refresh token as an HttpOnly,
+SameSite=Strict cookie scoped to /api/auth/, and refresh takes it from there when the body
+names none. The web app so keeps its access token in memory and never holds the refresh
+token in script-readable storage, yet a reload or a new tab stays signed in. Logout clears
+the cookie. Cross-site requests cannot spend it: the cookie is SameSite=Strict, and refresh
+takes only an application/json body, which a cross-origin page cannot send without a CORS
+preflight that the API never grants.
 """
 
 from __future__ import annotations
@@ -10,7 +18,7 @@ from __future__ import annotations
 from pydantic import EmailStr, Field
 
 from shared_lib.config import get_settings
-from shared_lib.http import Client, http_function
+from shared_lib.http import Client, Reply, http_function
 from shared_lib.schemas import LowerStr, Me, Password, Request, TokenPair, Username
 from shared_lib.security import AccessClaims, get_jwks, get_signer, password_bytes
 
@@ -28,19 +36,35 @@ class LoginRequest(Request):
 
 
 class RefreshRequest(Request):
-    refresh_token: str = Field(min_length=1, max_length=200)
+    refresh_token: str | None = Field(
+        default=None, min_length=1, max_length=200,
+        description="the refresh token; a browser may leave it out and send the session cookie",
+    )
 
 
-def _pair(session) -> TokenPair:
-    return TokenPair(
+REFRESH_COOKIE = "streamfn_refresh"
+REFRESH_COOKIE_PATH = "/api/auth/"
+
+
+def _cookie(value: str, max_age: int) -> str:
+    secure = "" if get_settings().relaxed else "; Secure"
+    return (f"{REFRESH_COOKIE}={value}; Path={REFRESH_COOKIE_PATH}; Max-Age={max_age}; "
+            f"HttpOnly; SameSite=Strict{secure}")
+
+
+def _pair(session, status: int = 200) -> Reply:
+    """The token pair, and the refresh token again as the browser's session cookie."""
+    pair = TokenPair(
         access_token=session.access_token,
         refresh_token=session.refresh_token,
         expires_in=session.expires_in,
     )
+    cookie = _cookie(session.refresh_token, get_settings().refresh_token_ttl_seconds)
+    return Reply(pair, status, {"Set-Cookie": cookie, "Cache-Control": "no-store"})
 
 
 @http_function("POST /api/auth/register", body=RegisterRequest, response=TokenPair, status=201)
-def register(body: RegisterRequest) -> TokenPair:
+def register(body: RegisterRequest) -> Reply:
     """Create an account and log it in."""
     from shared_lib.accounts import register as create_account, start_session
     from shared_lib.db import UnitOfWork
@@ -57,11 +81,11 @@ def register(body: RegisterRequest) -> TokenPair:
         )
         session = start_session(uow, user, signer=get_signer(), settings=settings)
         uow.commit()
-    return _pair(session)
+    return _pair(session, 201)
 
 
 @http_function("POST /api/auth/login", body=LoginRequest, response=TokenPair)
-def login(body: LoginRequest, client: Client) -> TokenPair:
+def login(body: LoginRequest, client: Client) -> Reply:
     """Exchange a username (or email) and password for a token pair."""
     from shared_lib.accounts import check_password, start_session
     from shared_lib.cache import get_redis
@@ -88,28 +112,36 @@ def login(body: LoginRequest, client: Client) -> TokenPair:
 
 
 @http_function("POST /api/auth/refresh", body=RefreshRequest, response=TokenPair)
-def refresh(body: RefreshRequest) -> TokenPair:
-    """Spend a refresh token for a new pair; a token used twice revokes its session."""
+def refresh(body: RefreshRequest, cookies: dict[str, str]) -> Reply:
+    """Spend a refresh token (the body's, else the session cookie's) for a new pair.
+
+    A refresh token used twice revokes its whole session."""
     from shared_lib.accounts import refresh as refresh_session
     from shared_lib.db import UnitOfWork
+    from shared_lib.errors import NotAuthenticated
 
+    token = body.refresh_token or cookies.get(REFRESH_COOKIE)
+    if not token or len(token) > 200:
+        raise NotAuthenticated("No refresh token: send refresh_token, or the session cookie.")
     settings = get_settings()
     with UnitOfWork() as uow:
         session = refresh_session(
-            uow, refresh_token=body.refresh_token, signer=get_signer(), settings=settings
+            uow, refresh_token=token, signer=get_signer(), settings=settings
         )
         uow.commit()
     return _pair(session)
 
 
 @http_function("POST /api/auth/logout", auth="user", status=204)
-def logout(user: AccessClaims) -> None:
-    """Revoke this session's refresh tokens and the access token presented."""
+def logout(user: AccessClaims) -> Reply:
+    """Revoke this session's refresh tokens and the access token presented (and clear the
+    browser's session cookie)."""
     from shared_lib.accounts import logout as end_session
     from shared_lib.db import UnitOfWork
 
     with UnitOfWork() as uow:
         end_session(uow, user, settings=get_settings())
+    return Reply(None, 204, {"Set-Cookie": _cookie("", 0)})
 
 
 @http_function("GET /api/auth/me", auth="user", response=Me)

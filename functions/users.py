@@ -107,6 +107,20 @@ def follow(username: str, user: AccessClaims) -> FollowState:
     return _set_following(username, user, True)
 
 
+@http_function("GET /api/users/{username}/follow", auth="user", response=FollowState)
+def follow_status(username: str, user: AccessClaims) -> FollowState:
+    """Whether you follow a channel (what its follow button shows)."""
+    from shared_lib.db import UnitOfWork
+    from shared_lib.errors import UserNotFound
+
+    with UnitOfWork() as uow:
+        target = uow.users.get_by_username(username)
+        if target is None:
+            raise UserNotFound()
+        return FollowState(following=uow.relationships.is_following(user.user_id, target.id),
+                           user=PublicUser.of(target, is_live=uow.users.is_live(target.id)))
+
+
 @http_function("DELETE /api/users/{username}/follow", auth="user", response=FollowState)
 def unfollow(username: str, user: AccessClaims) -> FollowState:
     """Stop following a channel. Unfollowing it again changes nothing."""

@@ -25,7 +25,9 @@ def dev() -> int:
               f"stop it with Ctrl-C in its terminal first.", file=sys.stderr)
         return 1
     mode = os.environ.get("STREAMFN_LOCAL_MODE", "processes")
-    platform = Platform(profile, ports, mode=mode)
+    from local.web import build
+
+    platform = Platform(profile, ports, mode=mode, site=build())
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
@@ -33,7 +35,8 @@ def dev() -> int:
         platform.start()
         print(
             "\nstreamfn is running\n"
-            f"  API       http://127.0.0.1:{ports.api}   (OpenAPI: /api/openapi.json)\n"
+            f"  web app   http://127.0.0.1:{ports.api}/\n"
+            f"  API       http://127.0.0.1:{ports.api}/api   (OpenAPI: /api/openapi.json)\n"
             f"  RTMP      rtmp://127.0.0.1:{ports.rtmp}/live\n"
             f"  HLS/DASH  http://127.0.0.1:{ports.hls}\n"
             f"  internal  http://127.0.0.1:{ports.internal}   (broker ingress, internal functions)\n"

@@ -1,4 +1,5 @@
 """The local gateway: every catalog route to its function, like Emissary's Mappings would.
+The public listener also serves the web app (`site`) for any GET outside /api/.
 
 Two listeners share it. The public one routes the public API and never `/internal/`; the
 internal one carries what a cluster keeps inside: the broker's ingress at `POST /` and the
@@ -40,6 +41,7 @@ class Gateway:
         *,
         internal: bool = False,
         root: WSGIApp | None = None,
+        site: WSGIApp | None = None,
         table: list[tuple[str, str, FunctionSpec, int]] | None = None,
     ) -> None:
         served = [s for s in specs if s.kind == "http" and s.internal == internal]
@@ -52,6 +54,7 @@ class Gateway:
         self.upstream = upstream
         self.internal = internal
         self.root = root
+        self.site = site
 
     @classmethod
     def from_mappings(cls, mappings: list[dict], specs: list[FunctionSpec],
@@ -84,6 +87,8 @@ class Gateway:
             return self.root(environ, start_response)
         if not self.internal and path.startswith("/internal/"):
             return _error(start_response, 404, "not_found", "No such route.")
+        if self.site is not None and method in ("GET", "HEAD") and not path.startswith("/api/"):
+            return self.site(environ, start_response)
         spec, allowed = self.match(method, path)
         if spec is None:
             if allowed:

@@ -12,6 +12,9 @@ have nginx || missing+=(nginx)
 { have ffmpeg && have ffprobe; } || missing+=(ffmpeg)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 have runuser || missing+=(util-linux)
+# The browser tests drive Debian's Chromium through its ChromeDriver.
+have chromium || missing+=(chromium)
+have chromedriver || missing+=(chromium-driver)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -117,11 +117,12 @@ class Platform:
     def __init__(self, profile: services.Profile, ports: Ports, *, mode: str = "inprocess",
                  environment: str = "development", delivery: Delivery = Delivery(),
                  schedule: bool = True, overrides: dict[str, str] | None = None,
-                 ingest: bool = True) -> None:
+                 ingest: bool = True, site: Path | None = None) -> None:
         self.profile, self.ports, self.mode = profile, ports, mode
         self.environment, self.delivery, self.schedule = environment, delivery, schedule
         self.overrides = overrides or {}
         self.with_ingest = ingest
+        self.site = site
         self.ingest = None
         self.env: dict[str, str] = {}
         self._servers: list[_Server] = []
@@ -176,7 +177,7 @@ class Platform:
         self.broker = Broker(triggers, delivery=self.delivery)
         self.scheduler = Scheduler(specs, self.broker, self.upstream.send)
         self._servers = [
-            _Server(self.ports.api, Gateway(specs, self.upstream.app)),
+            _Server(self.ports.api, Gateway(specs, self.upstream.app, site=self._site())),
             _Server(self.ports.internal,
                     Gateway(specs, self.upstream.app, internal=True, root=self.broker.ingress)),
         ]
@@ -193,6 +194,13 @@ class Platform:
             self.ingest.start()
         if self.schedule:
             self.scheduler.start()
+
+    def _site(self):
+        if self.site is None:
+            return None
+        from local.web import StaticSite
+
+        return StaticSite(self.site)
 
     def stop(self) -> None:
         if self.scheduler:

@@ -12,6 +12,7 @@ tree to status codes and JSON bodies. The handler asks for what it needs by para
     body    the validated request model        query   the validated query model
     user    the verified AccessClaims (auth)   client  the caller's address
     event   the CloudEvent (event functions)   uow     an open UnitOfWork (event functions)
+    cookies the request's cookies, by name
     any path parameter by its name, e.g. `username` for /api/users/{username}
 """
 
@@ -295,6 +296,8 @@ def http_function(
                 kwargs["user"] = user
             if "client" in wants:
                 kwargs["client"] = client_of(request)
+            if "cookies" in wants:
+                kwargs["cookies"] = dict(request.cookies)
             if body is not None:
                 kwargs["body"] = parse_json_body(request, body)
             if query is not None:

@@ -18,11 +18,14 @@ def _app(name: str):
 
 class FunctionClient:
     def __call__(self, name: str, method: str | None = None, path: str | None = None, *,
-                 json=None, token: str | None = None, headers: dict | None = None, **kwargs):
+                 json=None, token: str | None = None, headers: dict | None = None,
+                 cookies: dict | None = None, **kwargs):
         spec = next(s for s in load_catalog() if s.name == name)
         all_headers = dict(headers or {})
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
         client = _app(name).test_client()
+        for cookie, value in (cookies or {}).items():
+            client.set_cookie(cookie, value, path=spec.path)
         return client.open(path or spec.path, method=method or spec.method, json=json,
                            headers=all_headers, **kwargs)

@@ -60,12 +60,12 @@ def register_user(api: str, prefix: str = "e") -> tuple[str, dict]:
     return name, answer.json()
 
 
-def start_platform(mode: str, *, ingest: bool = True) -> Platform:
+def start_platform(mode: str, *, ingest: bool = True, site=None) -> Platform:
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
                   stat=free_port(), sidecar=free_port(), functions=21000 + os.getpid() % 5000)
     platform = Platform(test_profile(), ports, mode=mode, environment="test",
                         delivery=Delivery(retry=3, backoff_delay=0.05), schedule=False,
-                        overrides=TEST_SETTINGS, ingest=ingest)
+                        overrides=TEST_SETTINGS, ingest=ingest, site=site)
     platform.start()
     return platform
 
@@ -75,7 +75,9 @@ def platform(servers):
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    running = start_platform("inprocess")
+    from local.web import build
+
+    running = start_platform("inprocess", site=build())
     yield running
     running.stop()
 

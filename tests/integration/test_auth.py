@@ -114,6 +114,48 @@ def test_logout_revokes_the_access_token_and_the_refresh_token(call):
     assert call("refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
 
 
+def _session_cookie(response) -> tuple[str, str]:
+    header = response.headers["Set-Cookie"]
+    name, _, rest = header.partition("=")
+    return rest.split(";", 1)[0], header
+
+
+def test_browsers_get_the_refresh_token_as_an_httponly_cookie_that_refresh_accepts(call):
+    _, response = register(call)
+    value, header = _session_cookie(response)
+    assert value == response.get_json()["refresh_token"]
+    assert header.startswith("streamfn_refresh=")
+    for attribute in ("HttpOnly", "SameSite=Strict", "Path=/api/auth/"):
+        assert attribute in header
+    assert response.headers["Cache-Control"] == "no-store"
+
+    # A reload: the app asks for a new pair with an empty body and the cookie.
+    renewed = call("refresh", json={}, cookies={"streamfn_refresh": value})
+    assert renewed.status_code == 200
+    assert call("me", token=renewed.get_json()["access_token"]).status_code == 200
+    rotated, _ = _session_cookie(renewed)
+    assert rotated == renewed.get_json()["refresh_token"] != value
+    missing = call("refresh", json={})
+    assert missing.status_code == 401 and missing.get_json()["error"]["code"] == "not_authenticated"
+
+    # Logging out clears the cookie.
+    out = call("logout", token=renewed.get_json()["access_token"])
+    assert out.status_code == 204
+    cleared, header = _session_cookie(out)
+    assert cleared == "" and "Max-Age=0" in header
+    assert call("refresh", json={}, cookies={"streamfn_refresh": rotated}).status_code == 401
+
+
+def test_a_form_post_cannot_spend_the_session_cookie(call):
+    """A cross-site form can send text/plain with the cookie; refresh refuses it."""
+    _, response = register(call)
+    value, _ = _session_cookie(response)
+    forged = call("refresh", data="{}", content_type="text/plain",
+                  cookies={"streamfn_refresh": value})
+    assert forged.status_code == 415
+    assert call("refresh", json={}, cookies={"streamfn_refresh": value}).status_code == 200
+
+
 def test_revocation_holds_when_redis_has_lost_its_keys(call):
     from shared_lib.cache import get_redis
 

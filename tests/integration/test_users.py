@@ -192,3 +192,23 @@ def test_search_uses_the_prefix_indexes():
             "EXPLAIN SELECT * FROM users WHERE lower(username) LIKE 'ab%' "
             "OR lower(display_name) LIKE 'ab%'")))
     assert "ix_users_username_prefix" in plan and "ix_users_display_name_prefix" in plan
+
+
+def test_follow_status_says_whether_you_follow_a_channel(call):
+    import uuid as _uuid
+
+    def account(prefix):
+        name = f"{prefix}_{_uuid.uuid4().hex[:8]}"
+        token = call("register", json={"username": name, "email": f"{name}@example.com",
+                                       "password": "correct horse"}).get_json()["access_token"]
+        return name, token
+
+    channel, _ = account("fs")
+    _, fan = account("fs")
+    path = f"/api/users/{channel}/follow"
+    before = call("follow-status", path=path, token=fan).get_json()
+    assert before["following"] is False and before["user"]["username"] == channel
+    call("follow", path=path, token=fan)
+    assert call("follow-status", path=path, token=fan).get_json()["following"] is True
+    assert call("follow-status", path=path).status_code == 401
+    assert call("follow-status", path="/api/users/nobody_here_x/follow", token=fan).status_code == 404

@@ -1,0 +1,203 @@
+"""The web app in headless Chromium (Debian's, driven through its ChromeDriver by Selenium)
+against the running platform: a streamer and a viewer, each in a browser of their own, with
+ffmpeg publishing a test pattern through real nginx-rtmp. Screenshots of every page go to
+.local/test/screenshots/."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from local.services import ROOT
+from tests.e2e.media import publish, stop, wait_until
+
+SHOTS = ROOT / ".local" / "test" / "screenshots"
+
+
+def chromium(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                 "--autoplay-policy=no-user-gesture-required", "--window-size=1280,900",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture
+def browsers(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium must not try to download a driver
+    opened = []
+
+    def open_one():
+        opened.append(chromium(tmp_path_factory))
+        return opened[-1]
+
+    yield open_one
+    for driver in opened:
+        driver.quit()
+
+
+class Page:
+    """One browser on the app, with waits that fail with what the page showed."""
+
+    def __init__(self, driver, base: str) -> None:
+        self.driver, self.base = driver, base
+
+    def go(self, path: str) -> None:
+        self.driver.get(self.base + path)
+
+    def find(self, test: str, timeout: float = 15, *, selector: str | None = None):
+        from selenium.webdriver.common.by import By
+
+        selector = selector or f'[data-test="{test}"]'
+        found = wait_until(lambda: self.driver.find_elements(By.CSS_SELECTOR, selector),
+                           timeout=timeout, interval=0.2)
+        assert found, f"no {selector} on {self.driver.current_url}: {self.text()[:500]}"
+        return found[0]
+
+    def text_of(self, test: str, expected: str, timeout: float = 20) -> str:
+        """Wait until the element's text contains `expected`."""
+        seen = wait_until(lambda: (lambda t: t if expected in t else None)(self.find(test).text),
+                          timeout=timeout, interval=0.3)
+        assert seen, f"{test} never showed {expected!r}: {self.find(test).text!r}"
+        return seen
+
+    def fill(self, field: str, value: str) -> None:
+        element = self.find(field, selector=f"#{field}")
+        element.clear()
+        element.send_keys(value)
+
+    def text(self) -> str:
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def shot(self, name: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        assert self.driver.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def register(page: Page, username: str) -> None:
+    page.go("/register")
+    page.fill("username", username)
+    page.fill("email", f"{username}@example.com")
+    page.fill("display_name", username.replace("_", " ").title())
+    page.fill("password", "correct horse battery")
+    page.find("submit").click()
+    wait_until(lambda: "/register" not in page.driver.current_url, timeout=15)
+
+
+def test_sign_up_go_live_watch_follow_and_see_the_viewer_on_the_dashboard(platform, browsers):
+    base = platform.api_url
+    streamer_name, viewer_name = f"web_{uuid.uuid4().hex[:6]}", f"fan_{uuid.uuid4().hex[:6]}"
+    streamer = Page(browsers(), base)
+
+    # Registering: an error from the API shows next to the field it concerns.
+    streamer.go("/register")
+    streamer.fill("username", streamer_name)
+    streamer.fill("email", "not-an-email")
+    streamer.fill("password", "correct horse battery")
+    streamer.find("submit").click()
+    assert streamer.find("error-email").text
+    streamer.shot("register-error")
+    register(streamer, streamer_name)
+    assert streamer.driver.current_url.endswith("/dashboard")
+
+    # The dashboard: a stream key (with the RTMP URL for OBS) and the stream's details.
+    streamer.find("rotate-key").click()
+    key = streamer.find("stream-key").text
+    rtmp = streamer.find("rtmp-url").text
+    assert key.startswith("live_") and rtmp == platform.ingest.rtmp_url
+    title = f"Browser night {uuid.uuid4().hex[:4]}"
+    streamer.fill("title", title)
+    streamer.fill("tags", "chess, openings")
+    streamer.find("save-stream").click()
+    assert "Saved" in streamer.text_of("stream-form", "Saved")
+    streamer.shot("dashboard")
+
+    encoder = publish(f"{rtmp}/{key}")
+    try:
+        viewer = Page(browsers(), base)
+        register(viewer, viewer_name)
+        # Home lists the live stream with its title. (A full page load: the session survives
+        # it through the HttpOnly cookie, and no script can read a token anywhere.)
+        viewer.go("/")
+        viewer.text_of("nav-me", viewer_name.replace("_", " ").title())
+        storage = "return [localStorage.length, sessionStorage.length, document.cookie]"
+        assert viewer.driver.execute_script(storage) == [0, 0, ""]
+        viewer.text_of("live-streams", title, timeout=30)
+        viewer.shot("home")
+
+        # The stream page plays it: the video element's time advances.
+        from selenium.webdriver.common.by import By
+
+        card = viewer.driver.find_element(By.XPATH, f'//a[@data-test="stream-card"][.//*[contains(., "{title}")]]')
+        card.click()
+        viewer.find("player")
+        position = "return document.querySelector('video').currentTime"
+        started = wait_until(lambda: viewer.driver.execute_script(position) > 0.5, timeout=30, interval=0.5)
+        assert started, ("the player never started playing: " + repr(viewer.driver.execute_script(
+            "const v = document.querySelector('video'); return [v.readyState, v.networkState, v.error && v.error.message, v.currentSrc, MediaSource.isTypeSupported('video/mp4; codecs=\"avc1.64001f,mp4a.40.2\"')]"))
+            + repr(viewer.driver.get_log("browser")))
+        first = viewer.driver.execute_script(position)
+        assert wait_until(lambda: viewer.driver.execute_script(position) > first + 1.5, timeout=15)
+        assert viewer.find("title").text == title
+        viewer.shot("stream")
+
+        # Follow: the button and the count change.
+        viewer.text_of("followers", "0 followers")
+        viewer.find("follow").click()
+        viewer.text_of("follow", "Following")
+        assert viewer.text_of("followers", "1 follower") == "1 follower"
+
+        # The streamer's dashboard shows the viewer (record-view join from the player page).
+        streamer.text_of("dashboard-viewers", "1", timeout=30)
+        streamer.find("viewer-chart")
+        streamer.shot("dashboard-live")
+
+        # The channel page: profile, follower count, the stream.
+        viewer.go(f"/channel/{streamer_name}")
+        assert viewer.text_of("followers-count", "1 follower") == "1 follower"
+        viewer.text_of("channel-streams", title)
+        viewer.shot("channel")
+    finally:
+        stop(encoder)
+
+    # Logging in: a wrong password is said under the form; the right one signs in.
+    streamer.find("logout").click()
+    streamer.go("/login")
+    streamer.fill("username", streamer_name)
+    streamer.fill("password", "wrong password!")
+    streamer.find("submit").click()
+    assert "password" in streamer.find("error").text.lower()
+    streamer.shot("login-error")
+    streamer.fill("password", "correct horse battery")
+    streamer.find("submit").click()
+    streamer.text_of("nav-me", streamer_name.replace("_", " ").title())
+    streamer.shot("home-signed-in")
+
+
+def test_the_api_clients_types_are_generated_from_the_served_document(platform, tmp_path):
+    """schema.ts is what openapi-typescript makes of the document the gateway serves, so the
+    app is compiled against the API as it is (web/openapi.json itself is pinned to the
+    catalog by a unit test)."""
+    import json
+
+    from local.web import SCHEMA, WEB, typescript_schema
+    from tests.e2e.conftest import http
+
+    served = http("GET", f"{platform.api_url}/api/openapi.json").json()
+    assert served == json.loads((WEB / "openapi.json").read_text())
+    fresh = tmp_path / "schema.ts"
+    typescript_schema(fresh)
+    assert fresh.read_text() == SCHEMA.read_text(), "schema.ts is stale: run python -m local web --api"

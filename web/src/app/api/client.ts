@@ -1,0 +1,147 @@
+// The typed API client. Every shape comes from schema.ts, generated from the platform's
+// own OpenAPI document (`python -m local web --api`), so a renamed field fails the build.
+import { HttpClient, HttpErrorResponse, HttpParams } from '@angular/common/http';
+import { Injectable, inject } from '@angular/core';
+import { Observable } from 'rxjs';
+
+import { components } from './schema';
+
+type S = components['schemas'];
+export type Stream = S['Stream'];
+export type StreamPage = S['StreamPage'];
+export type PublicUser = S['PublicUser'];
+export type Me = S['Me'];
+export type TokenPair = S['TokenPair'];
+export type FollowState = S['FollowState'];
+export type FollowPage = S['FollowPage'];
+export type StreamKey = S['StreamKey'];
+export type StreamChanges = S['StreamChanges'];
+export type StreamDetails = S['StreamDetails'];
+export type StreamAnalytics = S['StreamAnalytics'];
+export type ChannelAnalytics = S['ChannelAnalytics'];
+export type StreamRecommendations = S['StreamRecommendations'];
+export type ViewReport = S['ViewReport'];
+export type ViewAccepted = S['ViewAccepted'];
+export type RegisterRequest = S['RegisterRequest'];
+export type LoginRequest = S['LoginRequest'];
+export type Inbox = S['Inbox'];
+export type Category = NonNullable<StreamDetails['category']>;
+
+/** An API error as the platform sends it: a code, a message, and per-field details. */
+export class ApiError {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly message: string,
+    readonly fields: Record<string, string>,
+  ) {}
+
+  static of(error: unknown): ApiError {
+    if (!(error instanceof HttpErrorResponse)) {
+      return new ApiError(0, 'network', 'Something went wrong.', {});
+    }
+    const body = error.error?.error;
+    if (!body) {
+      return new ApiError(error.status, 'network', 'The service could not be reached. Try again.', {});
+    }
+    const fields: Record<string, string> = {};
+    for (const detail of body.details ?? []) {
+      const field = String(detail?.field ?? '').split('.')[0];
+      if (field && !fields[field]) {
+        fields[field] = detail.message ?? body.message;
+      }
+    }
+    const byCode: Record<string, string> = {
+      username_taken: 'username', email_taken: 'email', password_too_long: 'password',
+    };
+    const field = byCode[body.code];
+    if (field && !fields[field]) {
+      fields[field] = body.message;
+    }
+    return new ApiError(error.status, body.code, body.message, fields);
+  }
+}
+
+@Injectable({ providedIn: 'root' })
+export class Api {
+  private readonly http = inject(HttpClient);
+
+  register(body: RegisterRequest): Observable<TokenPair> {
+    return this.http.post<TokenPair>('/api/auth/register', body);
+  }
+  login(body: LoginRequest): Observable<TokenPair> {
+    return this.http.post<TokenPair>('/api/auth/login', body);
+  }
+  /** A new pair for the session cookie's refresh token (the browser sends the cookie). */
+  refresh(): Observable<TokenPair> {
+    return this.http.post<TokenPair>('/api/auth/refresh', {});
+  }
+  logout(): Observable<unknown> {
+    return this.http.post('/api/auth/logout', null);
+  }
+  updateProfile(changes: S['ProfileUpdate']): Observable<Me> {
+    return this.http.patch<Me>('/api/users/me', changes);
+  }
+  me(): Observable<Me> {
+    return this.http.get<Me>('/api/auth/me');
+  }
+
+  liveStreams(category?: Category): Observable<StreamPage> {
+    let params = new HttpParams().set('live', 'true').set('limit', 48);
+    if (category) {
+      params = params.set('category', category);
+    }
+    return this.http.get<StreamPage>('/api/streams', { params });
+  }
+  recommendedStreams(): Observable<StreamRecommendations> {
+    return this.http.get<StreamRecommendations>('/api/recommendations/streams', {
+      params: { limit: 12 },
+    });
+  }
+  stream(id: string): Observable<Stream> {
+    return this.http.get<Stream>(`/api/streams/${encodeURIComponent(id)}`);
+  }
+  updateStream(id: string, changes: StreamChanges): Observable<Stream> {
+    return this.http.patch<Stream>(`/api/streams/${encodeURIComponent(id)}`, changes);
+  }
+  createStream(details: StreamDetails): Observable<Stream> {
+    return this.http.post<Stream>('/api/streams', details);
+  }
+  rotateKey(): Observable<StreamKey> {
+    return this.http.post<StreamKey>('/api/streams/key', null);
+  }
+  channelStreams(username: string): Observable<StreamPage> {
+    return this.http.get<StreamPage>(`/api/users/${encodeURIComponent(username)}/streams`, {
+      params: { limit: 50 },
+    });
+  }
+  streamAnalytics(id: string): Observable<StreamAnalytics> {
+    return this.http.get<StreamAnalytics>(`/api/streams/${encodeURIComponent(id)}/analytics`);
+  }
+  channelAnalytics(): Observable<ChannelAnalytics> {
+    return this.http.get<ChannelAnalytics>('/api/analytics/channel');
+  }
+  recordView(id: string, report: ViewReport): Observable<ViewAccepted> {
+    return this.http.post<ViewAccepted>(`/api/streams/${encodeURIComponent(id)}/views`, report);
+  }
+
+  profile(username: string): Observable<PublicUser> {
+    return this.http.get<PublicUser>(`/api/users/${encodeURIComponent(username)}`);
+  }
+  followStatus(username: string): Observable<FollowState> {
+    return this.http.get<FollowState>(`/api/users/${encodeURIComponent(username)}/follow`);
+  }
+  follow(username: string, following: boolean): Observable<FollowState> {
+    const url = `/api/users/${encodeURIComponent(username)}/follow`;
+    return following ? this.http.put<FollowState>(url, null) : this.http.delete<FollowState>(url);
+  }
+  followers(username: string): Observable<FollowPage> {
+    return this.http.get<FollowPage>(`/api/users/${encodeURIComponent(username)}/followers`);
+  }
+  following(username: string): Observable<FollowPage> {
+    return this.http.get<FollowPage>(`/api/users/${encodeURIComponent(username)}/following`);
+  }
+  notifications(): Observable<Inbox> {
+    return this.http.get<Inbox>('/api/notifications', { params: { limit: 20 } });
+  }
+}

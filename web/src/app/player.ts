@@ -1,0 +1,92 @@
+// An HLS player: hls.js where the browser has Media Source Extensions, the <video>
+// element itself where it plays HLS natively (Safari).
+//
+// A live playlist appears a second or two after the stream goes live in the API (the first
+// segment has to be written), and a network blip can fail a load: the player keeps trying,
+// with a growing pause, instead of leaving a black box behind.
+import { Component, ElementRef, OnDestroy, effect, input, signal, viewChild } from '@angular/core';
+import Hls, { ErrorData, ErrorTypes, LoaderConfig } from 'hls.js';
+
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 8_000;
+
+/** Playlist loads: retried quickly, since a new live stream's playlist 404s for a moment. */
+const PLAYLIST_LOADS: LoaderConfig = {
+  maxTimeToFirstByteMs: 10_000,
+  maxLoadTimeMs: 20_000,
+  timeoutRetry: { maxNumRetry: 4, retryDelayMs: 500, maxRetryDelayMs: 4_000 },
+  errorRetry: { maxNumRetry: 8, retryDelayMs: 500, maxRetryDelayMs: 4_000 },
+};
+
+@Component({
+  selector: 'app-player',
+  template: `
+    <video #video controls autoplay muted playsinline data-test="player"></video>
+    @if (status()) { <div class="muted" data-test="player-status">{{ status() }}</div> }
+  `,
+  styles: `video { width: 100%; aspect-ratio: 16 / 9; background: #000; border-radius: 6px; display: block; }`,
+})
+export class Player implements OnDestroy {
+  readonly src = input.required<string>();
+  readonly live = input(true);
+  protected readonly status = signal('');
+  private readonly video = viewChild.required<ElementRef<HTMLVideoElement>>('video');
+  private hls: Hls | null = null;
+  private retry?: ReturnType<typeof setTimeout>;
+  private retryMs = RETRY_FIRST_MS;
+
+  constructor() {
+    effect(() => {
+      this.retryMs = RETRY_FIRST_MS;
+      this.load(this.src());
+    });
+  }
+
+  private load(src: string): void {
+    const video = this.video().nativeElement;
+    this.stop();
+    if (Hls.isSupported()) {
+      const hls = new Hls({
+        ...(this.live() ? { lowLatencyMode: true, liveSyncDurationCount: 2 } : {}),
+        manifestLoadPolicy: { default: PLAYLIST_LOADS },
+        playlistLoadPolicy: { default: PLAYLIST_LOADS },
+      });
+      hls.on(Hls.Events.MANIFEST_PARSED, () => {
+        this.status.set('');
+        this.retryMs = RETRY_FIRST_MS;
+        void video.play().catch(() => undefined);
+      });
+      hls.on(Hls.Events.ERROR, (_event, data) => this.failed(hls, data, src));
+      hls.loadSource(src);
+      hls.attachMedia(video);
+      this.hls = hls;
+    } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
+      video.src = src;
+    } else {
+      this.status.set('This browser cannot play HLS video.');
+    }
+  }
+
+  private failed(hls: Hls, data: ErrorData, src: string): void {
+    if (!data.fatal) {
+      return;
+    }
+    if (data.type === ErrorTypes.MEDIA_ERROR) {
+      hls.recoverMediaError();
+      return;
+    }
+    this.status.set(this.live() ? 'Waiting for the stream…' : 'The video could not be loaded; trying again…');
+    this.retry = setTimeout(() => this.load(src), this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+  }
+
+  private stop(): void {
+    clearTimeout(this.retry);
+    this.hls?.destroy();
+    this.hls = null;
+  }
+
+  ngOnDestroy(): void {
+    this.stop();
+  }
+}
