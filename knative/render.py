@@ -21,6 +21,7 @@ from shared_lib.catalog import EVENT, HTTP, SCHEDULE, FunctionSpec, load_catalog
 NAMESPACE = "streamfn"
 FUNCTION_IMAGE = "ghcr.io/streamfn/streamfn-functions"
 INGEST_IMAGE = "ghcr.io/streamfn/streamfn-rtmp-ingest"
+WEB_IMAGE = "ghcr.io/streamfn/streamfn-web"
 VERSION = "0.1.0"
 BROKER = "default"
 DEAD_LETTER_SINK = "store-dead-letter"
@@ -279,6 +280,39 @@ def rtmp_ingest() -> list[dict]:
     ]
 
 
+def web() -> list[dict]:
+    """The web app: static files from nginx (web/Containerfile), at every path that no API
+    Mapping claims. Kept warm: it is the first thing a visitor loads."""
+    probe = {"httpGet": {"path": "/healthz"}}
+    return [
+        {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+         "metadata": {"name": "web", "namespace": NAMESPACE, "labels": _labels("web")},
+         "spec": {"template": {
+             "metadata": {"annotations": {"autoscaling.knative.dev/min-scale": "1",
+                                          "autoscaling.knative.dev/max-scale": "5",
+                                          "autoscaling.knative.dev/target": "500"}},
+             "spec": {
+                 "timeoutSeconds": 30,
+                 "containers": [{
+                     "image": f"{WEB_IMAGE}:{VERSION}",
+                     "ports": [{"containerPort": 8080}],
+                     "resources": {"requests": {"cpu": "50m", "memory": "32Mi"},
+                                   "limits": {"cpu": "500m", "memory": "128Mi"}},
+                     "readinessProbe": {**probe, "periodSeconds": 5},
+                     "livenessProbe": {**probe, "periodSeconds": 15},
+                 }],
+             },
+         }}},
+        {"apiVersion": "getambassador.io/v3alpha1", "kind": "Mapping",
+         "metadata": {"name": "web", "namespace": NAMESPACE, "labels": _labels("web")},
+         "spec": {"hostname": "*", "prefix": "/", "rewrite": "",
+                  "service": f"http://{_host('web')}", "host_rewrite": _host("web"),
+                  "timeout_ms": 30000,
+                  # Below every API route: the app only gets what the API does not claim.
+                  "precedence": -100}},
+    ]
+
+
 def func_yaml() -> dict:
     return {
         "specVersion": "0.36.0",
@@ -313,6 +347,7 @@ def render() -> dict[Path, str]:
         here / "eventing.yaml": _dump(eventing(specs)),
         here / "mappings.yaml": _dump([mapping(s) for s in specs if s.kind == HTTP and not s.internal]),
         here / "rtmp-ingest.yaml": _dump(rtmp_ingest()),
+        here / "web.yaml": _dump(web()),
         ROOT / "func.yaml": GENERATED + yaml.safe_dump(func_yaml(), sort_keys=False),
     }
     for spec in specs:
@@ -324,7 +359,8 @@ def render() -> dict[Path, str]:
         "namespace": NAMESPACE,
         "resources": ["namespace.yaml", *[r for r in resources if r != "namespace.yaml"]],
         "images": [{"name": FUNCTION_IMAGE, "newTag": VERSION},
-                   {"name": INGEST_IMAGE, "newTag": VERSION}],
+                   {"name": INGEST_IMAGE, "newTag": VERSION},
+                   {"name": WEB_IMAGE, "newTag": VERSION}],
     }, sort_keys=False)
     return files
 

@@ -140,3 +140,39 @@ def test_the_rtmp_ingest_image_serves_publish_and_playback(platform):
             stop(process)
         time.sleep(0.2)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_the_web_image_serves_the_app_its_deep_links_and_no_api_paths(tmp_path):
+    """web/Containerfile's nginx, with its own config, over the app as `make dev` builds it:
+    listen address, document root and scratch paths swapped for this machine's."""
+    from local.web import build
+
+    site = build()
+    port = free_port()
+    config = (ROOT / "web" / "nginx.conf").read_text()
+    command = entrypoint("web/Containerfile")
+    assert command[:3] == ["nginx", "-c", "/etc/streamfn/web-nginx.conf"]
+    config = (config.replace("listen 8080;", f"listen 127.0.0.1:{port};")
+              .replace("/srv/web", str(site)).replace("/tmp/", f"{tmp_path}/"))
+    (tmp_path / "nginx.conf").write_text(config)
+    process = subprocess.Popen(["nginx", "-e", "stderr", "-p", str(tmp_path), "-c",
+                                str(tmp_path / "nginx.conf"), *command[3:]],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port, what="web nginx")
+        base = f"http://127.0.0.1:{port}"
+        assert http("GET", f"{base}/healthz").status == 200
+        home = http("GET", f"{base}/")
+        assert home.status == 200 and b"<app-root>" in home.body
+        assert home.headers["Cache-Control"] == "no-cache"
+        deep = http("GET", f"{base}/channel/someone")  # a reload on a page of the app
+        assert deep.status == 200 and deep.body == home.body
+        [bundle] = [p.name for p in site.glob("main-*.js")]
+        assert bundle in home.body.decode()
+        script = http("GET", f"{base}/{bundle}")
+        assert script.status == 200 and "immutable" in script.headers["Cache-Control"]
+        assert script.headers["Content-Type"] == "application/javascript"
+        missing = http("GET", f"{base}/api/no-such-route")
+        assert missing.status == 404 and missing.json()["error"]["code"] == "not_found"
+    finally:
+        stop(process)

@@ -19,8 +19,17 @@ DOCUMENTS = documents()
 CORE_KINDS = {"Namespace", "ConfigMap", "Secret", "Deployment", "PersistentVolumeClaim"}
 
 
-def of_kind(kind: str, api_prefix: str = "") -> list[dict]:
-    return [d for _, d in DOCUMENTS if d["kind"] == kind and d["apiVersion"].startswith(api_prefix)]
+def of_kind(kind: str, api_prefix: str = "", component: str | None = None) -> list[dict]:
+    return [d for _, d in DOCUMENTS if d["kind"] == kind and d["apiVersion"].startswith(api_prefix)
+            and component in (None, d["metadata"]["labels"]["app.kubernetes.io/component"])]
+
+
+def functions() -> list[dict]:
+    return of_kind("Service", "serving.knative.dev", "function")
+
+
+def api_mappings() -> list[dict]:
+    return of_kind("Mapping", component="route")
 
 
 def test_a_fresh_render_matches_the_checked_in_files():
@@ -58,7 +67,7 @@ def test_func_yaml_validates_against_funcs_schema():
 
 def test_every_function_has_its_service_trigger_pingsource_and_mapping():
     specs = load_catalog()
-    services = [d["metadata"]["name"] for d in of_kind("Service", "serving.knative.dev")]
+    services = [d["metadata"]["name"] for d in functions()]
     assert sorted(services) == sorted(s.name for s in specs)
     triggers = {d["metadata"]["name"]: d for d in of_kind("Trigger")}
     typed = [s for s in specs if s.kind == EVENT and s.event_type]
@@ -68,14 +77,14 @@ def test_every_function_has_its_service_trigger_pingsource_and_mapping():
         assert triggers[spec.name]["spec"]["delivery"]["deadLetterSink"]
     pings = {d["metadata"]["name"]: d["spec"]["schedule"] for d in of_kind("PingSource")}
     assert pings == {s.name: s.schedule for s in specs if s.kind == SCHEDULE}
-    mapped = sorted(d["metadata"]["name"] for d in of_kind("Mapping"))
+    mapped = sorted(d["metadata"]["name"] for d in api_mappings())
     assert mapped == sorted(s.name for s in specs if s.kind == HTTP and not s.internal)
     assert not any("/internal/" in d["spec"]["prefix"] for d in of_kind("Mapping"))
 
 
 def test_scaling_and_threads_follow_the_catalog():
     specs = {s.name: s for s in load_catalog()}
-    for service in of_kind("Service", "serving.knative.dev"):
+    for service in functions():
         spec = specs[service["metadata"]["name"]]
         template = service["spec"]["template"]
         annotations = template["metadata"]["annotations"]
@@ -89,7 +98,7 @@ def test_scaling_and_threads_follow_the_catalog():
 
 
 def test_only_the_functions_that_sign_tokens_mount_the_signing_key():
-    mounting = {d["metadata"]["name"] for d in of_kind("Service", "serving.knative.dev")
+    mounting = {d["metadata"]["name"] for d in functions()
                 if any(v.get("secret") for v in d["spec"]["template"]["spec"]["volumes"])}
     assert mounting == {"register", "login", "refresh"}
 
@@ -104,7 +113,7 @@ def test_the_ingest_pod_and_the_replay_functions_share_one_media_claim():
     name = claim["metadata"]["name"]
     [ingest] = of_kind("Deployment")
     assert claims(ingest["spec"]["template"]["spec"]) == {name}
-    mounting = {d["metadata"]["name"] for d in of_kind("Service", "serving.knative.dev")
+    mounting = {d["metadata"]["name"] for d in functions()
                 if claims(d["spec"]["template"]["spec"]) == {name}}
     assert mounting == {"on-recording-completed", "delete-replay", "expire-replays"}
 
@@ -120,12 +129,25 @@ def test_the_gateway_built_from_the_mappings_routes_like_the_catalog():
 
     specs = load_catalog()
     catalog = Gateway(specs, upstream=None)
-    from_mappings = Gateway.from_mappings(of_kind("Mapping"), specs, upstream=None)
+    from_mappings = Gateway.from_mappings(api_mappings(), specs, upstream=None)
     assert from_mappings.routes() == catalog.routes()
     for spec in (s for s in specs if s.kind == HTTP and not s.internal):
         sample = re.sub(r"\{\w+\}", "x1", spec.path)
         assert from_mappings.match(spec.method, sample)[0].name == spec.name
     assert from_mappings.match("POST", "/api/streams/key")[0].name == "rotate-stream-key"
+
+
+def test_the_web_app_gets_only_what_no_api_route_claims():
+    [web] = of_kind("Mapping", component="web")
+    others = api_mappings()
+    assert len(others) + 1 == len(of_kind("Mapping"))
+    assert web["spec"]["prefix"] == "/" and "prefix_regex" not in web["spec"]
+    assert web["spec"]["precedence"] < min(m["spec"]["precedence"] for m in others)
+    assert all(m["spec"]["prefix"].startswith("^/api/") for m in others)
+    [service] = of_kind("Service", "serving.knative.dev", "web")
+    container = service["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"].startswith("ghcr.io/streamfn/streamfn-web:")
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
 
 
 def test_the_kustomization_lists_every_manifest():
