@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from selenium.webdriver.common.by import By
 
 from local.services import ROOT
 from tests.e2e.media import publish, stop, wait_until
@@ -57,8 +58,6 @@ class Page:
         self.driver.get(self.base + path)
 
     def find(self, test: str, timeout: float = 15, *, selector: str | None = None):
-        from selenium.webdriver.common.by import By
-
         selector = selector or f'[data-test="{test}"]'
         found = wait_until(lambda: self.driver.find_elements(By.CSS_SELECTOR, selector),
                            timeout=timeout, interval=0.2)
@@ -88,8 +87,6 @@ class Page:
         element.send_keys(value)
 
     def text(self) -> str:
-        from selenium.webdriver.common.by import By
-
         return self.driver.find_element(By.TAG_NAME, "body").text
 
     def shot(self, name: str) -> None:
@@ -149,8 +146,6 @@ def test_sign_up_go_live_watch_follow_and_see_the_viewer_on_the_dashboard(platfo
         viewer.shot("home")
 
         # The stream page plays it: the video element's time advances.
-        from selenium.webdriver.common.by import By
-
         card = viewer.driver.find_element(By.XPATH, f'//a[@data-test="stream-card"][.//*[contains(., "{title}")]]')
         card.click()
         viewer.find("player")
@@ -186,6 +181,24 @@ def test_sign_up_go_live_watch_follow_and_see_the_viewer_on_the_dashboard(platfo
     # The broadcast over, the dashboard lists it among past streams with its analytics.
     streamer.text_of("past-streams", title, timeout=30)
     streamer.shot("dashboard-past")
+
+    # The next time the channel goes live, its new follower's inbox says so; opening the
+    # notification goes to the stream and leaves nothing unread.
+    encoder = publish(f"{rtmp}/{key}")
+    try:
+        viewer.go("/")
+        assert wait_until(lambda: viewer.driver.find_elements(By.CSS_SELECTOR, '[data-test="unread"]')
+                          or viewer.driver.refresh(), timeout=20, interval=1), "no unread notification"
+        viewer.text_of("unread", "1", exact=True)
+        viewer.find("notifications").click()
+        viewer.text_of("inbox", "went live")
+        viewer.shot("notifications")
+        viewer.find("notification").click()
+        wait_until(lambda: "/streams/" in viewer.driver.current_url, timeout=10)
+        viewer.find("player")
+        assert not viewer.driver.find_elements(By.CSS_SELECTOR, '[data-test="unread"]')
+    finally:
+        stop(encoder)
 
     # Logging out ends the session for good: a reload does not sign back in.
     streamer.find("logout").click()

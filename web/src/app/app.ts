@@ -1,16 +1,18 @@
 import { Component, inject } from '@angular/core';
 import { Router, RouterLink, RouterOutlet } from '@angular/router';
 
+import { NotificationsMenu } from './pages/notifications-menu';
 import { Session } from './session';
 
 @Component({
   selector: 'app-root',
-  imports: [RouterOutlet, RouterLink],
+  imports: [NotificationsMenu, RouterOutlet, RouterLink],
   template: `
     <header>
       <a routerLink="/" class="brand">streamfn</a>
       <span class="spacer"></span>
       @if (session.me(); as me) {
+        <app-notifications-menu />
         <a routerLink="/dashboard" data-test="nav-dashboard">Dashboard</a>
         <a [routerLink]="['/channel', me.username]" data-test="nav-me">{{ me.display_name }}</a>
         <button class="secondary" data-test="logout" (click)="logout()">Log out</button>

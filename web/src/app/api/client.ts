@@ -25,6 +25,9 @@ export type ViewAccepted = S['ViewAccepted'];
 export type RegisterRequest = S['RegisterRequest'];
 export type LoginRequest = S['LoginRequest'];
 export type Inbox = S['Inbox'];
+export type Notification = S['NotificationView'];
+export type MarkRead = S['MarkRead'];
+export type Unread = S['Unread'];
 export type Category = NonNullable<StreamDetails['category']>;
 
 /** An API error as the platform sends it: a code, a message, and per-field details. */
@@ -143,5 +146,8 @@ export class Api {
   }
   notifications(): Observable<Inbox> {
     return this.http.get<Inbox>('/api/notifications', { params: { limit: 20 } });
+  }
+  markRead(which: MarkRead): Observable<Unread> {
+    return this.http.post<Unread>('/api/notifications/read', which);
   }
 }
