@@ -152,8 +152,8 @@ def test_the_web_image_serves_the_app_its_deep_links_and_no_api_paths(tmp_path):
     config = (ROOT / "web" / "nginx.conf").read_text()
     command = entrypoint("web/Containerfile")
     assert command[:3] == ["nginx", "-c", "/etc/streamfn/web-nginx.conf"]
-    config = (config.replace("listen 8080;", f"listen 127.0.0.1:{port};")
-              .replace("/srv/web", str(site)).replace("/tmp/", f"{tmp_path}/"))
+    config = (config.replace("/tmp/", f"{tmp_path}/").replace("/srv/web", str(site))
+              .replace("listen 8080;", f"listen 127.0.0.1:{port};"))
     (tmp_path / "nginx.conf").write_text(config)
     process = subprocess.Popen(["nginx", "-e", "stderr", "-p", str(tmp_path), "-c",
                                 str(tmp_path / "nginx.conf"), *command[3:]],

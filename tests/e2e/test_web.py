@@ -186,9 +186,13 @@ def test_sign_up_go_live_watch_follow_and_see_the_viewer_on_the_dashboard(platfo
     # notification goes to the stream and leaves nothing unread.
     encoder = publish(f"{rtmp}/{key}")
     try:
-        viewer.go("/")
-        assert wait_until(lambda: viewer.driver.find_elements(By.CSS_SELECTOR, '[data-test="unread"]')
-                          or viewer.driver.refresh(), timeout=20, interval=1), "no unread notification"
+        def unread() -> str | None:
+            viewer.go("/")  # the inbox loads with the page
+            button = viewer.find("notifications")
+            count = wait_until(lambda: button.get_attribute("data-unread"), timeout=10, interval=0.2)
+            return count if count != "0" else None
+
+        assert wait_until(unread, timeout=30, interval=0.5) == "1"
         viewer.text_of("unread", "1", exact=True)
         viewer.find("notifications").click()
         viewer.text_of("inbox", "went live")

@@ -1,11 +1,13 @@
 // An HLS player: hls.js where the browser has Media Source Extensions, the <video>
-// element itself where it plays HLS natively (Safari).
+// element itself where it plays HLS natively (Safari). hls.js is loaded with the first
+// player, so the home page does not wait for it.
 //
 // A live playlist appears a second or two after the stream goes live in the API (the first
 // segment has to be written), and a network blip can fail a load: the player keeps trying,
 // with a growing pause, instead of leaving a black box behind.
 import { Component, ElementRef, OnDestroy, effect, input, signal, viewChild } from '@angular/core';
-import Hls, { ErrorData, ErrorTypes, LoaderConfig } from 'hls.js';
+import type Hls from 'hls.js';
+import type { ErrorData, LoaderConfig } from 'hls.js';
 
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 8_000;
@@ -34,17 +36,22 @@ export class Player implements OnDestroy {
   private hls: Hls | null = null;
   private retry?: ReturnType<typeof setTimeout>;
   private retryMs = RETRY_FIRST_MS;
+  private destroyed = false;
 
   constructor() {
     effect(() => {
       this.retryMs = RETRY_FIRST_MS;
-      this.load(this.src());
+      void this.load(this.src());
     });
   }
 
-  private load(src: string): void {
+  private async load(src: string): Promise<void> {
     const video = this.video().nativeElement;
     this.stop();
+    const { default: Hls } = await import('hls.js');
+    if (this.destroyed || src !== this.src()) {
+      return; // the page moved on while hls.js loaded
+    }
     if (Hls.isSupported()) {
       const hls = new Hls({
         ...(this.live() ? { lowLatencyMode: true, liveSyncDurationCount: 2 } : {}),
@@ -56,7 +63,7 @@ export class Player implements OnDestroy {
         this.retryMs = RETRY_FIRST_MS;
         void video.play().catch(() => undefined);
       });
-      hls.on(Hls.Events.ERROR, (_event, data) => this.failed(hls, data, src));
+      hls.on(Hls.Events.ERROR, (_event, data) => this.failed(hls, data, src, Hls.ErrorTypes.MEDIA_ERROR));
       hls.loadSource(src);
       hls.attachMedia(video);
       this.hls = hls;
@@ -67,16 +74,16 @@ export class Player implements OnDestroy {
     }
   }
 
-  private failed(hls: Hls, data: ErrorData, src: string): void {
+  private failed(hls: Hls, data: ErrorData, src: string, mediaError: string): void {
     if (!data.fatal) {
       return;
     }
-    if (data.type === ErrorTypes.MEDIA_ERROR) {
+    if (data.type === mediaError) {
       hls.recoverMediaError();
       return;
     }
     this.status.set(this.live() ? 'Waiting for the stream…' : 'The video could not be loaded; trying again…');
-    this.retry = setTimeout(() => this.load(src), this.retryMs);
+    this.retry = setTimeout(() => void this.load(src), this.retryMs);
     this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
   }
 
@@ -87,6 +94,7 @@ export class Player implements OnDestroy {
   }
 
   ngOnDestroy(): void {
+    this.destroyed = true;
     this.stop();
   }
 }

@@ -14,6 +14,7 @@ const POLL_MS = 30_000;
   template: `
     <div class="menu">
       <button class="secondary" data-test="notifications" (click)="toggle()"
+              [attr.data-unread]="inbox()?.unread_count"
               [attr.aria-expanded]="open()" aria-label="Notifications">
         Inbox @if (inbox()?.unread_count) { <span class="count" data-test="unread">{{ inbox()!.unread_count }}</span> }
       </button>
