@@ -35,9 +35,12 @@ class LoginRequest(Request):
     password: str = Field(min_length=1)
 
 
+REFRESH_TOKEN_MAX_LENGTH = 200
+
+
 class RefreshRequest(Request):
     refresh_token: str | None = Field(
-        default=None, min_length=1, max_length=200,
+        default=None, min_length=1, max_length=REFRESH_TOKEN_MAX_LENGTH,
         description="the refresh token; a browser may leave it out and send the session cookie",
     )
 
@@ -121,7 +124,7 @@ def refresh(body: RefreshRequest, cookies: dict[str, str]) -> Reply:
     from shared_lib.errors import NotAuthenticated
 
     token = body.refresh_token or cookies.get(REFRESH_COOKIE)
-    if not token or len(token) > 200:
+    if not token or len(token) > REFRESH_TOKEN_MAX_LENGTH:
         raise NotAuthenticated("No refresh token: send refresh_token, or the session cookie.")
     settings = get_settings()
     with UnitOfWork() as uow:

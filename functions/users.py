@@ -42,6 +42,11 @@ class FollowState(BaseModel):
     following: bool
     user: PublicUser
 
+    @classmethod
+    def of(cls, uow, target, *, following: bool) -> "FollowState":
+        return cls(following=following,
+                   user=PublicUser.of(target, is_live=uow.users.is_live(target.id)))
+
 
 class FollowEdge(BaseModel):
     user: PublicUser
@@ -97,8 +102,7 @@ def _set_following(username: str, user: AccessClaims, following: bool) -> Follow
     with UnitOfWork() as uow:
         target = set_following(uow, follower_id=user.user_id, username=username,
                                following=following)
-        return FollowState(following=following,
-                           user=PublicUser.of(target, is_live=uow.users.is_live(target.id)))
+        return FollowState.of(uow, target, following=following)
 
 
 @http_function("PUT /api/users/{username}/follow", auth="user", response=FollowState)
@@ -117,8 +121,8 @@ def follow_status(username: str, user: AccessClaims) -> FollowState:
         target = uow.users.get_by_username(username)
         if target is None:
             raise UserNotFound()
-        return FollowState(following=uow.relationships.is_following(user.user_id, target.id),
-                           user=PublicUser.of(target, is_live=uow.users.is_live(target.id)))
+        return FollowState.of(
+            uow, target, following=uow.relationships.is_following(user.user_id, target.id))
 
 
 @http_function("DELETE /api/users/{username}/follow", auth="user", response=FollowState)

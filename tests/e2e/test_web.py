@@ -236,4 +236,4 @@ def test_the_api_clients_types_are_generated_from_the_served_document(platform, 
     assert served == json.loads((WEB / "openapi.json").read_text())
     fresh = tmp_path / "schema.ts"
     typescript_schema(fresh)
-    assert fresh.read_text() == SCHEMA.read_text(), "schema.ts is stale: run python -m local web --api"
+    assert fresh.read_text() == SCHEMA.read_text(), "schema.ts is stale: run python -m local.web --api"

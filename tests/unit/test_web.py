@@ -11,8 +11,8 @@ from local.web import StaticSite, generated
 @pytest.mark.parametrize("path", sorted(generated(), key=str), ids=lambda p: p.name)
 def test_the_apps_api_document_and_categories_match_the_platform(path):
     """The client is typed from web/openapi.json: a route or field changed in the catalog
-    without `python -m local web --api` fails here, before a browser ever sees it."""
-    assert path.read_text() == generated()[path], f"{path.name} is stale: run python -m local web --api"
+    without `python -m local.web --api` fails here, before a browser ever sees it."""
+    assert path.read_text() == generated()[path], f"{path.name} is stale: run python -m local.web --api"
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 // The typed API client. Every shape comes from schema.ts, generated from the platform's
-// own OpenAPI document (`python -m local web --api`), so a renamed field fails the build.
+// own OpenAPI document (`python -m local.web --api`), so a renamed field fails the build.
 import { HttpClient, HttpErrorResponse, HttpParams } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import { Observable } from 'rxjs';
