@@ -1,6 +1,6 @@
 """`python -m local dev` runs the platform until Ctrl-C; see README for the other commands.
 
-    dev            start everything (STREAMFN_LOCAL_MODE=processes|inprocess)
+    dev            start everything
     dead-letters   list the dead-letter store
     replay ID      send a dead letter back through the broker ingress
 """
@@ -24,14 +24,13 @@ def dev() -> int:
         print(f"streamfn is already running (pid {(profile.home / 'dev.pid').read_text()}); "
               f"stop it with Ctrl-C in its terminal first.", file=sys.stderr)
         return 1
-    mode = os.environ.get("STREAMFN_LOCAL_MODE", "processes")
     from local.web import build
 
-    platform = Platform(profile, ports, mode=mode, site=build())
+    platform = Platform(profile, ports, site=build())
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
-        print(f"starting PostgreSQL, Redis and {mode} functions…", flush=True)
+        print("starting PostgreSQL, Redis, the functions' runtime and nginx…", flush=True)
         platform.start()
         print(
             "\nstreamfn is running\n"
@@ -92,7 +91,6 @@ def replay(letter_id: str) -> int:
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     commands = {"dev": dev, "dead-letters": dead_letters, "replay": replay}
     if not argv or argv[0] not in commands:

@@ -1,30 +1,39 @@
-"""A local broker that behaves like Knative Eventing's: Triggers, retries, dead letters.
+"""The one-machine broker, durable as Knative Eventing's channel-backed brokers are.
 
-Ingress (`POST /`) takes a CloudEvent in binary or structured mode and answers 202, or
-400 when it is not one. Each event goes, in binary mode, to every Trigger whose `type`
-filter matches. A delivery succeeds on a 2xx with an empty body, or with a CloudEvent as
-the body (a reply, which is published in turn). A 5xx, a 404/408/409/429, a network error,
-or a 2xx with any other body (functions-framework's HTML "OK", say) is retried with
-exponential backoff; after the retries, or at once for other 4xx, the event goes to the
-dead-letter store in PostgreSQL, where an operator can list and replay it.
+Ingress (`POST /` on the internal port, served by gunicorn behind nginx) takes a
+CloudEvent in binary or structured mode, writes it to PostgreSQL and only then answers
+202; 400 when it is not one. The dispatcher, a thread of the runtime, routes each event
+to every Trigger whose `type` filter matches and delivers it in binary mode. A delivery
+succeeds on a 2xx with an empty body, or with a CloudEvent as the body (a reply, which is
+published in turn). A 5xx, a 404/408/409/429, a network error, or a 2xx with any other
+body (functions-framework's HTML "OK", say) is retried with exponential backoff; after the
+retries, or at once for other 4xx, the event goes to the dead-letter store, where an
+operator can list and replay it. Accepted events survive any stop of the platform,
+kill -9 included: delivery resumes when it starts again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
-log = logging.getLogger(__name__)
+from local.event_store import EventStore, Leased
+
+log = logging.getLogger("streamfn.broker")
 
 Response = tuple[int, dict[str, str], bytes]
 Send = Callable[[dict[str, str], bytes], Response]
 
 RETRYABLE_4XX = {404, 408, 409, 429}
+WAKEUP_ENV = "STREAMFN_BROKER_WAKEUP"
+QUEUE_ENV = "STREAMFN_BROKER_QUEUE"
 
 
 @dataclass(frozen=True)
@@ -41,9 +50,12 @@ class Trigger:
     name: str
     event_type: str | None
     send: Send
+    # A schedule's subscriber: it takes only the pings addressed to it, as a PingSource's
+    # sink does, never events by type.
+    direct: bool = False
 
     def matches(self, event_type: str) -> bool:
-        return self.event_type is None or self.event_type == event_type
+        return not self.direct and (self.event_type is None or self.event_type == event_type)
 
 
 class DeadLetterStore:
@@ -91,68 +103,82 @@ def to_binary(headers: dict[str, str], body: bytes) -> tuple[dict[str, str], byt
     return {k.lower(): v for k, v in out_headers.items()}, out_body or b""
 
 
+def wake(address: str | None) -> None:
+    """Tell the dispatcher there is news (a lost datagram only costs its poll interval)."""
+    if not address:
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.sendto(b"1", "\0" + address)
+        except OSError:
+            pass
+
+
 class Broker:
     def __init__(
         self,
         triggers: list[Trigger],
         *,
         delivery: Delivery = Delivery(),
+        store: EventStore | None = None,
         dead_letters: DeadLetterStore | None = None,
-        sleep: Callable[[float], None] = time.sleep,
         workers: int = 8,
+        wakeup: str | None = None,
+        poll_seconds: float = 1.0,
     ) -> None:
         self.triggers = triggers
         self.delivery = delivery
+        self.store = store or EventStore()
         self.dead_letters = dead_letters or DeadLetterStore()
-        self._sleep = sleep
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="broker")
-        self._pending = 0
-        self._idle = threading.Condition()
+        self.workers, self.wakeup, self.poll_seconds = workers, wakeup, poll_seconds
+        self._pool: ThreadPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._active = 0
+        self._lock = threading.Lock()
+        self._inbox: socket.socket | None = None
 
-    def publish(self, headers: dict[str, str], body: bytes) -> int:
-        """Queue an already-validated binary-mode event for every matching trigger."""
-        matched = [t for t in self.triggers if t.matches(headers.get("ce-type", ""))]
-        for trigger in matched:
-            self.submit(trigger, headers, body)
-        return len(matched)
+    def subscribers_of(self, event_type: str) -> list[str]:
+        return [t.name for t in list(self.triggers) if t.matches(event_type)]
 
-    def submit(self, trigger: Trigger, headers: dict[str, str], body: bytes) -> None:
-        with self._idle:
-            self._pending += 1
-        self._pool.submit(self._run, trigger, headers, body)
+    def publish(self, headers: dict[str, str], body: bytes, *, subscriber: str | None = None) -> int:
+        """Store an already-validated binary-mode event for delivery; its queue id."""
+        event_id = self.store.put(headers, body, subscriber=subscriber)
+        wake(self.wakeup)
+        return event_id
 
-    def _run(self, trigger: Trigger, headers: dict[str, str], body: bytes) -> None:
+    # --- delivery -----------------------------------------------------------------------
+
+    def attempt(self, leased: Leased) -> bool:
+        """One delivery attempt; the store learns whether it is done or when to retry.
+        True when delivered."""
+        trigger = next((t for t in list(self.triggers) if t.name == leased.subscriber), None)
+        if trigger is None:
+            log.warning("dropping a delivery to %s: no such subscriber any more", leased.subscriber)
+            self.store.done(leased.id)
+            return False
+        attempts = leased.attempts + 1
         try:
-            self.deliver(trigger, headers, body)
-        except Exception:  # noqa: BLE001 - a broken store must not kill the worker
-            log.exception("delivery to %s failed", trigger.name)
-        finally:
-            with self._idle:
-                self._pending -= 1
-                self._idle.notify_all()
-
-    def deliver(self, trigger: Trigger, headers: dict[str, str], body: bytes) -> bool:
-        """Deliver with retries; dead-letter on failure. True when delivered."""
-        attempts, reason = 0, ""
-        for attempt in range(self.delivery.retry + 1):
-            attempts += 1
-            try:
-                response = trigger.send(headers, body)
-            except OSError as exc:
-                delivered, retryable, reason = False, True, f"network error: {exc}"
-            else:
-                delivered, retryable, reason = outcome(response)
-                if delivered:
-                    self._publish_reply(response)
-                    return True
-            if not retryable or attempt == self.delivery.retry:
-                break
-            self._sleep(self.delivery.backoff_delay * 2**attempt)
-        log.warning("dead-lettering %s %s for %s: %s", headers.get("ce-type"),
-                    headers.get("ce-id"), trigger.name, reason)
-        self.dead_letters.put(
-            subscriber=trigger.name, headers=headers, body=body, reason=reason, attempts=attempts
-        )
+            response = trigger.send(leased.headers, leased.body)
+        except OSError as exc:
+            delivered, retryable, reason = False, True, f"network error: {exc}"
+        except Exception as exc:  # noqa: BLE001 - a broken subscriber is a failed attempt
+            delivered, retryable, reason = False, True, f"{type(exc).__name__}: {exc}"
+        else:
+            delivered, retryable, reason = outcome(response)
+            if delivered:
+                self._publish_reply(response)
+                self.store.done(leased.id)
+                return True
+        if retryable and attempts <= self.delivery.retry:
+            delay = self.delivery.backoff_delay * 2 ** (attempts - 1)
+            self.store.retry(leased.id, attempts=attempts, delay=delay, error=reason)
+            return False
+        log.warning("dead-lettering %s %s for %s: %s", leased.headers.get("ce-type"),
+                    leased.headers.get("ce-id"), trigger.name, reason)
+        self.dead_letters.put(subscriber=trigger.name, headers=leased.headers, body=leased.body,
+                              reason=reason, attempts=attempts)
+        self.store.done(leased.id)
         return False
 
     def _publish_reply(self, response: Response) -> None:
@@ -163,49 +189,139 @@ class Broker:
             except Exception:  # noqa: BLE001 - a malformed reply is the subscriber's bug
                 log.warning("ignored a reply that is not a valid CloudEvent")
 
+    def pump(self) -> int:
+        """Route and deliver what is due, in this thread; the number of attempts made."""
+        self.store.route(self.subscribers_of)
+        leased = self.store.lease(self.workers)
+        for delivery in leased:
+            self.attempt(delivery)
+        return len(leased)
+
+    # --- the dispatcher thread ----------------------------------------------------------
+
+    def start(self) -> None:
+        released = self.store.release_all()
+        if released:
+            log.info("resuming %d deliveries a stopped platform had in flight", released)
+        if self.wakeup:
+            self._inbox = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self._inbox.bind("\0" + self.wakeup)
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="delivery")
+        self._thread = threading.Thread(target=self._loop, name="broker", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.store.route(self.subscribers_of)
+                with self._lock:
+                    free = self.workers - self._active
+                for delivery in self.store.lease(free):
+                    with self._lock:
+                        self._active += 1
+                    self._pool.submit(self._run, delivery)
+                due = self.store.next_due()
+            except Exception:  # noqa: BLE001 - PostgreSQL restarting: try again shortly
+                log.exception("the broker could not reach its store")
+                due = None
+            self._wait(self.poll_seconds if due is None else min(max(due, 0.01), self.poll_seconds))
+
+    def _wait(self, seconds: float) -> None:
+        if self._inbox is None:
+            self._stop.wait(seconds)
+            return
+        self._inbox.settimeout(seconds)
+        try:
+            while True:  # take every pending wake-up at once
+                self._inbox.recv(16)
+                self._inbox.settimeout(0)
+        except OSError:
+            pass
+
+    def _run(self, delivery: Leased) -> None:
+        try:
+            self.attempt(delivery)
+        except Exception:  # noqa: BLE001 - the lease is released at the next start
+            log.exception("delivery to %s failed", delivery.subscriber)
+        finally:
+            with self._lock:
+                self._active -= 1
+            wake(self.wakeup)
+
     def drain(self, timeout: float = 30.0) -> bool:
-        """Wait until every queued delivery has finished (tests and shutdown)."""
+        """Wait until every accepted event was delivered or dead-lettered."""
         deadline = time.monotonic() + timeout
-        with self._idle:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._idle.wait(left)
-        return True
+        while time.monotonic() < deadline:
+            if self._thread is None:
+                self.pump()
+            if self.store.pending() == 0:
+                return True
+            time.sleep(0.05)
+        return False
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        self._stop.set()
+        wake(self.wakeup)
+        if self._thread:
+            self._thread.join(10)
+        if self._pool:
+            self._pool.shutdown(wait=True, cancel_futures=False)
+        if self._inbox:
+            self._inbox.close()
 
-    # --- ingress ---------------------------------------------------------------------
 
-    def ingress(self, environ, start_response):
-        """WSGI: `POST /` takes one CloudEvent."""
+# --- ingress -----------------------------------------------------------------------------
+
+
+def _json(start_response, status: int, code: str, message: str, details=()):
+    from http import HTTPStatus
+
+    body = json.dumps({"error": {"code": code, "message": message, "details": list(details)}}).encode()
+    start_response(f"{status} {HTTPStatus(status).phrase}",
+                   [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class Ingress:
+    """WSGI: `POST /` takes one CloudEvent, stores it, then answers 202."""
+
+    def __init__(self, store: EventStore | None = None, *, wakeup: str | None = None) -> None:
+        self.store = store or EventStore()
+        self.wakeup = wakeup
+
+    def __call__(self, environ, start_response):
         from werkzeug.wrappers import Request
 
         request = Request(environ)
-        if request.method != "POST":
-            return _json(start_response, 405, {"error": {"code": "method_not_allowed",
-                         "message": "POST a CloudEvent here.", "details": []}})
+        if request.path == "/healthz":
+            start_response("200 OK", [("Content-Length", "0")])
+            return [b""]
+        if request.method != "POST" or request.path != "/":
+            return _json(start_response, 405, "method_not_allowed", "POST a CloudEvent here.")
         try:
             headers, body = to_binary(dict(request.headers), request.get_data())
             if not headers.get("ce-id") or not headers.get("ce-source"):
                 raise ValueError("missing id or source")
         except Exception as exc:  # noqa: BLE001 - the SDK raises a zoo of types
-            return _json(start_response, 400, {"error": {"code": "invalid_event",
-                         "message": "The request is not a valid CloudEvent.",
-                         "details": [str(exc)[:200]]}})
-        self.publish(headers, body)
+            return _json(start_response, 400, "invalid_event", "The request is not a valid CloudEvent.",
+                         [str(exc)[:200]])
+        try:
+            self.store.put(headers, body)
+        except Exception:  # noqa: BLE001 - not stored, so not accepted: the sender retries
+            log.exception("could not store an event")
+            return _json(start_response, 503, "unavailable", "The broker cannot store events now.")
+        wake(self.wakeup)
         start_response("202 Accepted", [("Content-Length", "0")])
         return [b""]
 
 
-def _json(start_response, status: int, payload: dict):
-    from http import HTTPStatus
+_ingress: Ingress | None = None
 
-    body = json.dumps(payload).encode()
-    start_response(
-        f"{status} {HTTPStatus(status).phrase}",
-        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
-    )
-    return [body]
+
+def ingress(environ, start_response):
+    """The ingress as gunicorn loads it (`local.serve --app local.broker:ingress`)."""
+    global _ingress
+    if _ingress is None:
+        _ingress = Ingress(EventStore(os.environ.get(QUEUE_ENV, "default")),
+                           wakeup=os.environ.get(WAKEUP_ENV))
+    return _ingress(environ, start_response)

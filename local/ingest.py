@@ -1,5 +1,5 @@
 """The rtmp-ingest pod on one machine: nginx with the RTMP module, from the template in
-rtmp-ingest/, and the callback sidecar, each its own process.
+rtmp-ingest/, and the callback sidecar, each its own process, supervised by the runtime.
 
 nginx gets its own prefix, logs and temp paths under .local/<profile>/nginx and runs in
 the foreground as a child. Run as root, its workers drop to `nobody`, which owns the
@@ -11,12 +11,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import subprocess
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from local.services import ROOT, port_open, terminate, wait_for_port
+from local.processes import Supervised, spawn
+from local.services import ROOT, port_open, wait_for_port
 
 RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 TEMPLATE = ROOT / "rtmp-ingest" / "nginx.conf.template"
@@ -46,7 +47,6 @@ class Ingest:
                  env: dict[str, str], update_seconds: int = 2) -> None:
         self.home, self.media_dir, self.ports = home, media_dir, ports
         self.functions_url, self.env, self.update_seconds = functions_url, env, update_seconds
-        self._children: list[subprocess.Popen] = []
 
     @property
     def rtmp_url(self) -> str:
@@ -73,28 +73,26 @@ class Ingest:
         }))
         return conf
 
-    def start(self) -> None:
+    def servers(self) -> list[Supervised]:
+        """nginx-rtmp and the sidecar, for the runtime to start and keep running."""
         for port in (self.ports.rtmp, self.ports.media, self.ports.stat, self.ports.sidecar):
             if port_open(port):
                 raise RuntimeError(f"127.0.0.1:{port} is in use: is another nginx-rtmp running?")
         conf = self._prepare()
         logs = self.home / "logs"
-        sidecar_log = open(logs / "sidecar.log", "ab")
-        self._children.append(subprocess.Popen(
-            [sys.executable, str(SIDECAR)], cwd=ROOT, stdout=sidecar_log, stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env, "PYTHONPATH": str(ROOT),
-                 "SIDECAR_PORT": str(self.ports.sidecar), "FUNCTIONS_URL": self.functions_url,
-                 "SHOW_RTMP_URL": f"rtmp://127.0.0.1:{self.ports.rtmp}/show",
-                 "STAT_URL": f"http://127.0.0.1:{self.ports.stat}/stat",
-                 "MEDIA_DIR": str(self.media_dir), "POD_NAME": "local-0"},
-        ))
-        self._children.append(subprocess.Popen(
-            ["nginx", "-p", str(self.home), "-c", str(conf), "-e", str(logs / "error.log")],
-            stdout=subprocess.DEVNULL, stderr=open(logs / "nginx.out", "ab"),
-        ))
-        for port, what in ((self.ports.sidecar, "the ingest sidecar"), (self.ports.rtmp, "nginx-rtmp")):
-            wait_for_port(port, what=what)
-
-    def stop(self) -> None:
-        terminate(list(reversed(self._children)))
-        self._children = []
+        sidecar_env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT),
+                       "SIDECAR_PORT": str(self.ports.sidecar), "FUNCTIONS_URL": self.functions_url,
+                       "SHOW_RTMP_URL": f"rtmp://127.0.0.1:{self.ports.rtmp}/show",
+                       "STAT_URL": f"http://127.0.0.1:{self.ports.stat}/stat",
+                       "MEDIA_DIR": str(self.media_dir), "POD_NAME": "local-0"}
+        return [
+            Supervised("ingest sidecar",
+                       lambda: spawn([sys.executable, str(SIDECAR)], cwd=ROOT, env=sidecar_env,
+                                     log_file=logs / "sidecar.log"),
+                       lambda: wait_for_port(self.ports.sidecar, what="the ingest sidecar")),
+            Supervised("nginx-rtmp",
+                       lambda: spawn(["nginx", "-p", str(self.home), "-c", str(conf),
+                                      "-e", str(logs / "error.log")], log_file=logs / "nginx.out"),
+                       lambda: wait_for_port(self.ports.rtmp, what="nginx-rtmp"),
+                       stop_signal=signal.SIGQUIT),
+        ]

@@ -11,7 +11,7 @@ have nginx || missing+=(nginx)
 [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing+=(libnginx-mod-rtmp)
 { have ffmpeg && have ffprobe; } || missing+=(ffmpeg)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
-have runuser || missing+=(util-linux)
+{ have runuser && have setpriv; } || missing+=(util-linux)
 # The browser tests drive Debian's Chromium through its ChromeDriver.
 have chromium || missing+=(chromium)
 have chromedriver || missing+=(chromium-driver)

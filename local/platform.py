@@ -1,27 +1,39 @@
-"""The whole platform on one machine: servers, keys, migrations, functions, gateway,
-broker and scheduler, started in order and stopped in reverse.
+"""The whole platform on one machine: servers, keys, migrations, the functions' runtime,
+the front door, broker and scheduler, started in order and stopped in reverse.
 
 `make dev` runs it with the `dev` profile; the e2e tests run it with the `test` profile.
-Every listener binds 127.0.0.1. Ports and the function mode come from the environment
+Every listener binds 127.0.0.1. Ports and the runtime's settings come from the environment
 (README, "Configuration").
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import secrets
-import threading
+import shutil
+import signal
+import socket
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from local import services
-from local.broker import Broker, Delivery, Trigger
-from local.gateway import Gateway
+from local.broker import QUEUE_ENV, WAKEUP_ENV, Broker, Delivery, Trigger
+from local.event_store import EventStore
+from local.frontdoor import FrontDoorConfig, render
+from local.ingest import Ingest, IngestPorts
+from local.instances import Instance, Policy, bind
+from local.processes import Supervised, spawn
+from local.routes import RouteTable
+from local.runtime import Runtime
 from local.scheduler import Scheduler
-from local.upstreams import InProcess, Processes
+from local.services import ROOT
 
 log = logging.getLogger(__name__)
+INGRESS = "broker-ingress"
 
 
 @dataclass
@@ -97,38 +109,61 @@ def reset_caches() -> None:
         cached.cache_clear()
 
 
-class _Server:
-    def __init__(self, port: int, app) -> None:
-        from werkzeug.serving import make_server
+def http_send(port: int, path: str = "/", timeout: float = 30.0):
+    """POST a binary-mode event to whatever listens on 127.0.0.1:`port`."""
 
-        self.server = make_server("127.0.0.1", port, app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def send(headers: dict[str, str], body: bytes):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
 
-    def start(self) -> None:
-        self.thread.start()
+    return send
 
-    def stop(self) -> None:
-        if self.thread.is_alive():
-            self.server.shutdown()
-        self.server.server_close()
+
+def _listeners(names: list[str], base: int) -> dict[str, socket.socket]:
+    """A listening socket for each name, on the first free ports from `base` upward."""
+    held, port = {}, base
+    for name in names:
+        while True:
+            try:
+                held[name] = bind(port)
+                break
+            except OSError:
+                port += 1
+        port += 1
+    return held
 
 
 class Platform:
-    def __init__(self, profile: services.Profile, ports: Ports, *, mode: str = "inprocess",
+    """Everything `make dev` runs, in order: PostgreSQL and Redis, migrations, the
+    functions' sockets and their runtime, the broker and its ingress, the front door,
+    the ingest pod's nginx-rtmp and sidecar, the scheduler."""
+
+    def __init__(self, profile: services.Profile, ports: Ports, *,
                  environment: str = "development", delivery: Delivery = Delivery(),
                  schedule: bool = True, overrides: dict[str, str] | None = None,
-                 ingest: bool = True, site: Path | None = None) -> None:
-        self.profile, self.ports, self.mode = profile, ports, mode
+                 ingest: bool = True, site: Path | None = None,
+                 idle_seconds: float | None = None, scale_down_seconds: float | None = None) -> None:
+        self.profile, self.ports = profile, ports
         self.environment, self.delivery, self.schedule = environment, delivery, schedule
         self.overrides = overrides or {}
         self.with_ingest = ingest
         self.site = site
-        self.ingest = None
+        env = os.environ
+        self.idle_seconds = idle_seconds if idle_seconds is not None else float(
+            env.get("STREAMFN_SCALE_TO_ZERO_SECONDS", 60))
+        self.scale_down_seconds = scale_down_seconds if scale_down_seconds is not None else float(
+            env.get("STREAMFN_SCALE_DOWN_SECONDS", 30))
         self.env: dict[str, str] = {}
-        self._servers: list[_Server] = []
-        self.upstream = None
+        self.servers: dict[str, Supervised] = {}
+        self.runtime: Runtime | None = None
         self.broker: Broker | None = None
         self.scheduler: Scheduler | None = None
+        self.ingest: Ingest | None = None
 
     @property
     def api_url(self) -> str:
@@ -138,9 +173,21 @@ class Platform:
     def internal_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.internal}"
 
+    @property
+    def logs(self) -> Path:
+        return self.profile.home / "logs"
+
     def start_servers(self) -> dict[str, str]:
-        services.start_postgres(self.profile)
-        services.start_redis(self.profile)
+        """PostgreSQL and Redis (supervised when this platform started them), settings in
+        this process's environment, and the schema migrated."""
+        for name, start, run in (
+            ("PostgreSQL", services.start_postgres, services.run_postgres),
+            ("Redis", services.start_redis, services.run_redis),
+        ):
+            process = start(self.profile)
+            if process is not None:
+                self.servers[name] = Supervised(name, lambda run=run: run(self.profile),
+                                                process=process, started_at=time.monotonic())
         env = {**function_env(self.profile, self.ports, environment=self.environment),
                **self.overrides}
         os.environ.update(env)
@@ -162,67 +209,112 @@ class Platform:
 
     def _start(self) -> None:
         env = self.env = self.start_servers()
-        from shared_lib.catalog import EVENT, load_catalog
+        from shared_lib.catalog import EVENT, HTTP, SCHEDULE, load_catalog
 
         specs = load_catalog()
-        if self.mode == "processes":
-            self.upstream = Processes(specs, base_port=self.ports.functions, env=env,
-                                      log_dir=self.profile.home / "logs")
-            self.upstream.start()
-        else:
-            self.upstream = InProcess()
-        # An event function with no type is a sink (dead letters), not a Trigger subscriber.
-        triggers = [Trigger(s.name, s.event_type, self.upstream.send(s))
-                    for s in specs if s.kind == EVENT and s.event_type]
-        self.broker = Broker(triggers, delivery=self.delivery)
-        self.scheduler = Scheduler(specs, self.broker, self.upstream.send)
-        self._servers = [
-            _Server(self.ports.api, Gateway(specs, self.upstream.app, site=self._site())),
-            _Server(self.ports.internal,
-                    Gateway(specs, self.upstream.app, internal=True, root=self.broker.ingress)),
+        wakeup = f"streamfn-broker-{self.profile.name}-{self.ports.internal}"
+        listeners = _listeners([s.name for s in specs] + [INGRESS], self.ports.functions)
+        process_env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
+                       "STREAMFN_UPSTREAM_KEEPALIVE_SECONDS": str(int(self.idle_seconds + 15))}
+        run = self.profile.home / "run"
+        instances = [
+            Instance(spec.name, [sys.executable, "-m", "local.serve", spec.source, spec.target],
+                     process_env, self._policy(spec.scaling), listeners[spec.name], run,
+                     self.logs / f"{spec.name}.log")
+            for spec in specs
         ]
-        for server in self._servers:
-            server.start()
+        instances.append(Instance(
+            INGRESS, [sys.executable, "-m", "local.serve", "--app", "local.broker:ingress"],
+            {**process_env, WAKEUP_ENV: wakeup, QUEUE_ENV: self.profile.name}, Policy(min_scale=1, max_scale=2, concurrency=16),
+            listeners[INGRESS], run, self.logs / "broker-ingress.log"))
+        self.runtime = Runtime(instances, list(self.servers.values()))
+        ports = {instance.name: instance.port for instance in instances}
+        timeouts = [s.scaling.timeout_seconds for s in specs if s.kind == HTTP] or [30]
+        self._serve_front_door(specs, ports, read_timeout=max(timeouts) + 60)
+        triggers = [Trigger(s.name, s.event_type, http_send(ports[s.name],
+                                                            timeout=s.scaling.timeout_seconds + 60),
+                            direct=s.kind == SCHEDULE)
+                    for s in specs if s.kind in (EVENT, SCHEDULE) and s.event_type]
+        self.broker = Broker(triggers, delivery=self.delivery, wakeup=wakeup,
+                             store=EventStore(self.profile.name))
+        self.scheduler = Scheduler(specs, self.broker)
+        self.runtime.start()
+        self.broker.start()
         if self.with_ingest:
-            from local.ingest import Ingest, IngestPorts
-
             self.ingest = Ingest(
                 self.profile.home / "nginx", media_dir(self.profile),
                 IngestPorts(rtmp=self.ports.rtmp, media=self.ports.hls, stat=self.ports.stat,
                             sidecar=self.ports.sidecar),
                 functions_url=self.internal_url, env=env)
-            self.ingest.start()
+            for server in self.ingest.servers():
+                self._supervise(server)
         if self.schedule:
             self.scheduler.start()
 
-    def _site(self):
-        if self.site is None:
-            return None
-        from local.web import StaticSite
+    def _policy(self, scaling) -> Policy:
+        return Policy(min_scale=scaling.min_scale, max_scale=scaling.max_scale,
+                      concurrency=scaling.concurrency, idle_seconds=self.idle_seconds,
+                      scale_down_seconds=self.scale_down_seconds)
 
-        return StaticSite(self.site)
+    def _supervise(self, server: Supervised) -> None:
+        server.run()
+        self.servers[server.name] = server
+        self.runtime.servers.append(server)
+
+    def _serve_front_door(self, specs, ports: dict[str, int], *, read_timeout: int) -> None:
+        from shared_lib.config import get_settings
+
+        home = self.profile.home / "frontdoor"
+        for path in (home / "run", home / "logs"):
+            path.mkdir(parents=True, exist_ok=True)
+        user = ""
+        if os.geteuid() == 0:
+            user = "user nobody nogroup;"  # workers buffer bodies into run/ as nobody
+            shutil.chown(home / "run", "nobody", "nogroup")
+        settings = get_settings()
+        config = FrontDoorConfig(
+            api_listen=f"127.0.0.1:{self.ports.api}", internal_listen=f"127.0.0.1:{self.ports.internal}",
+            upstreams={name: port for name, port in ports.items() if name != INGRESS},
+            public=RouteTable.from_catalog(specs), internal=RouteTable.from_catalog(specs, internal=True),
+            ingress=f"127.0.0.1:{ports[INGRESS]}", home=home, site=self.site,
+            max_body_bytes=settings.max_body_bytes, read_timeout_seconds=read_timeout,
+            upstream_keepalive_seconds=max(1, int(min(30, self.idle_seconds / 2))), user=user)
+        conf = home / "nginx.conf"
+        conf.write_text(render(config))
+
+        def start():
+            return spawn(["nginx", "-p", str(home), "-c", str(conf), "-e", str(home / "logs" / "error.log")],
+                         log_file=home / "logs" / "nginx.out")
+
+        def ready():
+            for port in (self.ports.api, self.ports.internal):
+                services.wait_for_port(port, what="the front door (nginx)")
+
+        self._supervise(Supervised("front door (nginx)", start, ready, stop_signal=signal.SIGQUIT))
 
     def stop(self) -> None:
+        """Stop everything but PostgreSQL and Redis, in reverse order."""
         if self.scheduler:
             self.scheduler.stop()
-        if self.ingest:
-            self.ingest.stop()
-        for server in reversed(self._servers):
-            server.stop()
+        for name in [n for n in self.servers if n not in ("PostgreSQL", "Redis")][::-1]:
+            self.servers.pop(name).stop()
+        if self.runtime:
+            self.runtime.stop()
         if self.broker:
-            self.broker.drain(10)
             self.broker.close()
-        if self.upstream:
-            self.upstream.close()
 
     def stop_servers(self) -> None:
+        for name in ("Redis", "PostgreSQL"):
+            server = self.servers.pop(name, None)
+            if server is not None:
+                server.stop()
         services.stop_redis(self.profile)
         services.stop_postgres(self.profile)
 
 
 def dev_profile() -> services.Profile:
     return services.Profile(
-        "dev",
+        os.environ.get("STREAMFN_PROFILE", "dev"),
         pg_port=int(os.environ.get("STREAMFN_PG_PORT", 55432)),
         redis_port=int(os.environ.get("STREAMFN_REDIS_PORT", 56379)),
     )

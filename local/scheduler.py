@@ -12,7 +12,7 @@ import threading
 import uuid
 from datetime import datetime, timezone
 
-from local.broker import Broker, Trigger
+from local.broker import Broker
 from shared_lib.catalog import SCHEDULE, FunctionSpec
 from shared_lib.events import EventType
 
@@ -37,18 +37,21 @@ def ping_event(spec: FunctionSpec, *, at: datetime) -> tuple[dict[str, str], byt
 
 
 class Scheduler:
-    def __init__(self, specs: list[FunctionSpec], broker: Broker, send_for) -> None:
-        self.jobs = [(spec, Trigger(spec.name, EventType.PING, send_for(spec)))
-                     for spec in specs if spec.kind == SCHEDULE]
+    """Publishes each due ping into the broker, addressed to its function (the broker holds
+    a direct Trigger for every scheduled function), so a firing is as durable as any event."""
+
+    def __init__(self, specs: list[FunctionSpec], broker: Broker) -> None:
+        self.jobs = [spec for spec in specs if spec.kind == SCHEDULE]
         self.broker = broker
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def fire(self, name: str) -> None:
         """Fire one schedule now (tests, and `python -m local fire NAME`)."""
-        for spec, trigger in self.jobs:
+        for spec in self.jobs:
             if spec.name == name:
-                self.broker.submit(trigger, *ping_event(spec, at=datetime.now(timezone.utc)))
+                self.broker.publish(*ping_event(spec, at=datetime.now(timezone.utc)),
+                                    subscriber=spec.name)
                 return
         raise KeyError(name)
 
@@ -60,13 +63,18 @@ class Scheduler:
         from croniter import croniter
 
         now = datetime.now(timezone.utc)
-        due = {spec.name: croniter(spec.schedule, now).get_next(datetime) for spec, _ in self.jobs}
+        due = {spec.name: croniter(spec.schedule, now).get_next(datetime) for spec in self.jobs}
         while not self._stop.is_set():
             now = datetime.now(timezone.utc)
-            for spec, trigger in self.jobs:
+            for spec in self.jobs:
                 if due[spec.name] <= now:
                     log.info("firing %s", spec.name)
-                    self.broker.submit(trigger, *ping_event(spec, at=due[spec.name]))
+                    try:
+                        self.broker.publish(*ping_event(spec, at=due[spec.name]),
+                                            subscriber=spec.name)
+                    except Exception:  # noqa: BLE001 - PostgreSQL restarting: next tick
+                        log.exception("could not fire %s", spec.name)
+                        continue
                     due[spec.name] = croniter(spec.schedule, now).get_next(datetime)
             self._stop.wait(1.0)
 

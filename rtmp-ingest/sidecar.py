@@ -325,15 +325,32 @@ def main(argv: list[str]) -> int:
         template, out = Path(argv[1]), Path(argv[2])
         out.write_text(render_nginx_conf(template.read_text(), dict(os.environ)))
         return 0
-    from werkzeug.serving import make_server
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    config = Config.from_environment()
-    threading.Thread(target=Reporter(config).run_forever, name="reporter", daemon=True).start()
-    server = make_server("127.0.0.1", config.port, Sidecar(config), threaded=True)
-    log.info("rtmp-ingest sidecar on 127.0.0.1:%s for pod %s", config.port, config.pod)
-    server.serve_forever()
+    serve(Config.from_environment())
     return 0
+
+
+def serve(config: Config) -> None:
+    """The sidecar under gunicorn: one worker (the event queue and the reporter live in
+    it), threads for nginx's concurrent callbacks."""
+    import gunicorn.app.base
+
+    def post_worker_init(worker) -> None:
+        threading.Thread(target=Reporter(config).run_forever, name="reporter", daemon=True).start()
+        log.info("rtmp-ingest sidecar on 127.0.0.1:%s for pod %s", config.port, config.pod)
+
+    class Application(gunicorn.app.base.BaseApplication):
+        def load_config(self) -> None:
+            for key, value in {"bind": [f"127.0.0.1:{config.port}"], "workers": 1,
+                               "worker_class": "gthread", "threads": 16, "timeout": 60,
+                               "graceful_timeout": 15, "loglevel": "warning",
+                               "post_worker_init": post_worker_init,
+                               "proc_name": "streamfn-ingest-sidecar"}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return Sidecar(config)
+
+    Application().run()
 
 
 if __name__ == "__main__":

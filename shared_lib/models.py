@@ -404,3 +404,41 @@ class DeadLetter(Base):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = _now_column()
     replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BrokerEvent(Base):
+    """An event the one-machine broker's ingress accepted (local/event_store.py keeps the
+    queue; this mapping holds the schema to its migration)."""
+
+    __tablename__ = "broker_events"
+    __table_args__ = (Index("ix_broker_events_unrouted", "queue", "id",
+                            postgresql_where=text("NOT routed")),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    queue: Mapped[str] = mapped_column(String(100), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(200), nullable=False)
+    subscriber: Mapped[str | None] = mapped_column(String(100))
+    headers: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    routed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    accepted_at: Mapped[datetime] = _now_column()
+
+
+class BrokerDelivery(Base):
+    """One event's delivery to one subscriber, until it is delivered or dead-lettered."""
+
+    __tablename__ = "broker_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "subscriber", name="uq_broker_deliveries_once"),
+        Index("ix_broker_deliveries_due", "queue", "due_at", postgresql_where=text("NOT leased")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("broker_events.id", ondelete="CASCADE"), nullable=False)
+    queue: Mapped[str] = mapped_column(String(100), nullable=False)
+    subscriber: Mapped[str] = mapped_column(String(100), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    due_at: Mapped[datetime] = _now_column()
+    leased: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    last_error: Mapped[str | None] = mapped_column(Text)

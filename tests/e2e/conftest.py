@@ -1,4 +1,4 @@
-"""The platform as `make dev` runs it (gateway, broker, scheduler), on free ports."""
+"""The platform as `make dev` runs it (front door, functions' runtime, broker), on free ports."""
 
 from __future__ import annotations
 
@@ -60,24 +60,22 @@ def register_user(api: str, prefix: str = "e") -> tuple[str, dict]:
     return name, answer.json()
 
 
-def start_platform(mode: str, *, ingest: bool = True, site=None) -> Platform:
+def start_platform(*, ingest: bool = True, site=None, **runtime) -> Platform:
+    """The platform on free ports; `runtime`: idle_seconds, scale_down_seconds."""
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
                   stat=free_port(), sidecar=free_port(), functions=21000 + os.getpid() % 5000)
-    platform = Platform(test_profile(), ports, mode=mode, environment="test",
+    platform = Platform(test_profile(), ports, environment="test",
                         delivery=Delivery(retry=3, backoff_delay=0.05), schedule=False,
-                        overrides=TEST_SETTINGS, ingest=ingest, site=site)
+                        overrides=TEST_SETTINGS, ingest=ingest, site=site, **runtime)
     platform.start()
     return platform
 
 
 @pytest.fixture(scope="session")
 def platform(servers):
-    import logging
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from local.web import build
 
-    running = start_platform("inprocess", site=build())
+    running = start_platform(site=build())
     yield running
     running.stop()
 

@@ -165,10 +165,13 @@ def test_with_the_functions_unreachable_a_publish_is_refused(platform, channel, 
     isolated = Ingest(tmp_path, tmp_path / "media", IngestPorts(rtmp=free_port(), media=free_port(), stat=free_port(),
                                             sidecar=free_port()),
                       functions_url=f"http://127.0.0.1:{free_port()}", env=dict(platform.env))
-    isolated.start()
+    servers = isolated.servers()
     try:
+        for server in servers:
+            server.run()
         assert refused(publish(f"{isolated.rtmp_url}/{key['stream_key']}"))
     finally:
-        isolated.stop()
+        for server in servers:
+            server.stop()
     assert live_stream_of(platform.api_url, name) is None
     assert http("GET", f"{platform.api_url}/api/users/{name}/streams").json()["items"] == []

@@ -10,7 +10,8 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from local.broker import Broker, Delivery, Trigger
-from local.upstreams import http_send
+from local.event_store import EventStore
+from local.platform import http_send
 
 
 class Subscriber:
@@ -48,7 +49,8 @@ def subscriber_factory():
 
 def publish(subscriber):
     broker = Broker([Trigger("subscriber", "dev.streamfn.test", http_send(subscriber.port))],
-                    delivery=Delivery(retry=3, backoff_delay=0.01))
+                    delivery=Delivery(retry=3, backoff_delay=0.01),
+                    store=EventStore(f"test-{uuid.uuid4()}"))
     event_id = str(uuid.uuid4())
     broker.publish({"ce-specversion": "1.0", "ce-id": event_id, "ce-source": "/t",
                     "ce-type": "dev.streamfn.test", "content-type": "application/json"}, b"{}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from local.event_store import EventStore, Leased
 from shared_lib.repositories import RefreshTokenRepository, RevokedTokenRepository, UserRepository
 
 
@@ -88,3 +89,55 @@ class FakeUnitOfWork:
 
     def commit(self):
         self.committed += 1
+
+
+class FakeEventStore(EventStore):
+    """The broker's queue in memory. Retries are due at once; their delays are recorded."""
+
+    def __init__(self):
+        super().__init__("fake")
+        self.events = {}       # id -> (headers, body, subscriber, routed)
+        self.deliveries = {}   # id -> [event id, subscriber, attempts, leased]
+        self.delays = []
+        self._ids = iter(range(1, 1_000_000))
+
+    def put(self, headers, body, *, subscriber=None):
+        event_id = next(self._ids)
+        self.events[event_id] = [headers, body, subscriber, False]
+        return event_id
+
+    def route(self, subscribers_of, *, limit=200):
+        new = [(i, e) for i, e in self.events.items() if not e[3]][:limit]
+        for event_id, event in new:
+            event[3] = True
+            for name in [event[2]] if event[2] else subscribers_of(event[0].get("ce-type", "")):
+                self.deliveries[next(self._ids)] = [event_id, name, 0, False]
+            self._forget(event_id)
+        return len(new)
+
+    def lease(self, limit):
+        due = [(i, d) for i, d in self.deliveries.items() if not d[3]][:limit]
+        for _, delivery in due:
+            delivery[3] = True
+        return [Leased(i, d[1], d[2], *self.events[d[0]][:2]) for i, d in due]
+
+    def done(self, delivery_id):
+        event_id = self.deliveries.pop(delivery_id)[0]
+        self._forget(event_id)
+
+    def retry(self, delivery_id, *, attempts, delay, error):
+        self.deliveries[delivery_id][2:] = [attempts, False]
+        self.delays.append(delay)
+
+    def _forget(self, event_id):
+        if not any(d[0] == event_id for d in self.deliveries.values()):
+            self.events.pop(event_id, None)
+
+    def release_all(self):
+        return 0
+
+    def next_due(self):
+        return 0.0 if any(not d[3] for d in self.deliveries.values()) else None
+
+    def pending(self):
+        return sum(not e[3] for e in self.events.values()) + len(self.deliveries)

@@ -1,8 +1,10 @@
-"""The local broker's delivery rules, with a fake subscriber and an in-memory dead-letter store."""
+"""The local broker's delivery rules, with fake subscribers, an in-memory queue and an
+in-memory dead-letter store."""
 
 from __future__ import annotations
 
 from local.broker import Broker, Delivery, Trigger
+from tests.unit.fakes import FakeEventStore
 
 EVENT = ({"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/t", "ce-type": "dev.t.happened",
           "content-type": "application/json"}, b'{"n": 1}')
@@ -32,26 +34,27 @@ class Subscriber:
 
 
 def broker(*subscribers, retry=3):
-    dead = MemoryDeadLetters()
-    sleeps = []
+    dead, store = MemoryDeadLetters(), FakeEventStore()
     triggers = [Trigger(f"s{i}", "dev.t.happened", s) for i, s in enumerate(subscribers)]
     return Broker(triggers, delivery=Delivery(retry=retry, backoff_delay=0.1),
-                  dead_letters=dead, sleep=sleeps.append), dead, sleeps
+                  dead_letters=dead, store=store), dead, store
 
 
 def test_two_500s_then_202_is_delivered_on_the_third_try_with_exponential_backoff():
     subscriber = Subscriber((500, {}, b""), (500, {}, b""), (202, {}, b""))
-    b, dead, sleeps = broker(subscriber)
-    assert b.deliver(b.triggers[0], *EVENT)
+    b, dead, store = broker(subscriber)
+    b.publish(*EVENT)
+    assert b.drain(5)
     assert len(subscriber.received) == 3
-    assert sleeps == [0.1, 0.2]
+    assert store.delays == [0.1, 0.2]
     assert dead.letters == []
 
 
 def test_always_500_ends_in_the_dead_letter_store_after_the_retries():
     subscriber = Subscriber((500, {}, b"oops"))
     b, dead, _ = broker(subscriber, retry=3)
-    assert not b.deliver(b.triggers[0], *EVENT)
+    b.publish(*EVENT)
+    assert b.drain(5)
     assert len(subscriber.received) == 4
     assert dead.letters[0]["attempts"] == 4 and "500" in dead.letters[0]["reason"]
 
@@ -59,7 +62,8 @@ def test_always_500_ends_in_the_dead_letter_store_after_the_retries():
 def test_a_200_with_an_html_body_is_a_failed_delivery():
     subscriber = Subscriber((200, {"Content-Type": "text/html"}, b"<p>OK</p>"))
     b, dead, _ = broker(subscriber, retry=1)
-    assert not b.deliver(b.triggers[0], *EVENT)
+    b.publish(*EVENT)
+    assert b.drain(5)
     assert len(subscriber.received) == 2
     assert "not a CloudEvent" in dead.letters[0]["reason"]
 
@@ -67,24 +71,42 @@ def test_a_200_with_an_html_body_is_a_failed_delivery():
 def test_a_400_is_not_retried():
     subscriber = Subscriber((400, {}, b'{"error": {}}'))
     b, dead, _ = broker(subscriber)
-    assert not b.deliver(b.triggers[0], *EVENT)
+    b.publish(*EVENT)
+    assert b.drain(5)
     assert len(subscriber.received) == 1 and len(dead.letters) == 1
 
 
-def test_a_network_error_is_retried():
-    subscriber = Subscriber(ConnectionRefusedError(), (202, {}, b""))
+def test_a_network_error_or_a_crashing_subscriber_is_retried():
+    subscriber = Subscriber(ConnectionRefusedError(), ValueError("bad"), (202, {}, b""))
     b, dead, _ = broker(subscriber)
-    assert b.deliver(b.triggers[0], *EVENT)
-    assert len(subscriber.received) == 2
+    b.publish(*EVENT)
+    assert b.drain(5)
+    assert len(subscriber.received) == 3 and dead.letters == []
 
 
 def test_publish_fans_out_by_type_only():
     matching, other = Subscriber((202, {}, b"")), Subscriber((202, {}, b""))
     b, _, _ = broker(matching)
     b.triggers.append(Trigger("other", "dev.t.other", other))
-    assert b.publish(*EVENT) == 1
+    b.publish(*EVENT)
     assert b.drain(5)
     assert len(matching.received) == 1 and other.received == []
+
+
+def test_a_direct_subscriber_gets_only_what_is_addressed_to_it():
+    typed, direct = Subscriber((202, {}, b"")), Subscriber((202, {}, b""))
+    b, _, _ = broker(typed)
+    b.triggers.append(Trigger("ping-me", None, direct, direct=True))
+    b.publish(*EVENT)
+    b.publish(*EVENT, subscriber="ping-me")
+    assert b.drain(5)
+    assert len(typed.received) == 1 and len(direct.received) == 1
+
+
+def test_an_event_nobody_subscribes_to_leaves_nothing_pending():
+    b, _, store = broker()
+    b.publish(*EVENT)
+    assert b.drain(5) and store.events == {}
 
 
 def test_a_reply_event_is_published_back_to_the_broker():
@@ -94,23 +116,38 @@ def test_a_reply_event_is_published_back_to_the_broker():
     second = Subscriber((202, {}, b""))
     b, dead, _ = broker(first)
     b.triggers.append(Trigger("second", "dev.t.other", second))
-    assert b.deliver(b.triggers[0], *EVENT)
+    b.publish(*EVENT)
     assert b.drain(5)
     assert second.received and second.received[0][0]["ce-id"] == "r1"
 
 
-def test_ingress_accepts_structured_mode_and_refuses_garbage():
+def test_ingress_stores_structured_mode_in_binary_and_refuses_garbage():
     from werkzeug.test import Client
 
-    subscriber = Subscriber((202, {}, b""))
-    b, _, _ = broker(subscriber)
-    client = Client(b.ingress)
+    from local.broker import Ingress
+
+    store = FakeEventStore()
+    client = Client(Ingress(store))
     structured = client.post("/", json={"specversion": "1.0", "id": "9", "source": "/x",
                                         "type": "dev.t.happened", "data": {"a": 1}},
                              headers={"Content-Type": "application/cloudevents+json"})
     assert structured.status_code == 202
     garbage = client.post("/", data=b"{}", headers={"Content-Type": "application/json"})
     assert garbage.status_code == 400 and garbage.json["error"]["code"] == "invalid_event"
-    assert b.drain(5)
-    headers, body = subscriber.received[0]
+    [(headers, body, _, _)] = store.events.values()
     assert headers["ce-id"] == "9" and b'"a"' in body
+
+
+def test_ingress_answers_503_when_it_cannot_store_so_the_sender_retries():
+    from werkzeug.test import Client
+
+    from local.broker import Ingress
+
+    class Down(FakeEventStore):
+        def put(self, *args, **kwargs):
+            raise OSError("connection refused")
+
+    answer = Client(Ingress(Down())).post("/", data=b"{}", headers={
+        "ce-specversion": "1.0", "ce-id": "1", "ce-source": "/x", "ce-type": "t",
+        "Content-Type": "application/json"})
+    assert answer.status_code == 503 and answer.json["error"]["code"] == "unavailable"

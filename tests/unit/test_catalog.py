@@ -43,12 +43,12 @@ def test_a_literal_route_wins_over_a_parameter():
         FunctionSpec(name="key", target="key", module="m", kind="http", method="POST",
                      path="/api/streams/key"),
     ]
-    from local.gateway import Gateway
+    from local.routes import RouteTable
 
-    gateway = Gateway(specs, upstream=None)
-    assert gateway.match("POST", "/api/streams/key")[0].name == "key"
-    spec, allowed = gateway.match("DELETE", "/api/streams/key")
-    assert spec is None and set(allowed) == {"POST"}
+    table = RouteTable.from_catalog(specs)
+    assert table.match("POST", "/api/streams/key")[0] == "key"
+    function, allowed = table.match("DELETE", "/api/streams/key")
+    assert function is None and set(allowed) == {"POST"}
 
 
 def test_openapi_lists_every_public_route_with_resolvable_schemas():

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from local.broker import Broker, Delivery
+from local.broker import Broker, Delivery, Trigger
 from local.scheduler import Scheduler
 from shared_lib.catalog import SCHEDULE, FunctionSpec
+from tests.unit.fakes import FakeEventStore
 
 
 class Recorder:
@@ -20,8 +21,9 @@ def test_fire_delivers_a_ping_event_to_the_named_function():
     spec = FunctionSpec(name="recompute", target="recompute", module="m", kind=SCHEDULE,
                         event_type="dev.knative.sources.ping", schedule="*/10 * * * *")
     recorder = Recorder()
-    broker = Broker([], delivery=Delivery(retry=0), dead_letters=None)
-    scheduler = Scheduler([spec], broker, lambda _: recorder)
+    broker = Broker([Trigger("recompute", None, recorder, direct=True)],
+                    delivery=Delivery(retry=0), store=FakeEventStore())
+    scheduler = Scheduler([spec], broker)
     scheduler.fire("recompute")
     assert broker.drain(5)
     [(headers, body)] = recorder.received
@@ -32,5 +34,5 @@ def test_fire_delivers_a_ping_event_to_the_named_function():
 
 def test_only_scheduled_functions_become_jobs():
     http = FunctionSpec(name="h", target="h", module="m", kind="http", method="GET", path="/x")
-    scheduler = Scheduler([http], Broker([]), lambda _: Recorder())
+    scheduler = Scheduler([http], Broker([], store=FakeEventStore()))
     assert scheduler.jobs == []

@@ -1,0 +1,235 @@
+"""The front door: nginx on the API and internal ports, its config rendered from the catalog.
+
+Requests are routed by the same table the Emissary Mappings carry (local/routes.py): a
+`map` from "METHOD path" to the function's upstream, literal paths first, and one from
+the path to the methods it takes, for 405's Allow. Each function is an upstream of
+keep-alive connections to the port the runtime holds for it (local/instances.py). nginx
+closes an idle upstream connection before gunicorn would and well before the function
+scales to zero, so no request is ever sent on a connection being closed.
+
+Every error nginx makes itself is answered with the API's JSON error body: a malformed
+request or header (400), an unknown route (404), a wrong method (405 with Allow), a body
+over the limit (413, as soon as Content-Length says so), a long URI or header (414, 431),
+and a function that failed or timed out (502, 503, 504). Client reads time out, request
+bodies are buffered by nginx before a function sees them, and a response with
+`X-Accel-Buffering: no` (Server-Sent Events) streams unbuffered.
+
+The public port also serves the web app's files: hashed bundles cached for good, any other
+path the app's index.html (its router takes it from there), revalidated on every load.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from local.routes import RouteTable
+
+ERRORS = {
+    400: ("invalid_request", "The request is malformed."),
+    404: ("not_found", "No such route."),
+    405: ("method_not_allowed", "That method is not allowed here."),
+    408: ("request_timeout", "The request took too long to arrive."),
+    413: ("payload_too_large", "The request body is too large."),
+    414: ("uri_too_long", "The request URI is too long."),
+    431: ("headers_too_large", "The request headers are too large."),
+    500: ("internal", "The request failed."),
+    502: ("unavailable", "The function did not answer. Try again shortly."),
+    503: ("unavailable", "A service this request needs is unavailable. Try again shortly."),
+    504: ("timeout", "The function did not answer in time."),
+}
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+                    "X-Frame-Options": "DENY"}
+STATIC_METHODS = "GET, HEAD"
+
+
+@dataclass
+class FrontDoorConfig:
+    api_listen: str
+    internal_listen: str
+    upstreams: dict[str, int]
+    public: RouteTable
+    internal: RouteTable
+    ingress: str
+    home: Path
+    site: Path | None = None
+    max_body_bytes: int = 64 * 1024
+    read_timeout_seconds: int = 120
+    upstream_keepalive_seconds: int = 30
+    user: str = ""
+    tls: tuple[Path, Path] | None = None
+    workers: str = "auto"
+
+
+def error_body(status: int) -> str:
+    code, message = ERRORS[status]
+    return json.dumps({"error": {"code": code, "message": message, "details": []}})
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def nginx_regex(regex: str) -> str:
+    """A catalog path regex for nginx's PCRE, without named groups (they would become
+    variables)."""
+    return re.sub(r"\(\?P<\w+>", "(", regex)
+
+
+def _maps(prefix: str, table: RouteTable) -> list[str]:
+    """`$<prefix>_function`: the upstream for "METHOD path", "=405" for a known path with
+    another method, empty otherwise; `$<prefix>_allowed`: the methods a path takes. nginx
+    tries a map's regexes in order, so literal paths come first (the table's order)."""
+    methods = table.allowed()
+    return [
+        f'map "$request_method $uri" ${prefix}_function {{',
+        '    default "";',
+        *[f'    "~^{route.method} {nginx_regex(route.regex)[1:]}" "fn-{route.function}";'
+          for route in table.routes],
+        *[f'    "~^[A-Z]+ {nginx_regex(regex)[1:]}" "=405";' for regex in methods],
+        "}",
+        f"map $uri ${prefix}_allowed {{",
+        f'    default "{STATIC_METHODS if prefix == "public" else ""}";',
+        *[f'    "~{nginx_regex(regex)}" "{", ".join(allowed)}";' for regex, allowed in methods.items()],
+        '    "~^/(api|internal)/" "";',
+        "}",
+    ]
+
+
+def _error_pages(prefix: str) -> list[str]:
+    """Every error nginx makes, as the API's JSON error body. A URI, not a named location,
+    for all but 405: errors in the request line leave no URI to redirect a name from. 405
+    is raised by the routing below, after parsing, and needs the request's own $uri for
+    its Allow header."""
+    lines = []
+    for status in ERRORS:
+        source = "494" if status == 431 else str(status)
+        target = f"@{prefix}_e405" if status == 405 else f"/.errors/{status}"
+        lines.append(f"    error_page {source} ={status} {target};")
+    for status in ERRORS:
+        where = f"@{prefix}_e405" if status == 405 else f"= /.errors/{status}"
+        lines += [f"    location {where} {{",
+                  *(["        internal;"] if status != 405 else []),
+                  "        default_type application/json;",
+                  "        add_header Cache-Control no-store always;"]
+        if status == 405:
+            lines.append(f"        add_header Allow ${prefix}_allowed always;")
+        lines += [f"        return {status} {_quote(error_body(status))};", "    }"]
+    return lines
+
+
+# A request target must be ASCII (RFC 3986: anything else is percent-encoded, as browsers
+# do). gunicorn answers a raw non-ASCII byte with an HTML 400; nginx answers it as JSON.
+# Checked in each location, not the server: there it would also refuse the redirect to
+# the error page itself.
+ASCII_ONLY = '        if ($request_uri ~ "[^!-~]") { return 400; }'
+
+
+def _route(prefix: str) -> list[str]:
+    return [
+        ASCII_ONLY,
+        f'        if (${prefix}_function = "=405") {{ return 405; }}',
+        f'        if (${prefix}_function = "") {{ return 404; }}',
+        f"        proxy_pass http://${prefix}_function;",
+    ]
+
+
+def _static(site: Path) -> list[str]:
+    security = [f'        add_header {name} "{value}" always;' for name, value in SECURITY_HEADERS.items()]
+    methods = [ASCII_ONLY, '        if ($request_method !~ ^(GET|HEAD)$) { return 405; }']
+    return [
+        f"    root {site};",
+        "    location / {", *methods, "        try_files $uri /index.html;",
+        '        add_header Cache-Control "no-cache" always;', *security, "    }",
+        # Bundles named by their content's hash never change: cache them for good.
+        r'    location ~ "^/[^/]+-[A-Za-z0-9]{6,}\.[a-z0-9]+$" {', *methods,
+        "        try_files $uri /index.html;",
+        '        add_header Cache-Control "public, max-age=31536000, immutable" always;',
+        *security, "    }",
+        "    location = /index.html {", *methods,
+        '        add_header Cache-Control "no-cache" always;', *security, "    }",
+    ]
+
+
+def render(config: FrontDoorConfig) -> str:
+    run, logs = config.home / "run", config.home / "logs"
+    upstreams = []
+    for name, port in sorted(config.upstreams.items()):
+        upstreams += [f"upstream fn-{name} {{",
+                      f"    server 127.0.0.1:{port} max_fails=0;",
+                      "    keepalive 32;",
+                      "    keepalive_requests 200;",
+                      f"    keepalive_timeout {config.upstream_keepalive_seconds}s;",
+                      "}"]
+    tls = []
+    if config.tls:
+        certificate, key = config.tls
+        tls = [f"    ssl_certificate {certificate};", f"    ssl_certificate_key {key};",
+               "    ssl_protocols TLSv1.2 TLSv1.3;", "    ssl_session_cache shared:tls:10m;",
+               '    add_header Strict-Transport-Security "max-age=31536000" always;']
+    api_listen = f"{config.api_listen}{' ssl' if config.tls else ''} default_server"
+    lines = [
+        "# Rendered by local/frontdoor.py from the function catalog. Do not edit.",
+        config.user,
+        f"worker_processes {config.workers};",
+        "daemon off;",
+        f"pid {run}/nginx.pid;",
+        f"error_log {logs}/error.log warn;",
+        "events { worker_connections 4096; }",
+        "http {",
+        "    server_tokens off;",
+        f"    access_log {logs}/access.log combined buffer=64k flush=1s;",
+        f"    client_body_temp_path {run}/client_body;",
+        f"    proxy_temp_path {run}/proxy;",
+        f"    fastcgi_temp_path {run}/fastcgi;",
+        f"    uwsgi_temp_path {run}/uwsgi;",
+        f"    scgi_temp_path {run}/scgi;",
+        "    include /etc/nginx/mime.types;",
+        "    default_type application/octet-stream;",
+        "    sendfile on;",
+        "    charset_types application/json;",
+        f"    client_max_body_size {config.max_body_bytes};",
+        "    client_body_buffer_size 64k;",
+        "    client_header_timeout 10s;",
+        "    client_body_timeout 10s;",
+        "    send_timeout 30s;",
+        "    keepalive_timeout 65s;",
+        "    large_client_header_buffers 4 8k;",
+        "    proxy_http_version 1.1;",
+        '    proxy_set_header Connection "";',
+        "    proxy_set_header Host $host;",
+        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "    proxy_set_header X-Forwarded-Proto $scheme;",
+        "    proxy_connect_timeout 5s;",
+        f"    proxy_read_timeout {config.read_timeout_seconds}s;",
+        f"    proxy_send_timeout {config.read_timeout_seconds}s;",
+        "    proxy_next_upstream error;",
+        "    proxy_buffer_size 16k;",
+        "    proxy_buffers 8 16k;",
+        "    proxy_busy_buffers_size 32k;",
+        *["    " + line for line in upstreams],
+        f"    upstream broker-ingress {{ server {config.ingress} max_fails=0; keepalive 16; }}",
+        *["    " + line for line in _maps("public", config.public)],
+        *["    " + line for line in _maps("internal", config.internal)],
+        "    server {",
+        f"        listen {api_listen};",
+        *["    " + line for line in tls],
+        *["    " + line for line in _error_pages("public")],
+        "        location /api/ {", *["    " + line for line in _route("public")], "        }",
+        "        location /internal/ { return 404; }",
+        *(["    " + line for line in _static(config.site)] if config.site else
+          ["        location / { return 404; }"]),
+        "    }",
+        "    server {",
+        f"        listen {config.internal_listen} default_server;",
+        *["    " + line for line in _error_pages("internal")],
+        "        location = / {", "    " + ASCII_ONLY, "            proxy_pass http://broker-ingress;",
+        "        }",
+        "        location / {", *["    " + line for line in _route("internal")], "        }",
+        "    }",
+        "}",
+    ]
+    return "\n".join(line for line in lines if line is not None) + "\n"
+

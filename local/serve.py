@@ -1,0 +1,148 @@
+"""One function's server: gunicorn on a listening socket the runtime hands over.
+
+The runtime (local/instances.py) binds each function's port itself and keeps the socket
+while no process serves it, the way systemd's socket activation does: a connection that
+arrives then waits in the kernel's accept queue, and the runtime starts this server with
+the socket's descriptor in STREAMFN_LISTEN_FD. gunicorn accepts from it directly, so a warm function
+has no proxy hop between nginx and its workers.
+
+Each worker writes what the autoscaler needs (requests in flight, their peak since the
+last report, the time of the last request) to `STREAMFN_STATS_DIR/<pid>` twice a second,
+and only when something changed. Threads follow the catalog's concurrency, as
+containerConcurrency does; more workers come and go by SIGTTIN/SIGTTOU from the runtime.
+
+    python -m local.serve SOURCE TARGET
+    python -m local.serve --app module:attribute
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+REPORT_SECONDS = 0.5
+
+
+class Activity:
+    """Requests in flight in this worker, and when the last one came."""
+
+    def __init__(self, directory: str) -> None:
+        self.path = os.path.join(directory, str(os.getpid()))
+        self._lock = threading.Lock()
+        self.in_flight = self.peak = self.total = 0
+        self.last = time.time()
+        self._written: tuple = ()
+
+    def begin(self, *_args) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.total += 1
+            self.peak = max(self.peak, self.in_flight)
+            self.last = time.time()
+
+    def end(self, *_args) -> None:
+        with self._lock:
+            self.in_flight -= 1
+            self.last = time.time()
+
+    def report(self) -> None:
+        with self._lock:
+            state = (self.in_flight, self.peak, self.total, round(self.last, 3))
+            self.peak = self.in_flight
+        if state != self._written:
+            partial = f"{self.path}.part"
+            with open(partial, "w") as out:
+                out.write(" ".join(str(value) for value in state))
+            os.replace(partial, self.path)
+            self._written = state
+
+    def run(self) -> None:
+        while True:
+            time.sleep(REPORT_SECONDS)
+            try:
+                self.report()
+            except OSError:
+                pass  # the runtime removed the directory: it is stopping us
+
+
+def read_activity(path: str) -> tuple[int, int, int, float] | None:
+    """(in flight, peak, total, last request time) from a worker's report."""
+    try:
+        with open(path) as report:
+            in_flight, peak, total, last = report.read().split()
+        return int(in_flight), int(peak), int(total), float(last)
+    except (OSError, ValueError):
+        return None
+
+
+def options() -> dict:
+    env = os.environ
+    stats = env.get("STREAMFN_STATS_DIR")
+    activity: dict[str, Activity] = {}
+
+    def post_worker_init(worker) -> None:
+        if stats:
+            activity["worker"] = Activity(stats)
+            threading.Thread(target=activity["worker"].run, name="activity", daemon=True).start()
+
+    def pre_request(worker, req) -> None:
+        if "worker" in activity:
+            activity["worker"].begin()
+
+    def post_request(worker, req, environ, resp) -> None:
+        if "worker" in activity:
+            activity["worker"].end()
+
+    return {
+        "bind": [f"fd://{env['STREAMFN_LISTEN_FD']}"],
+        "workers": int(env.get("WORKERS", 1)),
+        "threads": int(env.get("THREADS", 8)),
+        "worker_class": "gthread",
+        # Longer than the front door keeps an idle upstream connection, so nginx, never
+        # gunicorn, closes it: a request is never sent on a connection being closed.
+        "keepalive": int(env.get("STREAMFN_UPSTREAM_KEEPALIVE_SECONDS", 75)),
+        # gthread workers heartbeat from their main loop, busy threads or not.
+        "timeout": 60,
+        "graceful_timeout": int(env.get("STREAMFN_GRACEFUL_SECONDS", 30)),
+        "loglevel": env.get("GUNICORN_LOG_LEVEL", "warning"),
+        "accesslog": None,
+        "proc_name": f"streamfn-{env.get('K_SERVICE', 'function')}",
+        "post_worker_init": post_worker_init,
+        "pre_request": pre_request,
+        "post_request": post_request,
+        "backlog": 1024,
+    }
+
+
+def load_app(argv: list[str]):
+    """The WSGI app: a catalog function (SOURCE TARGET), or `--app module:attribute`."""
+    if argv[0] == "--app":
+        import importlib
+
+        module, _, attribute = argv[1].partition(":")
+        return getattr(importlib.import_module(module), attribute)
+    import functions_framework
+
+    return functions_framework.create_app(argv[1], argv[0])
+
+
+def main(argv: list[str]) -> int:
+    import gunicorn.app.base
+
+    class Application(gunicorn.app.base.BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options().items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            # In the worker, after fork: the arbiter never imports the function.
+            return load_app(argv)
+
+    Application().run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
