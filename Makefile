@@ -6,10 +6,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUN := PYTHONPATH=$(CURDIR) $(PY)
 
-.PHONY: dev test unit bench system venv web clean
+.PHONY: dev prod test unit bench system venv web clean
 
 dev: system venv
 	$(RUN) -m local dev
+
+# The same platform for real viewers: HTTPS, and nothing only fit for development (README).
+prod: system venv
+	STREAMFN_ENVIRONMENT=production $(RUN) -m local dev
 
 test: system venv
 	$(RUN) -m pytest
@@ -26,6 +30,7 @@ bench: system venv
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) recommendations.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) recording.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) fanout.py
+	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) runtime.py
 
 system:
 	@bash local/install-system.sh

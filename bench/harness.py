@@ -14,8 +14,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-# Request lines of the in-process servers would bury the figures.
-logging.getLogger("werkzeug").setLevel(logging.WARNING)
 logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
@@ -61,13 +59,17 @@ def median(values: list[float]) -> float:
 
 
 def start_broker() -> tuple[str, object]:
-    """The local broker's ingress, with no triggers, as the functions' K_SINK."""
-    import threading
+    """The broker's ingress, as the runtime serves it (gunicorn on a held socket), storing
+    into a queue of its own that nothing drains: the functions' K_SINK. Call after the
+    settings are in os.environ."""
+    import tempfile
 
-    from werkzeug.serving import make_server
+    from local.instances import Instance, Policy, bind
 
-    from local.broker import Broker
-
-    server = make_server("127.0.0.1", 0, Broker([]).ingress, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}/", server
+    listener = bind(free_port())
+    run = Path(tempfile.mkdtemp(prefix="bench-broker-"))
+    ingress = Instance("broker-ingress", [sys.executable, "-m", "local.serve", "--app", "local.broker:ingress"],
+                       {**os.environ, "PYTHONPATH": str(ROOT), "STREAMFN_BROKER_QUEUE": "bench"},
+                       Policy(min_scale=1, concurrency=16), listener, run, run / "ingress.log")
+    ingress.start("bench")
+    return f"http://127.0.0.1:{ingress.port}/", ingress

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from local.platform import Platform, Ports, dev_profile, lock
 
@@ -26,18 +27,23 @@ def dev() -> int:
         return 1
     from local.web import build
 
-    platform = Platform(profile, ports, site=build())
+    environment = os.environ.get("STREAMFN_ENVIRONMENT", "development")
+    certificate, key = (os.environ.get(f"STREAMFN_TLS_{part}_FILE") for part in ("CERTIFICATE", "KEY"))
+    tls = (Path(certificate), Path(key)) if certificate and key else None
+    platform = Platform(profile, ports, site=build(), environment=environment, tls=tls)
+    scheme = "https" if tls else "http"
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         print("starting PostgreSQL, Redis, the functions' runtime and nginx…", flush=True)
         platform.start()
         print(
-            "\nstreamfn is running\n"
-            f"  web app   http://127.0.0.1:{ports.api}/\n"
-            f"  API       http://127.0.0.1:{ports.api}/api   (OpenAPI: /api/openapi.json)\n"
-            f"  RTMP      rtmp://127.0.0.1:{ports.rtmp}/live\n"
-            f"  HLS/DASH  http://127.0.0.1:{ports.hls}\n"
+            "\n"
+            f"streamfn is running ({environment})\n"
+            f"  web app   {scheme}://{ports.host}:{ports.api}/\n"
+            f"  API       {scheme}://{ports.host}:{ports.api}/api   (OpenAPI: /api/openapi.json)\n"
+            f"  RTMP      rtmp://{ports.host}:{ports.rtmp}/live\n"
+            f"  HLS/DASH  {platform.env['STREAMFN_PUBLIC_HLS_BASE_URL']}\n"
             f"  internal  http://127.0.0.1:{ports.internal}   (broker ingress, internal functions)\n"
             "Ctrl-C stops everything.",
             flush=True,

@@ -60,6 +60,8 @@ class FrontDoorConfig:
     upstream_keepalive_seconds: int = 30
     user: str = ""
     tls: tuple[Path, Path] | None = None
+    # The media volume, served on the API's own origin (with TLS, players need HTTPS).
+    media: Path | None = None
     workers: str = "auto"
 
 
@@ -153,6 +155,25 @@ def _static(site: Path) -> list[str]:
     ]
 
 
+MEDIA = {  # path: (content types, Cache-Control), as the ingest pod serves them
+    "hls": ("application/vnd.apple.mpegurl m3u8; video/mp2t ts;", "no-cache"),
+    "dash": ("application/dash+xml mpd; video/mp4 mp4 m4v m4a;", "no-cache"),
+    "replays": ("application/vnd.apple.mpegurl m3u8; video/mp2t ts; image/jpeg jpg;", "max-age=300"),
+    "thumbnails": ("image/jpeg jpg;", "max-age=10"),
+}
+
+
+def _media(media: Path) -> list[str]:
+    lines = []
+    for name, (types, cache) in MEDIA.items():
+        lines += [f"    location /{name}/ {{", ASCII_ONLY,
+                  '        if ($request_method !~ ^(GET|HEAD)$) { return 405; }',
+                  f"        types {{ {types} }}", f"        alias {media}/{name}/;",
+                  f'        add_header Cache-Control "{cache}" always;',
+                  "        add_header Access-Control-Allow-Origin * always;", "    }"]
+    return lines
+
+
 def render(config: FrontDoorConfig) -> str:
     run, logs = config.home / "run", config.home / "logs"
     upstreams = []
@@ -160,7 +181,7 @@ def render(config: FrontDoorConfig) -> str:
         upstreams += [f"upstream fn-{name} {{",
                       f"    server 127.0.0.1:{port} max_fails=0;",
                       "    keepalive 32;",
-                      "    keepalive_requests 200;",
+                      "    keepalive_requests 1000;",
                       f"    keepalive_timeout {config.upstream_keepalive_seconds}s;",
                       "}"]
     tls = []
@@ -175,6 +196,7 @@ def render(config: FrontDoorConfig) -> str:
         config.user,
         f"worker_processes {config.workers};",
         "daemon off;",
+        "pcre_jit on;",
         f"pid {run}/nginx.pid;",
         f"error_log {logs}/error.log warn;",
         "events { worker_connections 4096; }",
@@ -219,6 +241,7 @@ def render(config: FrontDoorConfig) -> str:
         *["    " + line for line in _error_pages("public")],
         "        location /api/ {", *["    " + line for line in _route("public")], "        }",
         "        location /internal/ { return 404; }",
+        *(["    " + line for line in _media(config.media)] if config.media else []),
         *(["    " + line for line in _static(config.site)] if config.site else
           ["        location / { return 404; }"]),
         "    }",

@@ -40,6 +40,7 @@ class IngestPorts:
     media: int
     stat: int
     sidecar: int
+    bind: str = "127.0.0.1"  # where encoders reach RTMP; everything else stays on loopback
 
 
 class Ingest:
@@ -66,7 +67,7 @@ class Ingest:
         conf = self.home / "nginx.conf"
         conf.write_text(sidecar_module().render_nginx_conf(TEMPLATE.read_text(), {
             "USER_DIRECTIVE": user, "RUN_DIR": str(run), "LOG_DIR": str(logs),
-            "RTMP_MODULE": RTMP_MODULE, "RTMP_LISTEN": f"127.0.0.1:{self.ports.rtmp}",
+            "RTMP_MODULE": RTMP_MODULE, "RTMP_LISTEN": f"{self.ports.bind}:{self.ports.rtmp}",
             "SIDECAR_PORT": str(self.ports.sidecar), "UPDATE_SECONDS": str(self.update_seconds),
             "MEDIA_DIR": str(self.media_dir), "HTTP_LISTEN": f"127.0.0.1:{self.ports.media}",
             "STAT_PORT": str(self.ports.stat),

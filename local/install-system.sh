@@ -15,6 +15,8 @@ python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 # The browser tests drive Debian's Chromium through its ChromeDriver.
 have chromium || missing+=(chromium)
 have chromedriver || missing+=(chromium-driver)
+# The benchmarks load the front door with wrk.
+have wrk || missing+=(wrk)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

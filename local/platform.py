@@ -45,11 +45,17 @@ class Ports:
     stat: int = 8083
     sidecar: int = 8084
     functions: int = 9100
+    # Where the public listeners (API, RTMP) bind, and the host name public URLs carry.
+    # Loopback under `make dev`; a machine's own address in production.
+    bind: str = "127.0.0.1"
+    host: str = "127.0.0.1"
 
     @classmethod
     def from_environment(cls) -> "Ports":
         env = os.environ
         return cls(
+            bind=env.get("STREAMFN_BIND_ADDRESS", "127.0.0.1"),
+            host=env.get("STREAMFN_PUBLIC_HOST", "127.0.0.1"),
             api=int(env.get("STREAMFN_API_PORT", 8080)),
             hls=int(env.get("STREAMFN_HLS_PORT", 8081)),
             internal=int(env.get("STREAMFN_INTERNAL_PORT", 8082)),
@@ -75,8 +81,11 @@ def media_dir(profile: services.Profile) -> Path:
     return profile.home / "nginx" / "media"
 
 
-def function_env(profile: services.Profile, ports: Ports, *, environment: str) -> dict[str, str]:
-    """The settings every function process gets, as a ConfigMap and Secret would give them."""
+def function_env(profile: services.Profile, ports: Ports, *, environment: str,
+                 tls: bool = False) -> dict[str, str]:
+    """The settings every function process gets, as a ConfigMap and Secret would give them.
+    With TLS the front door serves the media too, so players load it from the page's own
+    (HTTPS) origin."""
     from shared_lib.security import generate_signing_key
 
     keys = profile.home / "keys"
@@ -90,8 +99,9 @@ def function_env(profile: services.Profile, ports: Ports, *, environment: str) -
         "STREAMFN_JWT_PRIVATE_KEY_FILE": str(private),
         "STREAMFN_JWT_PUBLIC_KEYS_FILE": str(jwks),
         "STREAMFN_INGEST_SECRET": _secret_file(profile, "ingest-secret"),
-        "STREAMFN_PUBLIC_HLS_BASE_URL": f"http://127.0.0.1:{ports.hls}",
-        "STREAMFN_PUBLIC_RTMP_URL": f"rtmp://127.0.0.1:{ports.rtmp}/live",
+        "STREAMFN_PUBLIC_HLS_BASE_URL": (f"https://{ports.host}:{ports.api}" if tls
+                                         else f"http://{ports.host}:{ports.hls}"),
+        "STREAMFN_PUBLIC_RTMP_URL": f"rtmp://{ports.host}:{ports.rtmp}/live",
         "STREAMFN_MEDIA_DIR": str(media_dir(profile)),
         # `make dev` is for local testing: webhooks may point at receivers on this machine.
         "STREAMFN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": str(environment == "development").lower(),
@@ -147,12 +157,15 @@ class Platform:
                  environment: str = "development", delivery: Delivery = Delivery(),
                  schedule: bool = True, overrides: dict[str, str] | None = None,
                  ingest: bool = True, site: Path | None = None,
-                 idle_seconds: float | None = None, scale_down_seconds: float | None = None) -> None:
+                 idle_seconds: float | None = None, scale_down_seconds: float | None = None,
+                 extra_specs: tuple = (), tls: tuple[Path, Path] | None = None) -> None:
         self.profile, self.ports = profile, ports
         self.environment, self.delivery, self.schedule = environment, delivery, schedule
         self.overrides = overrides or {}
         self.with_ingest = ingest
         self.site = site
+        self.extra_specs = list(extra_specs)  # benchmarks add their baseline beside the catalog
+        self.tls = tls
         env = os.environ
         self.idle_seconds = idle_seconds if idle_seconds is not None else float(
             env.get("STREAMFN_SCALE_TO_ZERO_SECONDS", 60))
@@ -188,8 +201,14 @@ class Platform:
             if process is not None:
                 self.servers[name] = Supervised(name, lambda run=run: run(self.profile),
                                                 process=process, started_at=time.monotonic())
-        env = {**function_env(self.profile, self.ports, environment=self.environment),
-               **self.overrides}
+        env = {**function_env(self.profile, self.ports, environment=self.environment,
+                              tls=self.tls is not None), **self.overrides}
+        from shared_lib.config import SettingsError, from_environment
+
+        try:  # what every function would refuse at its first request, refused at start
+            from_environment({**os.environ, **env})
+        except SettingsError as exc:
+            raise RuntimeError(str(exc)) from None
         os.environ.update(env)
         reset_caches()
         from shared_lib.migrations import upgrade
@@ -198,6 +217,9 @@ class Platform:
         return env
 
     def start(self) -> None:
+        if self.environment == "production" and self.tls is None:
+            raise RuntimeError("production serves the API over HTTPS: set STREAMFN_TLS_CERTIFICATE_FILE "
+                               "and STREAMFN_TLS_KEY_FILE")
         for port in (self.ports.api, self.ports.internal, self.ports.hls, self.ports.rtmp):
             if services.port_open(port):
                 raise RuntimeError(f"127.0.0.1:{port} is in use: is the platform already running?")
@@ -211,14 +233,14 @@ class Platform:
         env = self.env = self.start_servers()
         from shared_lib.catalog import EVENT, HTTP, SCHEDULE, load_catalog
 
-        specs = load_catalog()
+        specs = load_catalog() + self.extra_specs
         wakeup = f"streamfn-broker-{self.profile.name}-{self.ports.internal}"
         listeners = _listeners([s.name for s in specs] + [INGRESS], self.ports.functions)
         process_env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
                        "STREAMFN_UPSTREAM_KEEPALIVE_SECONDS": str(int(self.idle_seconds + 15))}
         run = self.profile.home / "run"
         instances = [
-            Instance(spec.name, [sys.executable, "-m", "local.serve", spec.source, spec.target],
+            Instance(spec.name, [sys.executable, "-m", "local.serve", str(ROOT / spec.source), spec.target],
                      process_env, self._policy(spec.scaling), listeners[spec.name], run,
                      self.logs / f"{spec.name}.log")
             for spec in specs
@@ -244,7 +266,7 @@ class Platform:
             self.ingest = Ingest(
                 self.profile.home / "nginx", media_dir(self.profile),
                 IngestPorts(rtmp=self.ports.rtmp, media=self.ports.hls, stat=self.ports.stat,
-                            sidecar=self.ports.sidecar),
+                            sidecar=self.ports.sidecar, bind=self.ports.bind),
                 functions_url=self.internal_url, env=env)
             for server in self.ingest.servers():
                 self._supervise(server)
@@ -273,12 +295,13 @@ class Platform:
             shutil.chown(home / "run", "nobody", "nogroup")
         settings = get_settings()
         config = FrontDoorConfig(
-            api_listen=f"127.0.0.1:{self.ports.api}", internal_listen=f"127.0.0.1:{self.ports.internal}",
+            api_listen=f"{self.ports.bind}:{self.ports.api}", internal_listen=f"127.0.0.1:{self.ports.internal}",
             upstreams={name: port for name, port in ports.items() if name != INGRESS},
             public=RouteTable.from_catalog(specs), internal=RouteTable.from_catalog(specs, internal=True),
             ingress=f"127.0.0.1:{ports[INGRESS]}", home=home, site=self.site,
             max_body_bytes=settings.max_body_bytes, read_timeout_seconds=read_timeout,
-            upstream_keepalive_seconds=max(1, int(min(30, self.idle_seconds / 2))), user=user)
+            upstream_keepalive_seconds=max(1, int(min(30, self.idle_seconds / 2))), user=user,
+            tls=self.tls, media=media_dir(self.profile) if self.tls else None)
         conf = home / "nginx.conf"
         conf.write_text(render(config))
 

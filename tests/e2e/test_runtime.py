@@ -21,6 +21,7 @@ from tests.e2e.conftest import free_port, http, register_user
 
 PROFILE = "e2e-runtime"
 HOME = ROOT / ".local" / PROFILE
+TEST_ONLY = ("STREAMFN_BCRYPT_ROUNDS", "STREAMFN_ENVIRONMENT")
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1):
@@ -36,14 +37,17 @@ def wait_until(predicate, timeout: float, interval: float = 0.1):
 class Dev:
     """One `python -m local dev` and what it printed."""
 
-    def __init__(self) -> None:
+    def __init__(self, profile: str = PROFILE, **env: str) -> None:
+        self.home = ROOT / ".local" / profile
         self.ports = {name: free_port() for name in ("API", "HLS", "INTERNAL", "RTMP", "STAT",
                                                       "SIDECAR", "PG", "REDIS")}
-        self.env = {**os.environ, "STREAMFN_PROFILE": PROFILE, "PYTHONPATH": str(ROOT),
+        inherited = {k: v for k, v in os.environ.items() if k not in TEST_ONLY}
+        self.env = {**inherited, "STREAMFN_PROFILE": profile, "PYTHONPATH": str(ROOT),
                     "STREAMFN_SCALE_TO_ZERO_SECONDS": "3", "STREAMFN_SCALE_DOWN_SECONDS": "2",
                     "STREAMFN_FUNCTIONS_BASE_PORT": str(26000 + os.getpid() % 3000),
-                    **{f"STREAMFN_{name}_PORT": str(port) for name, port in self.ports.items()}}
-        self.output = HOME / "dev-output.log"
+                    **{f"STREAMFN_{name}_PORT": str(port) for name, port in self.ports.items()},
+                    **env}
+        self.output = self.home / "dev-output.log"
         self.output.unlink(missing_ok=True)
         self.process: subprocess.Popen | None = None
 
@@ -56,7 +60,7 @@ class Dev:
         return f"http://127.0.0.1:{self.ports['INTERNAL']}"
 
     def start(self) -> None:
-        HOME.mkdir(parents=True, exist_ok=True)
+        self.home.mkdir(parents=True, exist_ok=True)
         starts = self.printed().count("streamfn is running")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "local", "dev"], cwd=ROOT, env=self.env,
@@ -64,6 +68,14 @@ class Dev:
         ready = wait_until(lambda: self.printed().count("streamfn is running") > starts
                            or self.process.poll() is not None, timeout=120)
         assert ready and self.process.poll() is None, self.printed()[-3000:]
+
+    def refused(self) -> str:
+        """What `make dev` printed when it would not start."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([sys.executable, "-m", "local", "dev"], cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode != 0
+        return done.stdout + done.stderr
 
     def printed(self) -> str:
         return self.output.read_text(errors="replace") if self.output.exists() else ""
@@ -99,7 +111,7 @@ def processes(pattern: str) -> list[int]:
 
 def arbiter(dev: Dev, source: str, target: str) -> int | None:
     """The gunicorn arbiter serving a function: the one whose parent is the runtime."""
-    for pid in processes(rf"local\.serve {re.escape(source)} {target}\b"):
+    for pid in processes(rf"local\.serve \S*{re.escape(source)} {target}\b"):
         try:
             if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1] == str(dev.process.pid):
                 return pid
@@ -283,3 +295,77 @@ def test_events_accepted_before_a_kill_9_are_each_delivered_once_after_a_restart
     assert wait_until(lambda: len(inbox()) >= len(streams), timeout=60, interval=0.5)
     time.sleep(2)
     assert sorted(n["stream_id"] for n in inbox()) == sorted(streams)
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+                   .sign(key, hashes.SHA256()))
+    cert, private = directory / "tls.crt", directory / "tls.key"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return cert, private
+
+
+def test_production_refuses_to_start_without_https_or_with_development_settings(servers, tmp_path):
+    assert "HTTPS" in Dev("e2e-production", STREAMFN_ENVIRONMENT="production").refused()
+    cert, key = self_signed(tmp_path)
+    weak = Dev("e2e-production", STREAMFN_ENVIRONMENT="production", STREAMFN_BCRYPT_ROUNDS="4",
+               STREAMFN_TLS_CERTIFICATE_FILE=str(cert), STREAMFN_TLS_KEY_FILE=str(key))
+    assert "STREAMFN_BCRYPT_ROUNDS" in weak.refused()
+
+
+def test_production_serves_the_api_and_the_media_over_https_with_a_secure_refresh_cookie(servers, tmp_path):
+    import json
+    import ssl
+    import urllib.request
+
+    cert, key = self_signed(tmp_path)
+    production = Dev("e2e-production", STREAMFN_ENVIRONMENT="production", STREAMFN_PUBLIC_HOST="localhost",
+                     STREAMFN_TLS_CERTIFICATE_FILE=str(cert), STREAMFN_TLS_KEY_FILE=str(key))
+    production.start()
+    try:
+        base = f"https://localhost:{production.ports['API']}"
+        context = ssl.create_default_context(cafile=str(cert))
+
+        def call(method, path, body=None, token=None):
+            request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode()
+                                             if body is not None else None,
+                                             headers={"Content-Type": "application/json",
+                                                      **({"Authorization": f"Bearer {token}"} if token else {})})
+            with urllib.request.urlopen(request, context=context, timeout=30) as response:
+                return response.status, response.headers, json.loads(response.read() or b"null")
+
+        name = f"p_{uuid.uuid4().hex[:8]}"
+        status, headers, tokens = call("POST", "/api/auth/register",
+                                       {"username": name, "email": f"{name}@example.com",
+                                        "password": "correct horse battery"})
+        assert status == 201
+        cookie = headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie
+        assert "max-age=31536000" in headers["Strict-Transport-Security"]
+        # Players load HLS from the page's own HTTPS origin (no mixed content).
+        assert f"HLS/DASH  {base}" in production.printed()
+        stream_id = uuid.uuid4()
+        playlist = production.home / "nginx" / "media" / "hls" / f"{stream_id}.m3u8"
+        playlist.write_text("#EXTM3U\n")
+        with urllib.request.urlopen(f"{base}/hls/{stream_id}.m3u8", context=context, timeout=10) as media:
+            assert media.read() == b"#EXTM3U\n"
+            assert media.headers["Content-Type"] == "application/vnd.apple.mpegurl"
+        _, _, key_answer = call("POST", "/api/streams/key", token=tokens["access_token"])
+        assert key_answer["rtmp_url"] == f"rtmp://localhost:{production.ports['RTMP']}/live"
+    finally:
+        production.stop()
