@@ -27,14 +27,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local.processes import group_stop, spawn
+from local.processes import QUICK_EXIT_SECONDS, group_stop, retry_delay, spawn
 from local.serve import read_activity
 
 log = logging.getLogger("streamfn.runtime")
 
 TARGET_UTILIZATION = 0.7  # Knative's default container-concurrency-target-percentage
 SATURATED_CPU = 0.85      # of one core, per worker
-QUICK_EXIT_SECONDS = 10.0
 
 
 @dataclass
@@ -174,7 +173,7 @@ class Instance:
         if asked:
             return None
         self.failures = self.failures + 1 if lived < QUICK_EXIT_SECONDS else 0
-        self.retry_at = time.monotonic() + (min(30.0, 2.0 ** self.failures) if self.failures > 1 else 0)
+        self.retry_at = time.monotonic() + retry_delay(self.failures)
         self.restarts += 1
         return f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
 

@@ -19,6 +19,15 @@ from typing import Callable
 
 log = logging.getLogger("streamfn.runtime")
 
+QUICK_EXIT_SECONDS = 10.0
+
+
+def retry_delay(failures: int) -> float:
+    """How long to wait before starting again something that failed `failures` times in a
+    row: at once the first time, then 4, 8, 16, 30 seconds at the most."""
+    return min(30.0, 2.0 ** failures) if failures > 1 else 0.0
+
+
 def spawn(argv: list[str], *, log_file: Path, env: dict[str, str] | None = None,
           pass_fds: tuple[int, ...] = (), cwd: Path | None = None,
           user: str | None = None, death_signal: str = "TERM") -> subprocess.Popen:
@@ -95,8 +104,8 @@ class Supervised:
         why = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
         group_stop(self.process, grace=2.0)  # what it left behind (orphaned workers)
         self.process = None
-        self.failures = self.failures + 1 if time.monotonic() - self.started_at < 10 else 0
-        self.retry_at = time.monotonic() + (min(30.0, 2.0 ** self.failures) if self.failures > 1 else 0)
+        self.failures = self.failures + 1 if time.monotonic() - self.started_at < QUICK_EXIT_SECONDS else 0
+        self.retry_at = time.monotonic() + retry_delay(self.failures)
         if time.monotonic() >= self.retry_at:
             self._restart(why)
         else:
@@ -114,7 +123,7 @@ class Supervised:
                 group_stop(self.process, grace=2.0)
             self.process = None
             self.failures += 1
-            self.retry_at = time.monotonic() + min(30.0, 2.0 ** self.failures)
+            self.retry_at = time.monotonic() + max(1.0, retry_delay(self.failures))
 
     def stop(self, grace: float = 10.0) -> None:
         self._stopped = True

@@ -18,20 +18,11 @@ import pytest
 
 from local.services import ROOT, port_open
 from tests.e2e.conftest import free_port, http, register_user
+from tests.e2e.media import wait_until
 
 PROFILE = "e2e-runtime"
 HOME = ROOT / ".local" / PROFILE
 TEST_ONLY = ("STREAMFN_BCRYPT_ROUNDS", "STREAMFN_ENVIRONMENT")
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return None
 
 
 class Dev:
