@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared_lib.config import get_settings
-from shared_lib.errors import DependencyUnavailable
+from shared_lib.errors import DependencyUnavailable, StreamfnError
 
 
 @functools.cache
@@ -67,6 +67,14 @@ class UnitOfWork:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is not None and not isinstance(exc, StreamfnError) and self.session.in_transaction():
+            # An error other than the domain's may have struck mid-statement, inside the
+            # driver (a value it could not encode): the connection may be out of protocol
+            # sync, so it never goes back to the pool.
+            try:
+                self.session.connection().invalidate()
+            except Exception:  # noqa: BLE001 - it is being thrown away either way
+                pass
         # close() rolls back whatever was not committed and detaches the loaded objects
         # without expiring them, so a handler can still read them after the block.
         self.session.close()

@@ -32,6 +32,7 @@ import functions_framework
 from shared_lib import catalog, errors
 from shared_lib.catalog import EVENT, HTTP, SCHEDULE, FunctionSpec, Scaling
 from shared_lib.config import get_settings
+from shared_lib.storable import refuse_unstorable
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +292,7 @@ def http_function(
             if body is None:
                 read_body(request)
             kwargs: dict[str, Any] = {k: v for k, v in match.groupdict().items() if k in wants}
+            refuse_unstorable(kwargs)
             user = authenticate(request, auth)
             if "user" in wants:
                 kwargs["user"] = user
@@ -300,8 +302,10 @@ def http_function(
                 kwargs["cookies"] = dict(request.cookies)
             if body is not None:
                 kwargs["body"] = parse_json_body(request, body)
+                refuse_unstorable(kwargs["body"])
             if query is not None:
                 kwargs["query"] = validate(query, request.args.to_dict())
+                refuse_unstorable(kwargs["query"])
             result = handler(**kwargs)
             return _to_response(result, status)
 

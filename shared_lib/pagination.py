@@ -14,6 +14,7 @@ from typing import Any, Callable, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared_lib.errors import InvalidInput
+from shared_lib.storable import problem
 
 T = TypeVar("T")
 
@@ -41,8 +42,11 @@ def decode_cursor(cursor: str | None, *types: Callable[[str], Any]) -> tuple | N
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(key, list) or len(key) != len(types):
             raise ValueError
-        return tuple(convert(str(part)) for convert, part in zip(types, key))
-    except (ValueError, TypeError):
+        parts = tuple(convert(str(part)) for convert, part in zip(types, key))
+        if any(problem(part) for part in parts):
+            raise ValueError
+        return parts
+    except (ValueError, TypeError, OverflowError):
         raise InvalidInput("The cursor is not valid.", details=[{"field": "cursor"}]) from None
 
 

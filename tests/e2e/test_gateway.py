@@ -48,3 +48,23 @@ def test_the_broker_ingress_takes_cloudevents_and_refuses_the_rest(platform):
     refused = http("POST", f"{platform.internal_url}/", data=b"{}",
                    headers={"Content-Type": "application/json"})
     assert refused.status == 400 and refused.json()["error"]["code"] == "invalid_event"
+
+
+def test_values_postgresql_cannot_hold_are_400s_naming_the_field_and_harm_nothing_else(platform):
+    from shared_lib.pagination import encode_cursor
+    from tests.e2e.conftest import register_user
+
+    api = platform.api_url
+    cursor = encode_cursor("9999-12-31T23:59:59-14:00", str(uuid.uuid4()))
+    answer = http("GET", f"{api}/api/streams?cursor={cursor}")
+    assert answer.status == 400 and answer.json()["error"]["details"] == [{"field": "cursor"}]
+    for _ in range(7):
+        assert http("GET", f"{api}/api/streams?live=true").status == 200
+    _, tokens = register_user(api, "nul")
+    token = tokens["access_token"]
+    bio = http("PATCH", f"{api}/api/users/me", json_body={"bio": "a\u0000b"}, token=token)
+    assert bio.status == 400 and bio.json()["error"]["details"][0]["field"] == "bio"
+    read = http("POST", f"{api}/api/notifications/read", json_body={"ids": [2**64]}, token=token)
+    assert read.status == 400 and read.json()["error"]["details"][0]["field"] == "ids.0"
+    search = http("GET", f"{api}/api/users?q=a%00b")
+    assert search.status == 400 and search.json()["error"]["code"] == "invalid_input"

@@ -60,3 +60,20 @@ def test_database_errors_never_carry_bound_values_into_logs():
         else:
             raise AssertionError("a duplicate username must be refused")
     assert "uq_users_username" in message and "hash-that-must-not-be-logged" not in message
+
+
+def test_a_value_the_driver_cannot_send_does_not_break_the_pooled_connection():
+    """pg8000 fails mid-statement on a time that overflows once turned to UTC; that
+    connection must never serve another request (it used to fail the next ones for minutes)."""
+    from datetime import datetime, timedelta, timezone
+
+    import pytest
+    from sqlalchemy import text
+
+    unsendable = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14)))
+    with pytest.raises(OverflowError):
+        with UnitOfWork() as uow:
+            uow.session.execute(text("SELECT :when"), {"when": unsendable}).all()
+    for _ in range(5):
+        with UnitOfWork() as uow:
+            assert uow.session.execute(text("SELECT 1")).scalar() == 1
