@@ -67,12 +67,15 @@ def _pair(session, status: int = 200) -> Reply:
 
 
 @http_function("POST /api/auth/register", body=RegisterRequest, response=TokenPair, status=201)
-def register(body: RegisterRequest) -> Reply:
+def register(body: RegisterRequest, client: Client) -> Reply:
     """Create an account and log it in."""
     from shared_lib.accounts import register as create_account, start_session
+    from shared_lib.cache import get_redis
     from shared_lib.db import UnitOfWork
+    from shared_lib.throttle import limit_registrations
 
     settings = get_settings()
+    limit_registrations(get_redis(), client.address, per_hour=settings.register_max_per_address)
     with UnitOfWork() as uow:
         user = create_account(
             uow,
@@ -93,24 +96,16 @@ def login(body: LoginRequest, client: Client) -> Reply:
     from shared_lib.accounts import check_password, start_session
     from shared_lib.cache import get_redis
     from shared_lib.db import UnitOfWork
-    from shared_lib.errors import InvalidCredentials
     from shared_lib.throttle import LoginThrottle
 
     settings = get_settings()
     password_bytes(body.password)
-    throttle = LoginThrottle(get_redis(), settings)
-    throttle.check(body.username, client.address)
     with UnitOfWork() as uow:
-        try:
-            user = check_password(
-                uow, login=body.username, password=body.password, rounds=settings.bcrypt_rounds
-            )
-        except InvalidCredentials:
-            throttle.record_failure(body.username, client.address)
-            raise
+        user = check_password(uow, login=body.username, password=body.password,
+                              rounds=settings.bcrypt_rounds, address=client.address,
+                              throttle=LoginThrottle(get_redis(), settings))
         session = start_session(uow, user, signer=get_signer(), settings=settings)
         uow.commit()
-    throttle.record_success(body.username)
     return _pair(session)
 
 

@@ -105,6 +105,8 @@ def function_env(profile: services.Profile, ports: Ports, *, environment: str,
         "STREAMFN_MEDIA_DIR": str(media_dir(profile)),
         # `make dev` is for local testing: webhooks may point at receivers on this machine.
         "STREAMFN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": str(environment == "development").lower(),
+        # Everyone on one machine registers from 127.0.0.1 while trying it out.
+        **({"STREAMFN_REGISTER_MAX_PER_ADDRESS": "1000"} if environment == "development" else {}),
         "K_SINK": f"http://127.0.0.1:{ports.internal}/",
     }
 

@@ -58,12 +58,21 @@ def register(uow, *, username: str, email: str, password: str, display_name: str
     return user
 
 
-def check_password(uow, *, login: str, password: str, rounds: int) -> User:
+def check_password(uow, *, login: str, password: str, rounds: int, throttle=None,
+                   address: str = "") -> User:
     """The user whose username (or email) and password match, else InvalidCredentials.
-    The work is the same whether or not the user exists, so timing tells nothing."""
+    The work is the same whether or not the user exists, so timing tells nothing. With a
+    `throttle` (shared_lib.throttle.LoginThrottle), the attempt is reserved against the
+    account and `address` before the password is checked."""
     user = uow.users.get_by_email(login) if "@" in login else uow.users.get_by_username(login)
+    account = str(user.id) if user else f"unknown:{login.lower()}"
+    over_address = throttle.reserve(account, address) if throttle else None
     if not verify_password(password, user.password_hash if user else None, rounds=rounds):
+        if over_address is not None:
+            raise over_address
         raise errors.InvalidCredentials()
+    if throttle:
+        throttle.release(account, address)
     return user
 
 

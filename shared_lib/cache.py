@@ -84,12 +84,17 @@ class Keys:
         return f"{PREFIX}viewers:{stream_id}:batch"
 
     @staticmethod
-    def login_failures_by_account(username: str) -> str:
-        return f"{PREFIX}ratelimit:login:account:{username.lower()}"
+    def login_failures_by_account(account: str) -> str:
+        """`account`: the account's id, or the login name nobody has."""
+        return f"{PREFIX}ratelimit:login:account:{account.lower()}"
 
     @staticmethod
     def login_failures_by_address(address: str) -> str:
         return f"{PREFIX}ratelimit:login:address:{address}"
+
+    @staticmethod
+    def registrations_by_address(address: str) -> str:
+        return f"{PREFIX}ratelimit:register:address:{address}"
 
 
 def _client(*, decode: bool) -> redis.Redis:

@@ -43,6 +43,7 @@ class Settings:
     login_window_seconds: int = 900
     login_max_failures_per_account: int = 10
     login_max_failures_per_address: int = 50
+    register_max_per_address: int = 20  # an hour
     trusted_proxy_hops: int = 1
 
     public_hls_base_url: str = "http://127.0.0.1:8081"

@@ -1,8 +1,15 @@
-"""Failed-login throttling, per account and per address, in fixed windows held in Redis.
+"""Throttles in Redis, in fixed windows: failed logins per account and per address, and
+registrations per address.
 
-A throttled login is refused before the password is checked, even a right one, so the
-answer says nothing about the password. Without Redis there is no throttle, so login
-answers 503 rather than let a guesser run unchecked.
+A login attempt is reserved (counted atomically) before the password is checked, so
+parallel guesses cannot all slip under the limit; a right password gives its reservation
+back. The account bucket is keyed by the account (its id), so its username and its email
+share one; an unknown login name has a bucket of its own. Over the account's limit, a
+login is refused before the password is checked, even a right one, so the answer says
+nothing about the password. Over the address's limit, the password is still checked: a
+right one logs in (everyone behind a shared address is not locked out by one guesser),
+a wrong one is 429. Without Redis there is no throttle, so login answers 503 rather than
+let a guesser run unchecked.
 """
 
 from __future__ import annotations
@@ -11,39 +18,54 @@ from shared_lib.cache import Keys, redis_errors
 from shared_lib.config import Settings
 from shared_lib.errors import Throttled
 
+REGISTER_WINDOW_SECONDS = 3600
+
+
+def _count(pipe, key: str, window: int) -> None:
+    # The window starts at the first count and is not extended by later ones.
+    pipe.set(key, 0, ex=window, nx=True)
+    pipe.incr(key)
+    pipe.ttl(key)
+
 
 class LoginThrottle:
     def __init__(self, redis, settings: Settings) -> None:
         self._redis = redis
         self._window = settings.login_window_seconds
-        self._limits = (
-            settings.login_max_failures_per_account,
-            settings.login_max_failures_per_address,
-        )
+        self._account_limit = settings.login_max_failures_per_account
+        self._address_limit = settings.login_max_failures_per_address
 
-    def _keys(self, login: str, address: str) -> tuple[str, str]:
-        return Keys.login_failures_by_account(login), Keys.login_failures_by_address(address)
-
-    def check(self, login: str, address: str) -> None:
-        keys = self._keys(login, address)
-        with redis_errors():
-            counts = self._redis.mget(keys)
-            for key, count, limit in zip(keys, counts, self._limits):
-                if count is not None and int(count) >= limit:
-                    raise Throttled(
-                        "Too many failed logins. Try again later.",
-                        retry_after=max(1, self._redis.ttl(key)),
-                    )
-
-    def record_failure(self, login: str, address: str) -> None:
+    def reserve(self, account: str, address: str) -> Throttled | None:
+        """Count this attempt against both buckets. Raises Throttled when the account is
+        over its limit; returns the Throttled to raise if the password turns out wrong
+        while the address is over its limit, else None."""
         with redis_errors():
             pipe = self._redis.pipeline()
-            for key in self._keys(login, address):
-                # The window starts at the first failure and is not extended by later ones.
-                pipe.set(key, 0, ex=self._window, nx=True)
-                pipe.incr(key)
+            _count(pipe, Keys.login_failures_by_account(account), self._window)
+            _count(pipe, Keys.login_failures_by_address(address), self._window)
+            _, account_count, account_ttl, _, address_count, address_ttl = pipe.execute()
+        if account_count > self._account_limit:
+            raise Throttled("Too many failed logins. Try again later.", retry_after=max(1, account_ttl))
+        if address_count > self._address_limit:
+            return Throttled("Too many failed logins from your address. Try again later.",
+                             retry_after=max(1, address_ttl))
+        return None
+
+    def release(self, account: str, address: str) -> None:
+        """The attempt was right: clear the account's failures, give the address its count back."""
+        with redis_errors():
+            pipe = self._redis.pipeline()
+            pipe.delete(Keys.login_failures_by_account(account))
+            pipe.decr(Keys.login_failures_by_address(address))
             pipe.execute()
 
-    def record_success(self, login: str) -> None:
-        with redis_errors():
-            self._redis.delete(Keys.login_failures_by_account(login))
+
+def limit_registrations(redis, address: str, *, per_hour: int) -> None:
+    """Count a registration from `address`; Throttled past `per_hour`."""
+    with redis_errors():
+        pipe = redis.pipeline()
+        _count(pipe, Keys.registrations_by_address(address), REGISTER_WINDOW_SECONDS)
+        _, count, ttl = pipe.execute()
+    if count > per_hour:
+        raise Throttled("Too many accounts registered from your address. Try again later.",
+                        retry_after=max(1, ttl))

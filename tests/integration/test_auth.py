@@ -93,6 +93,58 @@ def test_the_per_address_limit_stops_a_guesser_spreading_over_accounts(call, mon
     assert statuses[:5] == [401] * 5 and statuses[5:] == [429, 429]
 
 
+def test_parallel_wrong_passwords_are_counted_before_they_are_checked(call):
+    """25 guesses at once against a limit of 10: at most 10 passwords are ever checked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    name, _ = register(call)
+    address = f"198.51.100.{uuid.uuid4().int % 250}"
+    with ThreadPoolExecutor(25) as pool:
+        statuses = list(pool.map(lambda _: login(call, name, "wrong password", address).status_code,
+                                 range(25)))
+    assert statuses.count(401) <= 10 and statuses.count(429) >= 15
+
+
+def test_username_and_email_share_one_bucket(call):
+    name, _ = register(call)
+    for _ in range(10):
+        assert login(call, name, "wrong password", "203.0.113.77").status_code == 401
+    by_email = login(call, f"{name}@example.com", "wrong password", "203.0.113.78")
+    assert by_email.status_code == 429
+
+
+def test_the_address_limit_never_refuses_a_right_password(call, monkeypatch):
+    from local.platform import reset_caches
+
+    monkeypatch.setenv("STREAMFN_LOGIN_MAX_FAILURES_PER_ADDRESS", "3")
+    reset_caches()
+    name, _ = register(call)
+    address = f"192.0.2.{uuid.uuid4().int % 250}"
+    assert [login(call, unique(), "wrong password", address).status_code for _ in range(5)] == [
+        401, 401, 401, 429, 429]
+    assert login(call, name, "correct horse", address).status_code == 200
+    assert login(call, name, "wrong password", address).status_code == 429
+
+
+def test_registrations_are_limited_per_address(call, monkeypatch):
+    from local.platform import reset_caches
+
+    monkeypatch.setenv("STREAMFN_REGISTER_MAX_PER_ADDRESS", "2")
+    reset_caches()
+    address = f"198.18.0.{uuid.uuid4().int % 250}"
+
+    def sign_up():
+        name = unique()
+        return call("register", json={"username": name, "email": f"{name}@example.com",
+                                      "password": "correct horse"},
+                    headers={"X-Forwarded-For": address})
+
+    assert [sign_up().status_code for _ in range(2)] == [201, 201]
+    refused = sign_up()
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert refused.get_json()["error"]["code"] == "throttled"
+
+
 def test_a_refresh_token_used_twice_revokes_its_whole_family(call):
     _, response = register(call)
     first = response.get_json()
