@@ -5,13 +5,12 @@ that ends streams whose encoder or ingest pod vanished."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from shared_lib.catalog import Scaling
-from shared_lib.events import EventType, data_of, stream_of
+from shared_lib.events import EventType, data_of, stream_of, time_of
 from shared_lib.http import event_function, http_function, scheduled_function
 from shared_lib.schemas import Request
 
@@ -78,14 +77,6 @@ def ingest_report(body: IngestReport) -> None:
         uow.commit()
 
 
-def _when(event, field: str) -> datetime:
-    value = data_of(event).get(field)
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else datetime.now(timezone.utc)
-    except ValueError:
-        return datetime.now(timezone.utc)
-
-
 @event_function(EventType.STREAM_STARTED)
 def on_stream_started(event, uow) -> None:
     """The ingest tier began a publish: the stream is live."""
@@ -96,7 +87,7 @@ def on_stream_started(event, uow) -> None:
     pod = data_of(event).get("pod")
     if stream_id is None:
         return
-    started, superseded = streams.start(uow, stream_id, at=_when(event, "started_at"), pod=pod)
+    started, superseded = streams.start(uow, stream_id, at=time_of(event, "started_at"), pod=pod)
     if started:
         uow.commit()
         live_set.mark(stream_id, live=True)
@@ -112,7 +103,7 @@ def on_stream_ended(event, uow) -> None:
 
     stream_id = stream_of(event)
     reason = data_of(event).get("reason", "ended")
-    if stream_id and streams.end(uow, stream_id, at=_when(event, "ended_at"), reason=str(reason)[:20]):
+    if stream_id and streams.end(uow, stream_id, at=time_of(event, "ended_at"), reason=str(reason)[:20]):
         uow.commit()
         live_set.mark(stream_id, live=False)
 

@@ -19,7 +19,7 @@ import logging
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared_lib.config import get_settings
@@ -134,6 +134,24 @@ def stream_of(event) -> uuid.UUID | None:
         return uuid.UUID(str(data_of(event).get("stream_id") or event.get("subject")))
     except ValueError:
         return None
+
+
+OLDEST_EVENT_TIME = timedelta(days=1)
+
+
+def time_of(event, field: str, *, now: datetime | None = None) -> datetime:
+    """A time the event's data states (`field`, ISO 8601; UTC when it names no zone), clamped
+    to now: a time from the future, or older than a day (no delivery is retried that long),
+    changes nothing it should not. Missing or malformed, it is now."""
+    now = now or datetime.now(timezone.utc)
+    value = data_of(event).get(field)
+    try:
+        stated = datetime.fromisoformat(value) if isinstance(value, str) else now
+        stated = stated if stated.tzinfo else stated.replace(tzinfo=timezone.utc)
+        stated.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        return now
+    return min(max(stated, now - OLDEST_EVENT_TIME), now)
 
 
 def parse_event(headers: Any, body: bytes):
