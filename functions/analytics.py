@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from shared_lib.catalog import Scaling
 from shared_lib.events import EventType, stream_of
-from shared_lib.http import event_function, http_function, scheduled_function
+from shared_lib.http import Client, event_function, http_function, scheduled_function
 from shared_lib.schemas import Request
 from shared_lib.security import AccessClaims
 
@@ -98,7 +98,8 @@ def _require_live(stream_id: uuid.UUID) -> None:
 
 @http_function("POST /api/streams/{id}/views", body=ViewReport, auth="optional",
                response=ViewAccepted, status=202, scaling=HOT_PATH)
-def record_view(id: str, body: ViewReport, user: AccessClaims | None) -> ViewAccepted:
+def record_view(id: str, body: ViewReport, user: AccessClaims | None,
+                client: Client) -> ViewAccepted:
     """A player reports a join, a heartbeat (every 30 s) or a leave for its session."""
     from shared_lib import viewers
     from shared_lib.cache import get_redis, redis_errors
@@ -112,7 +113,8 @@ def record_view(id: str, body: ViewReport, user: AccessClaims | None) -> ViewAcc
             get_redis(), stream_id=str(stream_id), session_id=str(body.session_id),
             viewer_id=f"u:{user.user_id}" if user else f"s:{body.session_id}",
             action=body.action, now=time.time(), window=settings.viewer_window_seconds,
-            min_interval=settings.heartbeat_min_interval_seconds)
+            min_interval=settings.heartbeat_min_interval_seconds, address=client.address,
+            per_address=settings.anonymous_viewers_per_address)
 
     with redis_errors():
         result = record()

@@ -42,6 +42,10 @@ class Keys:
         return f"{PREFIX}viewers:{stream_id}:sessions"
 
     @staticmethod
+    def viewer_address(stream_id: str, address: str) -> str:
+        return f"{PREFIX}viewers:{stream_id}:address:{address}"
+
+    @staticmethod
     def viewer_uniques(stream_id: str) -> str:
         return f"{PREFIX}viewers:{stream_id}:uniques"
 

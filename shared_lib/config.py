@@ -51,6 +51,7 @@ class Settings:
     stale_stream_seconds: int = 60
     viewer_window_seconds: int = 60
     heartbeat_min_interval_seconds: int = 10
+    anonymous_viewers_per_address: int = 10
     media_dir: str = "/var/lib/streamfn/media"
     replay_retention_days: int = 30
 

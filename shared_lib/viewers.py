@@ -9,7 +9,10 @@ Per live stream:
     peak       the most concurrent viewers ever seen
     timeline   HASH minute -> the most concurrent viewers seen in that minute
     by_user    HASH user id -> watched milliseconds, for logged-in viewers (recommendations)
-Every step is one Lua script, so concurrent reports for a stream never interleave. The
+and per stream and client address, the anonymous sessions it counts (ZSET session -> last
+seen): one address adds at most `per_address` anonymous viewers (and so views and uniques)
+to a stream; its further sessions are answered, not counted. Logged-in viewers count by
+account. Every step is one Lua script, so concurrent reports for a stream never interleave. The
 rollup (shared_lib.rollup) moves all of it into PostgreSQL.
 """
 
@@ -21,15 +24,28 @@ from dataclasses import dataclass
 from shared_lib.cache import Keys
 
 RECORD = """
-local sessions, uniques, views, watch, peak, timeline, by_user, dirty, live =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local sessions, uniques, views, watch, peak, timeline, by_user, dirty, live, from_address =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local action, session, viewer = ARGV[1], ARGV[2], ARGV[3]
 local now, window, min_interval = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local stream, minute = ARGV[7], ARGV[8]
+local stream, minute, per_address = ARGV[7], ARGV[8], tonumber(ARGV[9])
 
 if redis.call('SISMEMBER', live, stream) == 0 then return {-2, 0, 0} end
 
 redis.call('ZREMRANGEBYSCORE', sessions, '-inf', '(' .. (now - window))
+if per_address > 0 and string.sub(viewer, 1, 2) == 's:' then
+  redis.call('ZREMRANGEBYSCORE', from_address, '-inf', '(' .. (now - window))
+  if action == 'leave' then
+    redis.call('ZREM', from_address, session)
+  else
+    if not redis.call('ZSCORE', from_address, session)
+        and redis.call('ZCARD', from_address) >= per_address then
+      return {2, redis.call('ZCARD', sessions), 0}
+    end
+    redis.call('ZADD', from_address, now, session)
+    redis.call('PEXPIRE', from_address, window * 2000)
+  end
+end
 local last = redis.call('ZSCORE', sessions, session)
 -- Logged-in viewers' watch time per user feeds the recommendations.
 local user = string.match(viewer, '^u:(.+)$')
@@ -103,12 +119,14 @@ def _script(redis):
 
 
 def record(redis, *, stream_id: str, session_id: str, viewer_id: str, action: str, now: float,
-           window: int, min_interval: int) -> Recorded:
-    """Apply one join, heartbeat or leave of a live stream, in one round trip."""
+           window: int, min_interval: int, address: str = "", per_address: int = 0) -> Recorded:
+    """Apply one join, heartbeat or leave of a live stream, in one round trip. With
+    `per_address`, an anonymous viewer's `address` counts at most that many sessions."""
     status, count, retry_after = _script(redis)(
-        keys=[*stream_keys(stream_id), Keys.ANALYTICS_DIRTY, Keys.LIVE_STREAMS],
+        keys=[*stream_keys(stream_id), Keys.ANALYTICS_DIRTY, Keys.LIVE_STREAMS,
+              Keys.viewer_address(stream_id, address)],
         args=[action, session_id, viewer_id, repr(now), window, min_interval, stream_id,
-              minute_of(now)],
+              minute_of(now), per_address],
     )
     return Recorded(accepted=status >= 0, concurrent=int(count), retry_after=int(retry_after),
                     not_live=status == -2)

@@ -187,3 +187,23 @@ def test_with_redis_stopped_views_are_503_and_rolled_up_totals_remain(call, serv
     # suite runs it has read 6 twice; that off-by-one is in the closing note to investigate.
     assert report["total_views"] == 7, report
     assert abs(report["unique_viewers"] - 7) <= 1, report
+
+
+def test_one_address_adds_at_most_ten_anonymous_viewers_and_accounts_count_apart(call):
+    token, stream_id = live_stream(call)
+
+    def join(address, token=None):
+        return call("record-view", path=f"/api/streams/{stream_id}/views", token=token,
+                    json={"session_id": str(uuid.uuid4()), "action": "join"},
+                    headers={"X-Forwarded-For": address})
+
+    answers = [join("198.51.100.7") for _ in range(50)]
+    assert {a.status_code for a in answers} == {202}, "joins past the cap are answered"
+    assert answers[-1].get_json()["concurrent_viewers"] == 10
+    assert join("198.51.100.8").get_json()["concurrent_viewers"] == 11
+    for _ in range(3):
+        _, viewer = new_user(call, "vw")
+        counted = join("198.51.100.7", token=viewer)
+    assert counted.get_json()["concurrent_viewers"] == 14
+    report = analytics(call, token, stream_id)
+    assert report["total_views"] == 14 and report["unique_viewers"] in (13, 14, 15)
