@@ -1,9 +1,12 @@
 """Outgoing webhooks: a streamer's receivers for their channel's events.
 
 Each delivery is a binary-mode CloudEvent POSTed to the receiver, signed with the webhook's
-secret: `X-Streamfn-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>`.
-A receiver recomputes the HMAC over the raw body it got and compares in constant time,
-and refuses timestamps older than a few minutes (replays).
+secret by the Standard Webhooks scheme (standardwebhooks.com), so receivers can use its
+published verifiers: `webhook-id` (the event id, the same on every retry),
+`webhook-timestamp` (unix seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of
+"<id>.<timestamp>." + body>`, keyed by the base64 part of the `whsec_` secret. The older
+`X-Streamfn-Signature: t=<t>,v1=<hex HMAC-SHA256 of "<t>." + body>` is sent beside it for
+one more release. A receiver refuses timestamps older than a few minutes (replays).
 
 Deliveries are queued as rows (one per webhook and event, unique), then attempted one at a
 time by the deliver-webhook function, which holds no transaction while it waits on the
@@ -13,23 +16,29 @@ with the reason the streamer sees in GET /api/webhooks.
 
 Receivers on private, loopback, link-local or otherwise non-public addresses are refused
 (server-side request forgery), at creation and again at each attempt, against the address
-the connection then uses (no second DNS lookup to rebind). Redirects are not followed.
+the connection then uses (no second DNS lookup to rebind); an IPv6 address that carries an
+IPv4 one (mapped, compatible, translated, NAT64, 6to4) is judged by the IPv4 it reaches.
+Redirects are not followed. A URL's non-ASCII characters are percent-encoded at creation;
+control characters and spaces are refused. Whatever goes wrong in an attempt is a failed
+attempt, retried and in the end given up, never a crash of the deliverer.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import http.client
 import ipaddress
 import json
+import secrets
 import socket
 import ssl
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from shared_lib import errors
 from shared_lib.events import EventType, data_of, record
@@ -51,15 +60,77 @@ class UnsafeUrl(errors.InvalidInput):
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The legacy X-Streamfn-Signature (one more release)."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
+def new_webhook_secret() -> str:
+    """`whsec_` and 24 random bytes in standard base64, as Standard Webhooks expects."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def _signing_key(secret: str) -> bytes:
+    """The key bytes, decoded as the Standard Webhooks libraries decode a `whsec_` secret."""
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    try:
+        return base64.b64decode(encoded + "==")
+    except ValueError:  # some secrets made before Standard Webhooks (url-safe base64)
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+
+
+def standard_signature(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers for one attempt."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    mac = hmac.new(_signing_key(secret), signed, hashlib.sha256).digest()
+    return {"webhook-id": message_id, "webhook-timestamp": str(timestamp),
+            "webhook-signature": f"v1,{base64.b64encode(mac).decode()}"}
+
+
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+SITE_LOCAL = ipaddress.ip_network("fec0::/10")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one leads to, if it carries one."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    low = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if any(ip in network for network in NAT64):
+        return low
+    high = int(ip) >> 32
+    if high == 0 and int(ip) > 1:           # IPv4-compatible, ::a.b.c.d (not :: or ::1)
+        return low
+    if high == 0xFFFF0000:                  # IPv4-translated, ::ffff:0:a.b.c.d
+        return low
+    return None
+
+
 def _public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in SITE_LOCAL:
+            return False
+        ip = _embedded_ipv4(ip) or ip
     return ip.is_global and not ip.is_multicast
+
+
+def normalize(url: str) -> str:
+    """`url` with its non-ASCII characters percent-encoded; UnsafeUrl for control
+    characters or spaces, which no receiver's URL has."""
+    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in url):
+        raise UnsafeUrl("Webhook URLs may not contain spaces or control characters.")
+    parts = urlsplit(url)
+    try:
+        host = parts.hostname.encode("idna").decode() if parts.hostname else ""
+    except UnicodeError:
+        raise UnsafeUrl("The webhook host is not a valid host name.") from None
+    netloc = parts.netloc.replace(parts.hostname or "", host, 1) if host else parts.netloc
+    keep = "/%:@!$&'()*+,;=-._~?#[]"
+    return urlunsplit((parts.scheme, quote(netloc, safe=keep), quote(parts.path, safe=keep),
+                       quote(parts.query, safe=keep), quote(parts.fragment, safe=keep)))
 
 
 @dataclass(frozen=True)
@@ -75,7 +146,7 @@ def resolve(url: str, *, allow_private: bool) -> Target:
     """Where a webhook URL points, checked: http(s), no credentials, and (unless allowed) a
     public address. Raises UnsafeUrl with the reason."""
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(normalize(url))
         port = parts.port
     except ValueError:
         raise UnsafeUrl("The webhook URL is not a valid URL.") from None
@@ -148,13 +219,13 @@ def post(target: Target, headers: dict[str, str], body: bytes, *, timeout: float
 def create(uow, user_id: uuid.UUID, *, url: str, events: list[str]) -> tuple[Webhook, str]:
     """A new webhook and its secret (the only time the secret is returned)."""
     from shared_lib.config import get_settings
-    from shared_lib.security import new_secret
 
+    url = normalize(url)
     resolve(url, allow_private=get_settings().webhook_allow_private_addresses)
     uow.users.lock(user_id)
     if len(uow.webhooks.of_user(user_id)) >= MAX_PER_CHANNEL:
         raise errors.Conflict(f"A channel has at most {MAX_PER_CHANNEL} webhooks.")
-    secret = SECRET_PREFIX + new_secret()
+    secret = new_webhook_secret()
     webhook = uow.webhooks.add(Webhook(id=uuid.uuid4(), user_id=user_id, url=url,
                                        events=events, secret=secret, status="active"))
     return webhook, secret
@@ -277,13 +348,18 @@ def lease(uow, delivery_id: int, *, lease_seconds: float) -> Attempt | None:
 
 
 def attempt(attempt: Attempt, settings) -> Outcome:
+    """One attempt. Whatever goes wrong (a refused address, a URL the client cannot send,
+    the receiver) is a failed attempt with its reason."""
     try:
         target = resolve(attempt.target_url, allow_private=settings.webhook_allow_private_addresses)
+        now = int(time.time())
+        headers = {**attempt.headers, SIGNATURE_HEADER: signature(attempt.secret, now, attempt.body),
+                   **standard_signature(attempt.secret, attempt.headers["ce-id"], now, attempt.body)}
+        return post(target, headers, attempt.body, timeout=settings.webhook_timeout_seconds)
     except UnsafeUrl as refused:
         return Outcome(False, None, refused.message)
-    headers = {**attempt.headers,
-               SIGNATURE_HEADER: signature(attempt.secret, int(time.time()), attempt.body)}
-    return post(target, headers, attempt.body, timeout=settings.webhook_timeout_seconds)
+    except Exception as exc:  # noqa: BLE001 - a failed attempt, never a stuck delivery
+        return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
 
 
 def settle(uow, delivery_id: int, outcome: Outcome, settings) -> None:
