@@ -269,7 +269,10 @@ def payload_of(uow, event_type: str, data: dict) -> tuple[uuid.UUID, str | None,
     public = {"channel": UserSummary.of(channel).model_dump(mode="json"),
               "follower": UserSummary.of(follower).model_dump(mode="json"),
               "followed_at": data.get("at")}
-    return channel.id, None, str(channel.id), public
+    # Follows coalesce per follower and day: a client toggling follow and unfollow cannot
+    # multiply a streamer's deliveries.
+    day = datetime.now(timezone.utc).date().isoformat()
+    return channel.id, f"{event_type}/{follower.id}/{day}", str(channel.id), public
 
 
 def enqueue(uow, event) -> list:

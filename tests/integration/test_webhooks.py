@@ -141,6 +141,10 @@ def test_a_receiver_gets_a_signed_cloudevent_it_can_verify(call, receiver, sink)
     assert path == "/hooks/streamfn?team=7"
     assert verify(secret, headers, body)
     assert not verify("whsec_someone-else", headers, body)
+    from standardwebhooks import Webhook
+
+    assert Webhook(secret).verify(body, headers)["follower"]["username"] == fan_name
+    assert headers["Webhook-Id"] == event_id
     assert headers["Ce-Specversion"] == "1.0" and headers["Ce-Type"] == "dev.streamfn.user.followed"
     assert headers["Ce-Id"] == event_id and headers["Content-Type"] == "application/json"
     payload = json.loads(body)
@@ -276,3 +280,31 @@ def test_a_channel_has_at_most_ten_webhooks(call, receiver, settings):
         assert call("create-webhook", json={"url": url}, token=token).status_code == 201
     refused = call("create-webhook", json={"url": url}, token=token)
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "conflict"
+
+
+def test_toggling_follow_does_not_multiply_deliveries(call, receiver, sink):
+    channel, token = new_user(call, "wh")
+    _, fan_token = new_user(call, "fan")
+    call("create-webhook", json={"url": receiver(200).url, "events": ["user.followed"]}, token=token)
+    channel_id, fan_id = me(call, token)["id"], me(call, fan_token)["id"]
+    for _ in range(5):
+        followed(call, channel, fan_token, channel_id, fan_id)
+        assert call("unfollow", method="DELETE", path=f"/api/users/{channel}/follow",
+                    token=fan_token).status_code in (200, 204)
+    [webhook] = call("list-webhooks", token=token).get_json()["items"]
+    assert len(sink()) == 1 and len(deliveries(call, token, webhook["id"])) == 1
+
+
+def test_a_non_ascii_url_is_stored_percent_encoded_and_delivered(call, receiver, sink):
+    channel, token = new_user(call, "wh")
+    _, fan_token = new_user(call, "fan")
+    hook = receiver(200)
+    url = hook.url.replace("/hooks/streamfn", "/hooks/str\u00e9amfn")
+    created = call("create-webhook", json={"url": url, "events": ["user.followed"]}, token=token)
+    assert created.status_code == 201
+    assert created.get_json()["url"] == hook.url.replace("/hooks/streamfn", "/hooks/str%C3%A9amfn")
+    followed(call, channel, fan_token, me(call, token)["id"], me(call, fan_token)["id"])
+    [delivery_id] = sink()
+    attempt(call, delivery_id)
+    [(_, _, path)] = hook.received  # the receiver decodes what was sent percent-encoded
+    assert path == "/hooks/str\u00e9amfn?team=7"
