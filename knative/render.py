@@ -237,8 +237,9 @@ def rtmp_ingest() -> list[dict]:
                      "terminationGracePeriodSeconds": 30,
                      "containers": [
                          {"name": "nginx", "image": f"{INGEST_IMAGE}:{VERSION}", "args": ["nginx"],
-                          "env": _env({**common, "RTMP_LISTEN": "1935", "HTTP_LISTEN": "8081",
-                                       "UPDATE_SECONDS": "2"}),
+                          # The ingest secret derives the stat page's token.
+                          "env": [*_env({**common, "RTMP_LISTEN": "1935", "HTTP_LISTEN": "8081",
+                                         "UPDATE_SECONDS": "2"}), secret],
                           "ports": [{"name": "rtmp", "containerPort": 1935, "protocol": "TCP"},
                                     {"name": "media", "containerPort": 8081, "protocol": "TCP"}],
                           "readinessProbe": {"tcpSocket": {"port": 1935}, "periodSeconds": 5},
@@ -249,11 +250,14 @@ def rtmp_ingest() -> list[dict]:
                          {"name": "sidecar", "image": f"{INGEST_IMAGE}:{VERSION}", "args": ["sidecar"],
                           "env": [*_env({
                               **common,
+                              # Probes come to the pod's address; callbacks only from loopback.
+                              "SIDECAR_HOST": "0.0.0.0",
                               "AUTHORIZE_URL": f"http://{_host('authorize-publish')}/internal/ingest/authorize",
                               "REPORT_URL": f"http://{_host('ingest-report')}/internal/ingest/report",
                               "STAT_URL": "http://127.0.0.1:8083/stat",
                               "SHOW_RTMP_URL": "rtmp://127.0.0.1:1935/show"}), secret, pod],
                           "envFrom": from_config,
+                          "ports": [{"name": "callbacks", "containerPort": 8084, "protocol": "TCP"}],
                           "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8084},
                                              "periodSeconds": 5},
                           "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8084},

@@ -71,7 +71,9 @@ class Ingest:
             "SIDECAR_PORT": str(self.ports.sidecar), "UPDATE_SECONDS": str(self.update_seconds),
             "MEDIA_DIR": str(self.media_dir), "HTTP_LISTEN": f"127.0.0.1:{self.ports.media}",
             "STAT_PORT": str(self.ports.stat),
+            "STAT_TOKEN": sidecar_module().stat_token(self.env["STREAMFN_INGEST_SECRET"]),
         }))
+        conf.chmod(0o600)  # it holds the stat page's token
         return conf
 
     def servers(self) -> list[Supervised]:
@@ -86,14 +88,14 @@ class Ingest:
                        "SHOW_RTMP_URL": f"rtmp://127.0.0.1:{self.ports.rtmp}/show",
                        "STAT_URL": f"http://127.0.0.1:{self.ports.stat}/stat",
                        "MEDIA_DIR": str(self.media_dir), "POD_NAME": "local-0"}
-        return [
-            Supervised("ingest sidecar",
-                       lambda: spawn([sys.executable, str(SIDECAR)], cwd=ROOT, env=sidecar_env,
-                                     log_file=logs / "sidecar.log"),
-                       lambda: wait_for_port(self.ports.sidecar, what="the ingest sidecar")),
-            Supervised("nginx-rtmp",
-                       lambda: spawn(["nginx", "-p", str(self.home), "-c", str(conf),
-                                      "-e", str(logs / "error.log")], log_file=logs / "nginx.out"),
-                       lambda: wait_for_port(self.ports.rtmp, what="nginx-rtmp"),
-                       stop_signal=signal.SIGQUIT),
-        ]
+        sidecar = Supervised("ingest sidecar",
+                             lambda: spawn([sys.executable, str(SIDECAR)], cwd=ROOT, env=sidecar_env,
+                                           log_file=logs / "sidecar.log"))
+        sidecar.ready = lambda: wait_for_port(self.ports.sidecar, what="the ingest sidecar",
+                                              process=sidecar.process)
+        nginx = Supervised("nginx-rtmp",
+                           lambda: spawn(["nginx", "-p", str(self.home), "-c", str(conf),
+                                          "-e", str(logs / "error.log")], log_file=logs / "nginx.out"),
+                           stop_signal=signal.SIGQUIT)
+        nginx.ready = lambda: wait_for_port(self.ports.rtmp, what="nginx-rtmp", process=nginx.process)
+        return [sidecar, nginx]

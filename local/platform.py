@@ -311,11 +311,11 @@ class Platform:
             return spawn(["nginx", "-p", str(home), "-c", str(conf), "-e", str(home / "logs" / "error.log")],
                          log_file=home / "logs" / "nginx.out")
 
-        def ready():
-            for port in (self.ports.api, self.ports.internal):
-                services.wait_for_port(port, what="the front door (nginx)")
-
-        self._supervise(Supervised("front door (nginx)", start, ready, stop_signal=signal.SIGQUIT))
+        server = Supervised("front door (nginx)", start, stop_signal=signal.SIGQUIT)
+        server.ready = lambda: [services.wait_for_port(port, what="the front door (nginx)",
+                                                       process=server.process)
+                                for port in (self.ports.api, self.ports.internal)]
+        self._supervise(server)
 
     def stop(self) -> None:
         """Stop everything but PostgreSQL and Redis, in reverse order."""

@@ -52,7 +52,20 @@ def _signal_group(pgid: int, signum: int) -> bool:
 
 
 def _group_alive(pgid: int) -> bool:
-    return _signal_group(pgid, 0)
+    """Whether a process of the group still runs (zombies left to an init that does not
+    reap them do not count: they hold no ports and no files)."""
+    if not _signal_group(pgid, 0):
+        return False
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
 
 
 def group_stop(process: subprocess.Popen, *, grace: float = 10.0,

@@ -25,6 +25,8 @@ STREAMFN_PUBLIC_HLS_BASE_URL, REPORT_SECONDS, THUMBNAIL_SECONDS.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -38,7 +40,7 @@ import urllib.error
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -51,6 +53,9 @@ RECORDED = "dev.streamfn.recording.completed"
 
 @dataclass
 class Config:
+    # Callbacks come from nginx on loopback; in a pod the kubelet's probes reach /healthz on
+    # the pod's address, so SIDECAR_HOST is 0.0.0.0 there and callbacks from elsewhere are 403.
+    host: str = "127.0.0.1"
     port: int = 8084
     authorize_url: str = "http://127.0.0.1:8082/internal/ingest/authorize"
     report_url: str = "http://127.0.0.1:8082/internal/ingest/report"
@@ -69,6 +74,7 @@ class Config:
         env = os.environ
         gateway = env.get("FUNCTIONS_URL", "http://127.0.0.1:8082").rstrip("/")
         return cls(
+            host=env.get("SIDECAR_HOST", cls.host),
             port=int(env.get("SIDECAR_PORT", 8084)),
             authorize_url=env.get("AUTHORIZE_URL", f"{gateway}/internal/ingest/authorize"),
             report_url=env.get("REPORT_URL", f"{gateway}/internal/ingest/report"),
@@ -85,6 +91,25 @@ class Config:
     @property
     def source(self) -> str:
         return f"/rtmp-ingest/{self.pod}"
+
+    @property
+    def spool(self) -> Path:
+        """Events not yet accepted by the broker, on the media volume: they outlive the pod."""
+        return self.media_dir / "events" / self.pod
+
+    def relay_token(self, stream_id: str) -> str:
+        """What the sidecar's relay into `show` carries, and a publish without it lacks."""
+        return derived_token(self.ingest_secret, f"relay:{stream_id}")
+
+
+def derived_token(secret: str, purpose: str) -> str:
+    """A token for one purpose, derived from the ingest secret (HMAC-SHA256, hex)."""
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
+def stat_token(secret: str) -> str:
+    """The header value nginx's stat page asks for: it lists the stream keys being published."""
+    return derived_token(secret, "stat")
 
 
 def call_function(config: Config, url: str, payload: dict) -> tuple[int, dict]:
@@ -104,30 +129,59 @@ def call_function(config: Config, url: str, payload: dict) -> tuple[int, dict]:
 
 
 class EventSender:
-    """Sends events to K_SINK from a background thread, retrying with backoff for up to
-    RETRY_FOR seconds; nginx's callback is answered at once. Retries keep the event id,
-    so the consumers' idempotency absorbs any duplicate."""
+    """Sends events to K_SINK from a background thread; nginx's callback is answered at once.
 
-    RETRY_FOR = 120.0
+    Each event is first written to the spool (one file per event, on the media volume) and
+    deleted only once the broker accepted it, so a broker outage or a restart of the sidecar
+    loses nothing: a new sidecar sends what its spool holds. Retries keep the event id, so
+    the consumers' idempotency absorbs any duplicate."""
 
-    def __init__(self) -> None:
+    def __init__(self, spool: Path | None = None, send=None) -> None:
+        self.spool = spool
+        self._send = send  # (headers, data) -> accepted; shared_lib.events.send by default
         self._queue: queue.Queue = queue.Queue()
+        if spool is not None:
+            spool.mkdir(parents=True, exist_ok=True)
+            for path in sorted(spool.glob("*.json")):
+                self._queue.put(path)
         threading.Thread(target=self._run, name="events", daemon=True).start()
 
     def emit(self, *, type: str, source: str, subject: str, data: dict) -> None:
         from shared_lib.events import binary_headers
 
-        self._queue.put((binary_headers(type=type, source=source, subject=subject), data))
+        headers = binary_headers(type=type, source=source, subject=subject)
+        if self.spool is None:
+            self._queue.put((headers, data))
+            return
+        # Named by time, so a new sidecar sends them in the order they happened.
+        path = self.spool / f"{time.time_ns():020d}-{headers['ce-id']}.json"
+        partial = path.with_suffix(".part")
+        partial.write_text(json.dumps({"headers": headers, "data": data}))
+        os.replace(partial, path)
+        self._queue.put(path)
 
     def _run(self) -> None:
-        from shared_lib.events import send
+        if self._send is None:
+            from shared_lib.events import send
 
+            self._send = send
         while True:
-            headers, data = self._queue.get()
-            deadline, delay = time.monotonic() + self.RETRY_FOR, 0.2
-            while not send(headers, data) and time.monotonic() < deadline:
+            item = self._queue.get()
+            try:
+                if isinstance(item, Path):
+                    stored = json.loads(item.read_text())
+                    headers, data = stored["headers"], stored["data"]
+                else:
+                    headers, data = item
+            except (OSError, ValueError):
+                self._queue.task_done()
+                continue
+            delay = 0.2
+            while not self._send(headers, data):
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
+            if isinstance(item, Path):
+                item.unlink(missing_ok=True)
             self._queue.task_done()
 
     def drain(self, timeout: float = 10.0) -> None:
@@ -150,15 +204,24 @@ def _public_id(value: str | None) -> str | None:
         return None
 
 
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
 @dataclass
 class Sidecar:
     config: Config
-    events: EventSender = field(default_factory=EventSender)
+    events: EventSender | None = None
+
+    def __post_init__(self) -> None:
+        if self.events is None:
+            self.events = EventSender(self.config.spool)
 
     def __call__(self, environ, start_response):
         from werkzeug.wrappers import Request
 
         request = Request(environ)
+        if request.path != "/healthz" and environ.get("REMOTE_ADDR") not in LOOPBACK:
+            return _answer(403)(environ, start_response)
         # The first value of each field: `?name=other` appended to the URL comes second.
         form = {key: request.form.getlist(key)[0] for key in request.form.keys()}
         routes = {
@@ -188,7 +251,9 @@ class Sidecar:
             log.info("refused a publish from %s (authorize answered %s)", form.get("addr"), status)
             return _answer(403)
         log.info("publish from %s authorized as stream %s", form.get("addr"), stream_id)
-        return _answer(302, f"{self.config.show_rtmp_url}/{stream_id}")
+        # The token lets `show` tell this relay from a key-less publish of a local process.
+        return _answer(302, f"{self.config.show_rtmp_url}/{stream_id}"
+                            f"?relay={self.config.relay_token(stream_id)}")
 
     def on_update(self, form: dict):
         if form.get("call") != "update_publish" or form.get("app") != "live":
@@ -213,6 +278,10 @@ class Sidecar:
         return _answer(200)
 
     def on_show_publish(self, form: dict):
+        stream_id = _public_id(form.get("name")) or ""
+        if not hmac.compare_digest(form.get("relay", ""), self.config.relay_token(stream_id)):
+            log.warning("refused a publish into show that is not a relay of an authorized one")
+            return _answer(403)
         return self._show_event(form, STARTED, lambda now: {"started_at": now})
 
     def on_show_publish_done(self, form: dict):
@@ -295,7 +364,9 @@ class Reporter:
                 log.exception("report failed")
 
     def report_once(self) -> int:
-        with urllib.request.urlopen(self.config.stat_url, timeout=5) as response:
+        request = urllib.request.Request(
+            self.config.stat_url, headers={"X-Stat-Token": stat_token(self.config.ingest_secret)})
+        with urllib.request.urlopen(request, timeout=5) as response:
             reports = parse_stat(response.read())
         now = time.monotonic()
         for report in reports:
@@ -323,7 +394,9 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if argv[:1] == ["render"]:
         template, out = Path(argv[1]), Path(argv[2])
-        out.write_text(render_nginx_conf(template.read_text(), dict(os.environ)))
+        values = {**os.environ, "STAT_TOKEN": stat_token(os.environ["STREAMFN_INGEST_SECRET"])}
+        out.write_text(render_nginx_conf(template.read_text(), values))
+        out.chmod(0o600)
         return 0
     serve(Config.from_environment())
     return 0
@@ -336,11 +409,11 @@ def serve(config: Config) -> None:
 
     def post_worker_init(worker) -> None:
         threading.Thread(target=Reporter(config).run_forever, name="reporter", daemon=True).start()
-        log.info("rtmp-ingest sidecar on 127.0.0.1:%s for pod %s", config.port, config.pod)
+        log.info("rtmp-ingest sidecar on %s:%s for pod %s", config.host, config.port, config.pod)
 
     class Application(gunicorn.app.base.BaseApplication):
         def load_config(self) -> None:
-            for key, value in {"bind": [f"127.0.0.1:{config.port}"], "workers": 1,
+            for key, value in {"bind": [f"{config.host}:{config.port}"], "workers": 1,
                                "worker_class": "gthread", "threads": 16, "timeout": 60,
                                "graceful_timeout": 15, "loglevel": "warning",
                                "post_worker_init": post_worker_init,

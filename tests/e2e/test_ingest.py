@@ -175,3 +175,14 @@ def test_with_the_functions_unreachable_a_publish_is_refused(platform, channel, 
             server.stop()
     assert live_stream_of(platform.api_url, name) is None
     assert http("GET", f"{platform.api_url}/api/users/{name}/streams").json()["items"] == []
+
+
+def test_a_keyless_publish_into_show_is_refused_and_the_stat_page_needs_its_token(
+        platform, stream_events):
+    import uuid
+
+    stream_id = str(uuid.uuid4())
+    assert refused(publish(f"rtmp://127.0.0.1:{platform.ports.rtmp}/show/{stream_id}"))
+    assert not [e for e in stream_events if e[3].get("stream_id") == stream_id]
+    # It lists the stream keys being published: only the sidecar, with its token, reads it.
+    assert http("GET", f"http://127.0.0.1:{platform.ports.stat}/stat").status == 403

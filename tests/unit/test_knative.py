@@ -159,3 +159,23 @@ def test_the_kustomization_lists_every_manifest():
     listed = set(kustomization["resources"])
     files = {str(p.relative_to(ROOT / "knative")) for p in (ROOT / "knative").rglob("*.yaml")}
     assert listed == files - {"kustomization.yaml"}
+
+
+def test_every_probe_targets_a_port_its_container_listens_on_beyond_loopback():
+    """The kubelet probes the pod's address: a server bound to 127.0.0.1 there is never
+    Ready and is restarted over and over."""
+    [deployment] = [d for d in of_kind("Deployment") if d["metadata"]["name"] == "rtmp-ingest"]
+    listening = {
+        # nginx listens on every address of the ports it is given (RTMP_LISTEN, HTTP_LISTEN).
+        "nginx": lambda env: {int(env["RTMP_LISTEN"]), int(env["HTTP_LISTEN"])},
+        "sidecar": lambda env: {int(env["SIDECAR_PORT"])}
+        if env.get("SIDECAR_HOST") not in (None, "127.0.0.1", "localhost") else set(),
+    }
+    for container in deployment["spec"]["template"]["spec"]["containers"]:
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        ports = listening[container["name"]](env)
+        declared = {p["containerPort"] for p in container.get("ports", [])}
+        for kind in ("readinessProbe", "livenessProbe"):
+            probe = container[kind]
+            port = (probe.get("httpGet") or probe.get("tcpSocket"))["port"]
+            assert port in ports and port in declared, (container["name"], kind, port)

@@ -1,0 +1,79 @@
+"""The ingest sidecar's own rules: its durable event spool, who may call it, and the relay
+token that tells its relay into `show` from a key-less local publish."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from werkzeug.test import Client
+
+from local.ingest import sidecar_module
+
+sidecar = sidecar_module()
+
+
+class Broker:
+    def __init__(self, up: bool) -> None:
+        self.up, self.received = up, []
+
+    def __call__(self, headers, data) -> bool:
+        if self.up:
+            self.received.append((headers["ce-type"], data))
+        return self.up
+
+
+def wait_for(check, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not check():
+        time.sleep(0.02)
+    return check()
+
+
+def test_events_the_broker_did_not_take_survive_a_restart_of_the_sidecar(tmp_path):
+    down = sidecar.EventSender(tmp_path, send=Broker(up=False))
+    for n in range(3):
+        down.emit(type="dev.streamfn.stream.started", source="/rtmp-ingest/p", subject=f"s{n}",
+                  data={"n": n})
+    assert len(list(tmp_path.glob("*.json"))) == 3
+    broker = Broker(up=True)
+    sidecar.EventSender(tmp_path, send=broker)  # the next sidecar on the same volume
+    assert wait_for(lambda: len(broker.received) == 3)
+    assert [data["n"] for _, data in broker.received] == [0, 1, 2], "in the order they happened"
+    assert wait_for(lambda: not list(tmp_path.glob("*.json")))
+
+
+@pytest.fixture
+def app(tmp_path):
+    config = sidecar.Config(ingest_secret="s3cret", media_dir=tmp_path, pod="p")
+    broker = Broker(up=True)
+    return sidecar.Sidecar(config, sidecar.EventSender(config.spool, send=broker)), broker
+
+
+def callback(app, path, form, remote="127.0.0.1"):
+    return Client(app).post(path, data=form, environ_base={"REMOTE_ADDR": remote})
+
+
+def test_callbacks_come_from_loopback_only_and_health_from_anywhere(app):
+    sidecar_app, _ = app
+    form = {"app": "show", "name": "5bdd3d7e-0000-4000-8000-000000000000"}
+    assert callback(sidecar_app, "/rtmp/show/publish_done", form, remote="10.0.0.9").status_code == 403
+    assert Client(sidecar_app).get("/healthz", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200
+
+
+def test_only_the_relay_of_an_authorized_publish_goes_live_in_show(app):
+    sidecar_app, broker = app
+    stream = "5bdd3d7e-0000-4000-8000-000000000000"
+    keyless = callback(sidecar_app, "/rtmp/show/publish", {"app": "show", "name": stream})
+    assert keyless.status_code == 403
+    forged = callback(sidecar_app, "/rtmp/show/publish",
+                      {"app": "show", "name": stream, "relay": "0" * 64})
+    assert forged.status_code == 403
+    relayed = callback(sidecar_app, "/rtmp/show/publish",
+                       {"app": "show", "name": stream,
+                        "relay": sidecar_app.config.relay_token(stream)})
+    assert relayed.status_code == 200
+    assert wait_for(lambda: broker.received)
+    assert broker.received == [("dev.streamfn.stream.started",
+                                {"stream_id": stream, "pod": "p",
+                                 "started_at": broker.received[0][1]["started_at"]})]
