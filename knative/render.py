@@ -18,6 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 from shared_lib.catalog import EVENT, HTTP, SCHEDULE, FunctionSpec, load_catalog  # noqa: E402
 
+import identity  # noqa: E402 - knative/identity.py, beside this script
+
 NAMESPACE = "streamfn"
 FUNCTION_IMAGE = "ghcr.io/streamfn/streamfn-functions"
 INGEST_IMAGE = "ghcr.io/streamfn/streamfn-rtmp-ingest"
@@ -61,6 +63,9 @@ def function_service(spec: FunctionSpec) -> dict:
     ]
     mounts = [{"name": "jwks", "mountPath": JWKS_DIR, "readOnly": True}]
     volumes = [{"name": "jwks", "configMap": {"name": "streamfn-jwks"}}]
+    for volume, mount in (identity.sender_volume(), identity.issuer_volume()):
+        volumes.append(volume)
+        mounts.append(mount)
     if signs:
         env.append({"name": "STREAMFN_JWT_PRIVATE_KEY_FILE",
                     "value": f"{SIGNING_DIR}/jwt-private.pem"})
@@ -89,6 +94,7 @@ def function_service(spec: FunctionSpec) -> dict:
                 "autoscaling.knative.dev/target": str(max(1, int(scaling.concurrency * 0.7))),
             }},
             "spec": {
+                "serviceAccountName": identity.FUNCTIONS_ACCOUNT,
                 "containerConcurrency": scaling.concurrency,
                 "timeoutSeconds": scaling.timeout_seconds,
                 "containers": [{
@@ -147,7 +153,8 @@ def eventing(specs: list[FunctionSpec]) -> list[dict]:
                 "apiVersion": "eventing.knative.dev/v1", "kind": "Trigger",
                 "metadata": {"name": spec.name, "namespace": NAMESPACE, "labels": _labels("eventing")},
                 "spec": {"broker": BROKER, "filter": {"attributes": {"type": spec.event_type}},
-                         "subscriber": _service_ref(spec.name), "delivery": delivery},
+                         "subscriber": identity.subscriber(_service_ref(spec.name), spec.name),
+                         "delivery": delivery},
             })
         elif spec.kind == SCHEDULE:
             documents.append({
@@ -155,7 +162,7 @@ def eventing(specs: list[FunctionSpec]) -> list[dict]:
                 "metadata": {"name": spec.name, "namespace": NAMESPACE, "labels": _labels("eventing")},
                 "spec": {"schedule": spec.schedule, "timezone": "UTC",
                          "contentType": "application/json", "data": "{}",
-                         "sink": _service_ref(spec.name)},
+                         "sink": identity.subscriber(_service_ref(spec.name), spec.name)},
             })
     return documents
 
@@ -180,6 +187,7 @@ def config() -> list[dict]:
              "STREAMFN_MEDIA_DIR": MEDIA_DIR,
              "STREAMFN_REPLAY_RETENTION_DAYS": "30",
              "K_SINK": f"http://broker-ingress.knative-eventing.svc.cluster.local/{NAMESPACE}/{BROKER}",
+             **identity.settings(),
          }},
         {"apiVersion": "v1", "kind": "ConfigMap",
          "metadata": {"name": "streamfn-jwks", "namespace": NAMESPACE, "labels": _labels("config")},
@@ -234,6 +242,7 @@ def rtmp_ingest() -> list[dict]:
              "template": {
                  "metadata": {"labels": labels},
                  "spec": {
+                     "serviceAccountName": identity.INGEST_ACCOUNT,
                      "terminationGracePeriodSeconds": 30,
                      "containers": [
                          {"name": "nginx", "image": f"{INGEST_IMAGE}:{VERSION}", "args": ["nginx"],
@@ -255,7 +264,9 @@ def rtmp_ingest() -> list[dict]:
                               "AUTHORIZE_URL": f"http://{_host('authorize-publish')}/internal/ingest/authorize",
                               "REPORT_URL": f"http://{_host('ingest-report')}/internal/ingest/report",
                               "STAT_URL": "http://127.0.0.1:8083/stat",
-                              "SHOW_RTMP_URL": "rtmp://127.0.0.1:1935/show"}), secret, pod],
+                              "SHOW_RTMP_URL": "rtmp://127.0.0.1:1935/show",
+                              "STREAMFN_SENDER_TOKEN_FILE": identity.settings()["STREAMFN_SENDER_TOKEN_FILE"]}),
+                              secret, pod],
                           "envFrom": from_config,
                           "ports": [{"name": "callbacks", "containerPort": 8084, "protocol": "TCP"}],
                           "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8084},
@@ -264,9 +275,9 @@ def rtmp_ingest() -> list[dict]:
                                             "periodSeconds": 15},
                           "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
                                         "limits": {"cpu": "1", "memory": "256Mi"}},
-                          "volumeMounts": media},
+                          "volumeMounts": [*media, identity.sender_volume()[1]]},
                      ],
-                     "volumes": [MEDIA_VOLUME],
+                     "volumes": [MEDIA_VOLUME, identity.sender_volume()[0]],
                  },
              },
          }},
@@ -348,6 +359,7 @@ def render() -> dict[Path, str]:
                                          "metadata": {"name": NAMESPACE, "labels": _labels("namespace")}}]),
         here / "config.yaml": _dump(config()),
         here / "secrets.yaml": _dump(secrets()),
+        here / "identity.yaml": _dump(identity.identity()),
         here / "eventing.yaml": _dump(eventing(specs)),
         here / "mappings.yaml": _dump([mapping(s) for s in specs if s.kind == HTTP and not s.internal]),
         here / "rtmp-ingest.yaml": _dump(rtmp_ingest()),

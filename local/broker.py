@@ -282,12 +282,27 @@ def _json(start_response, status: int, code: str, message: str, details=()):
     return [body]
 
 
-class Ingress:
-    """WSGI: `POST /` takes one CloudEvent, stores it, then answers 202."""
+def authorize_sender(authorization: str, settings=None) -> None:
+    """The Broker's EventPolicy: a token of the local issuer for the Broker's audience, from
+    the rtmp-ingest or the functions' service account. NotAuthenticated otherwise."""
+    from local.issuer import ALLOWED_SENDERS, BROKER
+    from shared_lib.errors import NotAuthenticated
+    from shared_lib.sender import verify_request
 
-    def __init__(self, store: EventStore | None = None, *, wakeup: str | None = None) -> None:
+    sender = verify_request(authorization, audience=BROKER, settings=settings)
+    if sender.subject not in ALLOWED_SENDERS:
+        raise NotAuthenticated(f"{sender.subject} may not send events to this broker.")
+
+
+class Ingress:
+    """WSGI: `POST /` takes one CloudEvent from an authorized sender, stores it, then
+    answers 202."""
+
+    def __init__(self, store: EventStore | None = None, *, wakeup: str | None = None,
+                 authorize: Callable[[str], None] = authorize_sender) -> None:
         self.store = store or EventStore()
         self.wakeup = wakeup
+        self.authorize = authorize
 
     def __call__(self, environ, start_response):
         from werkzeug.wrappers import Request
@@ -298,6 +313,12 @@ class Ingress:
             return [b""]
         if request.method != "POST" or request.path != "/":
             return _json(start_response, 405, "method_not_allowed", "POST a CloudEvent here.")
+        from shared_lib.errors import NotAuthenticated
+
+        try:
+            self.authorize(request.headers.get("Authorization", ""))
+        except NotAuthenticated as refused:
+            return _json(start_response, 401, refused.code, refused.message)
         try:
             headers, body = to_binary(dict(request.headers), request.get_data())
             if not headers.get("ce-id") or not headers.get("ce-source"):

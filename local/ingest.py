@@ -87,7 +87,10 @@ class Ingest:
                        "SIDECAR_PORT": str(self.ports.sidecar), "FUNCTIONS_URL": self.functions_url,
                        "SHOW_RTMP_URL": f"rtmp://127.0.0.1:{self.ports.rtmp}/show",
                        "STAT_URL": f"http://127.0.0.1:{self.ports.stat}/stat",
-                       "MEDIA_DIR": str(self.media_dir), "POD_NAME": "local-0"}
+                       "MEDIA_DIR": str(self.media_dir), "POD_NAME": "local-0",
+                       # The ingest pod's own service-account token for the broker.
+                       "STREAMFN_SENDER_TOKEN_FILE": str(Path(self.env["STREAMFN_SENDER_TOKEN_FILE"])
+                                                         .with_name("rtmp-ingest"))}
         sidecar = Supervised("ingest sidecar",
                              lambda: spawn([sys.executable, str(SIDECAR)], cwd=ROOT, env=sidecar_env,
                                            log_file=logs / "sidecar.log"))

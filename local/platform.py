@@ -8,6 +8,7 @@ Every listener binds 127.0.0.1. Ports and the runtime's settings come from the e
 
 from __future__ import annotations
 
+import functools
 import http.client
 import logging
 import os
@@ -20,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from local import services
+from local import issuer, services
 from local.broker import QUEUE_ENV, WAKEUP_ENV, Broker, Delivery, Trigger
 from local.event_store import EventStore
 from local.frontdoor import FrontDoorConfig, render
@@ -92,6 +93,8 @@ def function_env(profile: services.Profile, ports: Ports, *, environment: str,
     private, jwks = keys / "jwt-private.pem", keys / "jwks.json"
     if not private.exists():
         generate_signing_key(private, jwks)
+    tokens = sender_tokens(profile)
+    tokens.refresh(force=True)
     return {
         "STREAMFN_ENVIRONMENT": environment,
         "STREAMFN_DATABASE_URL": profile.database_url,
@@ -108,7 +111,15 @@ def function_env(profile: services.Profile, ports: Ports, *, environment: str,
         # Everyone on one machine registers from 127.0.0.1 while trying it out.
         **({"STREAMFN_REGISTER_MAX_PER_ADDRESS": "1000"} if environment == "development" else {}),
         "K_SINK": f"http://127.0.0.1:{ports.internal}/",
+        "STREAMFN_OIDC_ISSUER": issuer.ISSUER,
+        "STREAMFN_OIDC_JWKS_FILE": str(tokens.issuer.jwks_file),
+        "STREAMFN_SENDER_TOKEN_FILE": str(tokens.paths[issuer.FUNCTIONS]),
     }
+
+
+def sender_tokens(profile: services.Profile) -> issuer.TokenFiles:
+    """The local issuer of the profile, and the senders' token files it keeps fresh."""
+    return issuer.TokenFiles(issuer.Issuer(profile.home / "keys"), profile.home / "tokens")
 
 
 def reset_caches() -> None:
@@ -121,13 +132,15 @@ def reset_caches() -> None:
         cached.cache_clear()
 
 
-def http_send(port: int, path: str = "/", timeout: float = 30.0):
-    """POST a binary-mode event to whatever listens on 127.0.0.1:`port`."""
+def http_send(port: int, path: str = "/", timeout: float = 30.0, token=None):
+    """POST a binary-mode event to whatever listens on 127.0.0.1:`port`, with the bearer
+    token `token()` gives (the subscriber's audience), if any."""
 
     def send(headers: dict[str, str], body: bytes):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        authorization = {"Authorization": f"Bearer {token()}"} if token else {}
         try:
-            connection.request("POST", path, body=body, headers=headers)
+            connection.request("POST", path, body=body, headers={**headers, **authorization})
             response = connection.getresponse()
             return response.status, dict(response.getheaders()), response.read()
         finally:
@@ -251,12 +264,15 @@ class Platform:
             INGRESS, [sys.executable, "-m", "local.serve", "--app", "local.broker:ingress"],
             {**process_env, WAKEUP_ENV: wakeup, QUEUE_ENV: self.profile.name}, Policy(min_scale=1, max_scale=2, concurrency=16),
             listeners[INGRESS], run, self.logs / "broker-ingress.log"))
-        self.runtime = Runtime(instances, list(self.servers.values()))
+        self.runtime = Runtime(instances, list(self.servers.values()),
+                               tasks=[sender_tokens(self.profile).refresh])
         ports = {instance.name: instance.port for instance in instances}
         timeouts = [s.scaling.timeout_seconds for s in specs if s.kind == HTTP] or [30]
         self._serve_front_door(specs, ports, read_timeout=max(timeouts) + 60)
-        triggers = [Trigger(s.name, s.event_type, http_send(ports[s.name],
-                                                            timeout=s.scaling.timeout_seconds + 60),
+        subscriber_tokens = issuer.SubscriberTokens(issuer.Issuer(self.profile.home / "keys"))
+        triggers = [Trigger(s.name, s.event_type,
+                            http_send(ports[s.name], timeout=s.scaling.timeout_seconds + 60,
+                                      token=functools.partial(subscriber_tokens, s.name)),
                             direct=s.kind == SCHEDULE)
                     for s in specs if s.kind in (EVENT, SCHEDULE) and s.event_type]
         self.broker = Broker(triggers, delivery=self.delivery, wakeup=wakeup,

@@ -23,9 +23,11 @@ TICK_SECONDS = 0.5
 
 
 class Runtime:
-    def __init__(self, instances: list[Instance], servers: list[Supervised]) -> None:
+    def __init__(self, instances: list[Instance], servers: list[Supervised],
+                 tasks: list = ()) -> None:
         self.instances = {instance.name: instance for instance in instances}
         self.servers = servers
+        self.tasks = list(tasks)  # run every tick (each decides itself whether it is due)
         self._selector = selectors.DefaultSelector()
         self._watched: set[str] = set()
         self._stop = threading.Event()
@@ -88,6 +90,11 @@ class Runtime:
         for server in self.servers:
             if not self._stop.is_set():
                 server.check()
+        for task in self.tasks:
+            try:
+                task()
+            except Exception:  # noqa: BLE001 - a failing task must not stop the runtime
+                log.exception("a runtime task failed")
 
     def stop(self) -> None:
         self._stop.set()

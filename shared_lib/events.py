@@ -69,8 +69,13 @@ def send(headers: dict[str, str], data: Any) -> bool:
     if not sink:
         log.warning("K_SINK is not set; %s %s not sent", headers["ce-type"], headers["ce-id"])
         return False
+    from shared_lib.sender import sender_token
+
     body = json.dumps(data, default=str).encode("utf-8")
-    request = urllib.request.Request(sink, data=body, headers=headers, method="POST")
+    token = sender_token()
+    authorization = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(sink, data=body, headers={**headers, **authorization},
+                                     method="POST")
     try:
         with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:
             return response.status < 300

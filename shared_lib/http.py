@@ -335,7 +335,9 @@ def _event_view(spec: FunctionSpec, handler: Callable, *, claim: bool) -> Callab
         if request.method != "POST":
             raise errors.MethodNotAllowed(allowed=["POST"])
         from shared_lib.events import parse_event
+        from shared_lib.sender import function_audience, verify_request
 
+        verify_request(request.headers.get("Authorization", ""), audience=function_audience(spec.name))
         event = parse_event(request.headers, read_body(request))
         if spec.event_type and event["type"] != spec.event_type:
             raise errors.InvalidInput(f"{spec.name} takes {spec.event_type}, not {event['type']}.")

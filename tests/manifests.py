@@ -18,6 +18,7 @@ CRDS = {
     ("eventing.knative.dev", "Trigger"): "knative/eventing-trigger.yaml",
     ("sources.knative.dev", "PingSource"): "knative/eventing-pingsource.yaml",
     ("sources.knative.dev", "SinkBinding"): "knative/eventing-sinkbindings.yaml",
+    ("eventing.knative.dev", "EventPolicy"): "knative/eventing-eventpolicy.yaml",
 }
 MAPPING_SCHEMA = "emissary/mapping-v3alpha1.schema.yaml"
 

@@ -48,6 +48,13 @@ def http(method: str, url: str, *, json_body=None, data: bytes | None = None,
         return Answer(error.code, dict(error.headers), error.read())
 
 
+def sender(token_file: str) -> dict[str, str]:
+    """The Authorization header of a sender whose projected token is in `token_file`."""
+    from pathlib import Path
+
+    return {"Authorization": f"Bearer {Path(token_file).read_text().strip()}"}
+
+
 def register_user(api: str, prefix: str = "e") -> tuple[str, dict]:
     """A new account through the gateway: its username and its token pair."""
     import uuid

@@ -41,8 +41,11 @@ def container_env(container: dict) -> dict[str, str]:
 
 
 def local_secrets(platform) -> dict[str, str]:
+    """The Secrets, and the files a pod would have mounted (keys, the issuer's JWKS, the
+    projected sender token), as this machine has them."""
     keep = ("STREAMFN_DATABASE_URL", "STREAMFN_REDIS_URL", "STREAMFN_INGEST_SECRET",
-            "STREAMFN_JWT_PUBLIC_KEYS_FILE")
+            "STREAMFN_JWT_PUBLIC_KEYS_FILE", "STREAMFN_OIDC_ISSUER", "STREAMFN_OIDC_JWKS_FILE",
+            "STREAMFN_SENDER_TOKEN_FILE")
     return {name: platform.env[name] for name in keep}
 
 
@@ -83,9 +86,14 @@ def test_the_function_image_serves_event_and_scheduled_functions(function_proces
     for name in ("on-stream-started", "reap-stale-streams"):
         port = function_process(name)
         kind = "dev.streamfn.stream.started" if name == "on-stream-started" else "dev.knative.sources.ping"
+        from tests.functions_client import sender_token
+
         headers = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/test",
                    "ce-type": kind, "Content-Type": "application/json"}
-        answer = http("POST", f"http://127.0.0.1:{port}/", data=b'{"stream_id": "x"}', headers=headers)
+        unsigned = http("POST", f"http://127.0.0.1:{port}/", data=b'{"stream_id": "x"}', headers=headers)
+        assert unsigned.status == 401
+        answer = http("POST", f"http://127.0.0.1:{port}/", data=b'{"stream_id": "x"}',
+                      headers={**headers, "Authorization": f"Bearer {sender_token(name)}"})
         assert answer.status == 202 and answer.body == b""
 
 
@@ -101,6 +109,8 @@ def test_the_rtmp_ingest_image_serves_publish_and_playback(platform):
     ports = {"rtmp": free_port(), "media": free_port(), "stat": free_port(), "sidecar": free_port()}
     here = {"MEDIA_DIR": str(home / "media"), "NGINX_HOME": str(home / "nginx"),
             "SIDECAR_PORT": str(ports["sidecar"]), "STAT_PORT": str(ports["stat"]),
+            # A pod's probes need the pod's address; a test listens on loopback only.
+            "SIDECAR_HOST": "127.0.0.1",
             "PYTHON": str(ROOT / ".venv" / "bin" / "python")}
     nginx_env = {**container_env(containers["nginx"]), **here,
                  "RTMP_LISTEN": f"127.0.0.1:{ports['rtmp']}",

@@ -41,13 +41,38 @@ def test_the_openapi_document_is_served(platform):
     assert not any(path.startswith("/internal/") for path in document["paths"])
 
 
-def test_the_broker_ingress_takes_cloudevents_and_refuses_the_rest(platform):
+def test_the_broker_ingress_takes_cloudevents_from_known_senders_and_refuses_the_rest(platform):
+    from tests.e2e.conftest import sender
+
+    signed = sender(platform.env["STREAMFN_SENDER_TOKEN_FILE"])
     event = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/e2e",
              "ce-type": "dev.streamfn.nobody.listens", "Content-Type": "application/json"}
-    assert http("POST", f"{platform.internal_url}/", data=b"{}", headers=event).status == 202
+    assert http("POST", f"{platform.internal_url}/", data=b"{}", headers={**event, **signed}).status == 202
     refused = http("POST", f"{platform.internal_url}/", data=b"{}",
-                   headers={"Content-Type": "application/json"})
+                   headers={"Content-Type": "application/json", **signed})
     assert refused.status == 400 and refused.json()["error"]["code"] == "invalid_event"
+    for forged in ({}, {"Authorization": "Bearer forged"}):
+        anonymous = http("POST", f"{platform.internal_url}/", data=b"{}", headers={**event, **forged})
+        assert anonymous.status == 401 and anonymous.json()["error"]["code"] == "not_authenticated"
+
+
+def test_a_forged_go_live_sent_straight_to_the_event_function_is_refused(platform):
+    """The audit's attack: another user's planned stream made live without a publish."""
+    from tests.e2e.conftest import register_user, sender
+
+    _, tokens = register_user(platform.api_url, "fg")
+    stream = http("POST", f"{platform.api_url}/api/streams", json_body={"title": "planned"},
+                  token=tokens["access_token"]).json()
+    event = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/rtmp-ingest/x",
+             "ce-type": "dev.streamfn.stream.started", "Content-Type": "application/json"}
+    port = platform.runtime.instances["on-stream-started"].port
+    # Even a sender's token for the broker is not one for the function.
+    broker_token = sender(platform.env["STREAMFN_SENDER_TOKEN_FILE"])
+    for authorization in ({}, broker_token):
+        answer = http("POST", f"http://127.0.0.1:{port}/", headers={**event, **authorization},
+                      json_body={"stream_id": stream["id"], "started_at": "2099-01-01T00:00:00+00:00"})
+        assert answer.status == 401
+    assert http("GET", f"{platform.api_url}/api/streams/{stream['id']}").json()["status"] == "created"
 
 
 def test_values_postgresql_cannot_hold_are_400s_naming_the_field_and_harm_nothing_else(platform):

@@ -121,18 +121,31 @@ def test_a_reply_event_is_published_back_to_the_broker():
     assert second.received and second.received[0][0]["ce-id"] == "r1"
 
 
+def only(token):
+    """An authorize step that accepts one bearer token (the real one verifies OIDC tokens)."""
+    from shared_lib.errors import NotAuthenticated
+
+    def authorize(authorization):
+        if authorization != f"Bearer {token}":
+            raise NotAuthenticated("The event's sender could not be verified.")
+
+    return authorize
+
+
 def test_ingress_stores_structured_mode_in_binary_and_refuses_garbage():
     from werkzeug.test import Client
 
     from local.broker import Ingress
 
     store = FakeEventStore()
-    client = Client(Ingress(store))
+    client = Client(Ingress(store, authorize=only("good")))
     structured = client.post("/", json={"specversion": "1.0", "id": "9", "source": "/x",
                                         "type": "dev.t.happened", "data": {"a": 1}},
-                             headers={"Content-Type": "application/cloudevents+json"})
+                             headers={"Content-Type": "application/cloudevents+json",
+                                      "Authorization": "Bearer good"})
     assert structured.status_code == 202
-    garbage = client.post("/", data=b"{}", headers={"Content-Type": "application/json"})
+    garbage = client.post("/", data=b"{}", headers={"Content-Type": "application/json",
+                                                   "Authorization": "Bearer good"})
     assert garbage.status_code == 400 and garbage.json["error"]["code"] == "invalid_event"
     [(headers, body, _, _)] = store.events.values()
     assert headers["ce-id"] == "9" and b'"a"' in body
@@ -147,7 +160,22 @@ def test_ingress_answers_503_when_it_cannot_store_so_the_sender_retries():
         def put(self, *args, **kwargs):
             raise OSError("connection refused")
 
-    answer = Client(Ingress(Down())).post("/", data=b"{}", headers={
+    answer = Client(Ingress(Down(), authorize=only("good"))).post("/", data=b"{}", headers={
         "ce-specversion": "1.0", "ce-id": "1", "ce-source": "/x", "ce-type": "t",
-        "Content-Type": "application/json"})
+        "Content-Type": "application/json", "Authorization": "Bearer good"})
     assert answer.status_code == 503 and answer.json["error"]["code"] == "unavailable"
+
+
+def test_ingress_refuses_an_unverified_sender_with_a_json_401_and_stores_nothing():
+    from werkzeug.test import Client
+
+    from local.broker import Ingress
+
+    store = FakeEventStore()
+    event = {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/x", "ce-type": "t",
+             "Content-Type": "application/json"}
+    for authorization in ({}, {"Authorization": "Bearer forged"}):
+        answer = Client(Ingress(store, authorize=only("good"))).post(
+            "/", data=b"{}", headers={**event, **authorization})
+        assert answer.status_code == 401 and answer.json["error"]["code"] == "not_authenticated"
+    assert store.events == {}

@@ -16,7 +16,8 @@ from shared_lib.catalog import EVENT, HTTP, SCHEDULE, load_catalog
 from tests.manifests import crd_schema, documents, func_schema, mapping_schema
 
 DOCUMENTS = documents()
-CORE_KINDS = {"Namespace", "ConfigMap", "Secret", "Deployment", "PersistentVolumeClaim"}
+CORE_KINDS = {"Namespace", "ConfigMap", "Secret", "Deployment", "PersistentVolumeClaim",
+              "ServiceAccount"}
 
 
 def of_kind(kind: str, api_prefix: str = "", component: str | None = None) -> list[dict]:
@@ -179,3 +180,25 @@ def test_every_probe_targets_a_port_its_container_listens_on_beyond_loopback():
             probe = container[kind]
             port = (probe.get("httpGet") or probe.get("tcpSocket"))["port"]
             assert port in ports and port in declared, (container["name"], kind, port)
+
+
+def test_senders_and_subscribers_carry_oidc_identities():
+    """Knative's sender identity: the Broker takes events only from the functions' and the
+    ingest pod's service accounts, each with a projected token for the Broker's audience,
+    and every Trigger and PingSource presents a token for its function's own audience."""
+    from shared_lib.sender import broker_audience, function_audience
+
+    [policy] = of_kind("EventPolicy")
+    assert policy["spec"]["to"][0]["ref"]["kind"] == "Broker"
+    senders = {entry["ref"]["name"] for entry in policy["spec"]["from"]}
+    assert senders == {"streamfn-functions", "rtmp-ingest"}
+    for source in of_kind("Trigger") + of_kind("PingSource"):
+        destination = source["spec"].get("subscriber") or source["spec"]["sink"]
+        assert destination["audience"] == function_audience(destination["ref"]["name"])
+    broker = broker_audience("streamfn", "default")
+    pods = [s["spec"]["template"]["spec"] for s in of_kind("Service", "serving", "function")] + [
+        d["spec"]["template"]["spec"] for d in of_kind("Deployment")]
+    for pod in pods:
+        assert pod["serviceAccountName"] in senders
+        projected = [v for v in pod.get("volumes", []) if "projected" in v]
+        assert projected[0]["projected"]["sources"][0]["serviceAccountToken"]["audience"] == broker
