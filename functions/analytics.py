@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from shared_lib.catalog import Scaling
-from shared_lib.events import EventType, stream_of
+from shared_lib.events import EventType, publish_of, stream_of
 from shared_lib.http import Client, event_function, http_function, scheduled_function
 from shared_lib.schemas import Request
 from shared_lib.security import AccessClaims
@@ -239,11 +239,18 @@ def finalize_stream_analytics(event, uow) -> None:
     from shared_lib.config import get_settings
     from shared_lib.rollup import rollup
 
+    from shared_lib.errors import Conflict
+
     stream_id = stream_of(event)
-    if stream_id is None:
+    stream = uow.streams.get(stream_id) if stream_id else None
+    stats = uow.analytics.stats(stream_id) if stream else None
+    if stream is None or (stats and stats.finalized_at):
         return
-    stats = uow.analytics.stats(stream_id)
-    if uow.streams.get(stream_id) is None or (stats and stats.finalized_at):
-        return
+    if stream.status == "live":
+        publish = publish_of(event)
+        if publish and stream.publish_id and publish != stream.publish_id:
+            return  # the end of a publish a reconnect replaced: the broadcast goes on
+        # on-stream-ended has not applied this end yet: the broker retries a 409 shortly.
+        raise Conflict("The stream has not ended yet.")
     rollup(uow, get_redis_bytes(), stream_id, now=time.time(),
            window=get_settings().viewer_window_seconds, final=True)

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from shared_lib.catalog import Scaling
-from shared_lib.events import EventType, data_of, stream_of, time_of
+from shared_lib.events import EventType, data_of, publish_of, stream_of, time_of
 from shared_lib.http import event_function, http_function, scheduled_function
 from shared_lib.schemas import Request
 
@@ -87,7 +87,8 @@ def on_stream_started(event, uow) -> None:
     pod = data_of(event).get("pod")
     if stream_id is None:
         return
-    started, superseded = streams.start(uow, stream_id, at=time_of(event, "started_at"), pod=pod)
+    started, superseded = streams.start(uow, stream_id, at=time_of(event, "started_at"), pod=pod,
+                                        publish_id=publish_of(event))
     if started:
         uow.commit()
         live_set.mark(stream_id, live=True)
@@ -103,7 +104,8 @@ def on_stream_ended(event, uow) -> None:
 
     stream_id = stream_of(event)
     reason = data_of(event).get("reason", "ended")
-    if stream_id and streams.end(uow, stream_id, at=time_of(event, "ended_at"), reason=str(reason)[:20]):
+    if stream_id and streams.end(uow, stream_id, at=time_of(event, "ended_at"), reason=str(reason)[:20],
+                                 publish_id=publish_of(event)):
         uow.commit()
         live_set.mark(stream_id, live=False)
 

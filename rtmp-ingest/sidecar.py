@@ -97,9 +97,9 @@ class Config:
         """Events not yet accepted by the broker, on the media volume: they outlive the pod."""
         return self.media_dir / "events" / self.pod
 
-    def relay_token(self, stream_id: str) -> str:
+    def relay_token(self, stream_id: str, publish_id: str) -> str:
         """What the sidecar's relay into `show` carries, and a publish without it lacks."""
-        return derived_token(self.ingest_secret, f"relay:{stream_id}")
+        return derived_token(self.ingest_secret, f"relay:{stream_id}:{publish_id}")
 
 
 def derived_token(secret: str, purpose: str) -> str:
@@ -197,6 +197,10 @@ def _answer(status: int, location: str | None = None):
     return Response(b"", status=status, headers=headers)
 
 
+def _is_publish_id(value: str | None) -> bool:
+    return bool(value) and len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
 def _public_id(value: str | None) -> str | None:
     try:
         return str(uuid.UUID(value or ""))
@@ -251,9 +255,11 @@ class Sidecar:
             log.info("refused a publish from %s (authorize answered %s)", form.get("addr"), status)
             return _answer(403)
         log.info("publish from %s authorized as stream %s", form.get("addr"), stream_id)
-        # The token lets `show` tell this relay from a key-less publish of a local process.
-        return _answer(302, f"{self.config.show_rtmp_url}/{stream_id}"
-                            f"?relay={self.config.relay_token(stream_id)}")
+        # Each publish is named, so a reconnect onto the same stream is told from the publish
+        # it replaces; the token lets `show` tell this relay from a key-less local publish.
+        publish_id = uuid.uuid4().hex
+        return _answer(302, f"{self.config.show_rtmp_url}/{stream_id}?publish={publish_id}"
+                            f"&relay={self.config.relay_token(stream_id, publish_id)}")
 
     def on_update(self, form: dict):
         if form.get("call") != "update_publish" or form.get("app") != "live":
@@ -272,14 +278,16 @@ class Sidecar:
         if form.get("app") != "show" or stream_id is None:
             return _answer(403)
         now = datetime.now(timezone.utc).isoformat()
+        publish = {"publish_id": form["publish"]} if _is_publish_id(form.get("publish")) else {}
         self.events.emit(type=type, source=self.config.source, subject=stream_id,
-                         data={"stream_id": stream_id, "pod": self.config.pod, **data(now)})
+                         data={"stream_id": stream_id, "pod": self.config.pod, **publish, **data(now)})
         log.info("%s %s", type.rsplit(".", 1)[-1], stream_id)
         return _answer(200)
 
     def on_show_publish(self, form: dict):
         stream_id = _public_id(form.get("name")) or ""
-        if not hmac.compare_digest(form.get("relay", ""), self.config.relay_token(stream_id)):
+        expected = self.config.relay_token(stream_id, form.get("publish", ""))
+        if not hmac.compare_digest(form.get("relay", ""), expected):
             log.warning("refused a publish into show that is not a relay of an authorized one")
             return _answer(403)
         return self._show_event(form, STARTED, lambda now: {"started_at": now})

@@ -141,6 +141,12 @@ def stream_of(event) -> uuid.UUID | None:
         return None
 
 
+def publish_of(event) -> str | None:
+    """The publish an ingest event is about (the sidecar names each one), if it says."""
+    publish = data_of(event).get("publish_id")
+    return publish[:64] if isinstance(publish, str) and publish else None
+
+
 OLDEST_EVENT_TIME = timedelta(days=1)
 
 

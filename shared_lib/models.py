@@ -104,6 +104,9 @@ class LiveStream(Base):
     viewer_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     ingest_pod: Mapped[str | None] = mapped_column(String(100))
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The publish that carries the stream now (the sidecar names each one): a reconnect
+    # starts a newer one, and the late end of the older one changes nothing.
+    publish_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         CheckConstraint("status IN ('created', 'live', 'ended')", name="ck_stream_status"),

@@ -81,35 +81,64 @@ def _run(command: list[str]) -> str | None:
     return lines[-1][:500] if lines else f"{command[0]} exited with {result.returncode}"
 
 
-def remux(source: Path, target: Path) -> Replay:
-    """`source` as an HLS VOD in `target` (replaced whole if it exists). Raises
+SOURCE_MARK = "# source: "  # an HLS comment naming each raw recording a replay holds
+
+
+def remux(source: Path, target: Path, *, append: bool = False) -> Replay:
+    """`source` as an HLS VOD in `target` (replaced whole if it exists), or with `append`
+    added after what `target` holds, behind a discontinuity: an encoder that reconnected
+    onto its live stream left a second recording of the one broadcast. Raises
     ProcessingFailed with ffmpeg's reason."""
     partial = target.parent / f".{target.name}.{uuid.uuid4().hex}.partial"
     partial.mkdir(parents=True)
     try:
+        earlier = (target / PLAYLIST).read_text() if append and (target / PLAYLIST).exists() else ""
+        for path in target.iterdir() if earlier else ():
+            os.link(path, partial / path.name)
+        prefix = f"segment-{earlier.count(SOURCE_MARK)}-" if earlier else "segment-"
         failure = _run([
             "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(source),
             "-c", "copy", "-f", "hls", "-hls_time", str(SEGMENT_SECONDS),
             "-hls_playlist_type", "vod", "-hls_flags", "independent_segments",
-            "-hls_segment_filename", str(partial / "segment-%05d.ts"), str(partial / PLAYLIST),
+            "-hls_segment_filename", str(partial / f"{prefix}%05d.ts"), str(partial / "part.m3u8"),
         ])
-        playlist = (partial / PLAYLIST).read_text() if (partial / PLAYLIST).exists() else ""
-        if failure is None and ("#EXT-X-ENDLIST" not in playlist or not playlist_seconds(playlist)):
+        part = (partial / "part.m3u8").read_text() if (partial / "part.m3u8").exists() else ""
+        if failure is None and ("#EXT-X-ENDLIST" not in part or not playlist_seconds(part)):
             failure = "the remuxed playlist is empty"
         if failure is not None:
             raise ProcessingFailed(f"The recording could not be remuxed: {failure}")
-        duration = playlist_seconds(playlist)
-        # A thumbnail from the middle of the broadcast: the first frame of the middle segment
-        # (a keyframe, no seeking through the recording). A replay without one still plays.
-        segments = sorted(partial.glob("segment-*.ts"))
-        _run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(segments[len(segments) // 2]),
-              "-frames:v", "1", "-vf", "scale=320:-2", "-q:v", "5", str(partial / THUMBNAIL)])
+        (partial / "part.m3u8").unlink()
+        playlist = joined(earlier, part, source.name)
+        (partial / PLAYLIST).write_text(playlist)
+        if not earlier:
+            # A thumbnail from the middle of the broadcast: the first frame of the middle
+            # segment (a keyframe, no seeking). A replay without one still plays.
+            segments = sorted(partial.glob("segment-*.ts"))
+            _run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i",
+                  str(segments[len(segments) // 2]), "-frames:v", "1", "-vf", "scale=320:-2",
+                  "-q:v", "5", str(partial / THUMBNAIL)])
         size = sum(path.stat().st_size for path in partial.iterdir())
         partial.chmod(0o755)
         _swap_in(partial, target)
-        return Replay(duration_seconds=round(duration, 3), size_bytes=size)
+        return Replay(duration_seconds=round(playlist_seconds(playlist), 3), size_bytes=size)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
+
+
+def joined(earlier: str, part: str, name: str) -> str:
+    """The playlist of `earlier` followed by `part` (a remux of the raw file `name`)."""
+    lines = [line for line in part.splitlines() if line]
+    first = next(i for i, line in enumerate(lines) if line.startswith("#EXTINF"))
+    segments = [line for line in lines[first:] if line != "#EXT-X-ENDLIST"]
+    if not earlier:
+        return "\n".join([*lines[:first], SOURCE_MARK + name, *segments, "#EXT-X-ENDLIST"]) + "\n"
+    kept = [line for line in earlier.splitlines() if line and line != "#EXT-X-ENDLIST"]
+    longest = max(int(line.split(":", 1)[1]) for line in kept + lines
+                  if line.startswith("#EXT-X-TARGETDURATION:"))
+    kept = [f"#EXT-X-TARGETDURATION:{longest}" if line.startswith("#EXT-X-TARGETDURATION:") else line
+            for line in kept]
+    return "\n".join([*kept, "#EXT-X-DISCONTINUITY", SOURCE_MARK + name, *segments,
+                      "#EXT-X-ENDLIST"]) + "\n"
 
 
 def _swap_in(partial: Path, target: Path) -> None:
@@ -139,6 +168,13 @@ def _mark(uow, stream_id: uuid.UUID, status: str, **fields) -> Recording:
     return recording
 
 
+def _holds(target: Path, name: str) -> bool:
+    try:
+        return SOURCE_MARK + name in (target / PLAYLIST).read_text()
+    except OSError:
+        return False
+
+
 def complete(uow, media: Path, stream_id: uuid.UUID, reported_path: str) -> Path | None:
     """Make the replay of a closed recording, as the event function's transaction. Returns
     the raw file to delete once that transaction commits (None: keep what is there)."""
@@ -148,15 +184,20 @@ def complete(uow, media: Path, stream_id: uuid.UUID, reported_path: str) -> Path
         return None
     stream = uow.streams.get(stream_id)
     existing = uow.recordings.get(stream_id)
-    if stream is None or (existing is not None and existing.status != "failed"):
-        return source  # the stream is gone, or its recording was already dealt with
+    if stream is None or (existing is not None and existing.status not in ("failed", "ready")):
+        return source  # the stream is gone, or its recording was skipped or deleted
+    # A replay that is there already gets this recording appended: a reconnect's second one.
+    appending = existing is not None and existing.status == "ready"
+    target = replay_dir(media, stream_id)
+    if appending and (not source.exists() or _holds(target, source.name)):
+        return None  # this recording is in the replay already
     owner = uow.users.get(stream.user_id)
     if not owner.recording_enabled:
         _mark(uow, stream_id, "skipped")
         return source
     if not source.exists():
         raise ProcessingFailed(f"The recording file {source.name} is not in the media directory.")
-    replay = remux(source, replay_dir(media, stream_id))
+    replay = remux(source, target, append=appending)
     _mark(uow, stream_id, "ready", duration_seconds=replay.duration_seconds,
           size_bytes=replay.size_bytes, error=None, ready_at=datetime.now(timezone.utc))
     log.info("replay of %s ready: %.1f s, %d bytes", stream_id, replay.duration_seconds,

@@ -3,8 +3,10 @@
 Counters (views, watched milliseconds) move as numbered batches: a batch is taken out of
 Redis into a `pending` hash under the number PostgreSQL expects next, added to the stream's
 totals in a transaction that also records the number, and deleted from Redis after the
-commit. A rollup that dies anywhere leaves either the pending batch (applied next time, or
-skipped if its number was already recorded) or nothing: no count is lost or doubled. A
+commit (only if it is still that batch). A rollup that dies anywhere leaves either the
+pending batch (applied next time) or nothing; a pending batch PostgreSQL already has is
+dropped and the counts that came since are taken, so a rollup landing between another's
+commit and its cleanup (the final one, say) misses nothing: no count is lost or doubled. A
 Redis restart loses at most what was not yet taken.
 
 Uniques are a HyperLogLog: PostgreSQL keeps a copy, merged back into Redis at every rollup,
@@ -21,6 +23,12 @@ from shared_lib.viewers import minute_of
 
 TAKE = """
 local views, watch, pending, by_user, by_user_pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local held = redis.call('HGET', pending, 'batch')
+if held and tonumber(held) < tonumber(ARGV[1]) then
+  -- Applied already (its rollup committed and has not cleaned up yet, or died before):
+  -- take what came since instead of leaving it behind.
+  redis.call('DEL', pending, by_user_pending)
+end
 if redis.call('EXISTS', pending) == 0 then
   local v = redis.call('GETDEL', views) or '0'
   local w = redis.call('GETDEL', watch) or '0'
@@ -29,6 +37,11 @@ if redis.call('EXISTS', pending) == 0 then
   if redis.call('EXISTS', by_user) == 1 then redis.call('RENAME', by_user, by_user_pending) end
 end
 return redis.call('HMGET', pending, 'batch', 'views', 'watch_ms')
+"""
+
+FORGET = """
+if redis.call('HGET', KEYS[1], 'batch') == ARGV[1] then redis.call('DEL', KEYS[1], KEYS[2]) end
+return 0
 """
 
 MERGE_UNIQUES = """
@@ -84,8 +97,9 @@ def rollup(uow, redis, stream_id: uuid.UUID, *, now: float, window: int,
     stats.updated_at = datetime.now(timezone.utc)
     uow.commit()
 
+    # Only the batch this rollup applied: another may have taken a newer one meanwhile.
+    redis.eval(FORGET, 2, Keys.viewer_rollup_pending(sid), Keys.viewer_by_user_pending(sid), batch)
     pipe = redis.pipeline(transaction=True)
-    pipe.delete(Keys.viewer_rollup_pending(sid), Keys.viewer_by_user_pending(sid))
     done = [str(minute).encode() for minute in timeline if minute < minute_of(now)]
     if done:
         pipe.hdel(Keys.viewer_timeline(sid), *done)

@@ -101,12 +101,18 @@ def still_authorized(uow, *, stream_key: str) -> bool:
 SUPERSEDE_SOURCE = "/functions/on-stream-started"
 
 
-def start(uow, stream_id: uuid.UUID, *, at: datetime, pod: str | None) -> tuple[bool, list]:
+def start(uow, stream_id: uuid.UUID, *, at: datetime, pod: str | None,
+          publish_id: str | None = None) -> tuple[bool, list]:
     """created -> live: (whether it changed, the outbox events to deliver after the commit).
 
     A channel is live once: a newer broadcast supersedes a live one, which ends here and
-    gets its stream.ended event like any other (so its analytics are finalized)."""
+    gets its stream.ended event like any other (so its analytics are finalized). A publish
+    onto a stream that is already live (an encoder reconnecting) becomes its current one."""
     stream = uow.streams.lock(stream_id)
+    if stream is not None and stream.status == "live" and publish_id:
+        stream.publish_id, stream.last_seen_at = publish_id, max(at, stream.last_seen_at or at)
+        stream.ingest_pod = pod or stream.ingest_pod
+        return False, []
     if stream is None or stream.status != "created":
         return False, []
     events = []
@@ -118,14 +124,18 @@ def start(uow, stream_id: uuid.UUID, *, at: datetime, pod: str | None) -> tuple[
                              data={"stream_id": str(previous.id), "ended_at": at.isoformat(),
                                    "reason": "superseded"}))
     stream.status, stream.started_at, stream.last_seen_at = "live", at, at
-    stream.ingest_pod = pod or stream.ingest_pod
+    stream.ingest_pod, stream.publish_id = pod or stream.ingest_pod, publish_id
     return True, events
 
 
-def end(uow, stream_id: uuid.UUID, *, at: datetime, reason: str) -> bool:
-    """live -> ended, for good. False when there is nothing to do."""
+def end(uow, stream_id: uuid.UUID, *, at: datetime, reason: str,
+        publish_id: str | None = None) -> bool:
+    """live -> ended, for good. False when there is nothing to do, or when `publish_id`
+    names a publish that a newer one (a reconnect) has replaced."""
     stream = uow.streams.lock(stream_id)
     if stream is None or stream.status != "live":
+        return False
+    if publish_id and stream.publish_id and publish_id != stream.publish_id:
         return False
     stream.status, stream.ended_at, stream.end_reason = "ended", max(at, stream.started_at), reason
     stream.viewer_count = 0

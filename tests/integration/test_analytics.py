@@ -207,3 +207,50 @@ def test_one_address_adds_at_most_ten_anonymous_viewers_and_accounts_count_apart
     assert counted.get_json()["concurrent_viewers"] == 14
     report = analytics(call, token, stream_id)
     assert report["total_views"] == 14 and report["unique_viewers"] in (13, 14, 15)
+
+
+def finalize(call, stream_id, **data):
+    headers = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/rtmp-ingest/t",
+               "ce-type": "dev.streamfn.stream.ended", "Content-Type": "application/json"}
+    return call("finalize-stream-analytics", "POST", "/", headers=headers,
+                data=json.dumps({"stream_id": stream_id, **data}))
+
+
+def test_the_final_rollup_landing_between_a_rollup_and_its_cleanup_misses_nothing(call):
+    from shared_lib import viewers
+    from shared_lib.cache import Keys, get_redis, get_redis_bytes
+    from shared_lib.db import UnitOfWork
+    from shared_lib.rollup import rollup
+
+    token, stream_id = live_stream(call)
+    redis, raw, now = get_redis(), get_redis_bytes(), time.time()
+
+    def join(n):
+        for _ in range(n):
+            viewers.record(redis, stream_id=stream_id, session_id=str(uuid.uuid4()),
+                           viewer_id=f"s:{uuid.uuid4()}", action="join", now=now, window=60,
+                           min_interval=10)
+
+    join(3)
+    with UnitOfWork() as uow:  # a periodic rollup that committed, then stalled before cleanup
+        rollup(uow, raw, uuid.UUID(stream_id), now=now, window=60)
+    batch = raw.hget(Keys.viewer_rollup_pending(stream_id), "batch")
+    raw.hset(Keys.viewer_rollup_pending(stream_id), mapping={"batch": 1, "views": 3, "watch_ms": 0})
+    assert batch is None  # it did clean up; put its batch back as if it had not yet
+    join(2)
+    assert event(call, "on-stream-ended", "ended", stream_id).status_code == 202
+    assert finalize(call, stream_id).status_code == 202
+    report = analytics(call, token, stream_id)
+    assert report["final"] is True and report["total_views"] == 5
+
+
+def test_the_final_rollup_waits_for_the_end_and_ignores_a_replaced_publish(call):
+    token, stream_id = live_stream(call)
+    assert event(call, "on-stream-started", "started", stream_id, publish_id="c" * 32).status_code == 202
+    stale = finalize(call, stream_id, publish_id="d" * 32)
+    assert stale.status_code == 202 and analytics(call, token, stream_id)["final"] is False
+    early = finalize(call, stream_id, publish_id="c" * 32)
+    assert early.status_code == 409, "not yet ended: the broker retries it"
+    assert event(call, "on-stream-ended", "ended", stream_id, publish_id="c" * 32).status_code == 202
+    assert finalize(call, stream_id, publish_id="c" * 32).status_code == 202
+    assert analytics(call, token, stream_id)["final"] is True

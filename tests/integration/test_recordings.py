@@ -203,3 +203,23 @@ def test_expire_replays_deletes_those_past_the_retention(call, media, raw_record
     assert stream(call, old)["replay"] is None and not (media / "replays" / old).exists()
     assert stream(call, fresh)["replay"] is not None and (media / "replays" / fresh).exists()
     assert not abandoned.exists()
+
+
+def test_a_reconnects_second_recording_is_appended_to_the_replay(call, media, raw_recording):
+    """An encoder that reconnected onto its live stream leaves two recordings of one
+    broadcast: the replay plays both, in order, across a discontinuity."""
+    _, _, stream_id = ended_broadcast(call)
+    first = recorded(media, raw_recording, stream_id)
+    assert completed(call, stream_id, first).status_code == 202
+    second = first.replace(".flv", "9.flv")  # a later unix time, as nginx names it
+    shutil.copy(raw_recording, media / "recordings" / Path(second).name)
+    assert completed(call, stream_id, second).status_code == 202
+    replay = stream(call, stream_id)["replay"]
+    assert abs(replay["duration_seconds"] - 2 * SECONDS) < 2
+    playlist = (media / "replays" / stream_id / "index.m3u8").read_text()
+    assert playlist.count("#EXT-X-DISCONTINUITY") == 1 and playlist.rstrip().endswith("#EXT-X-ENDLIST")
+    probed = ffprobe(media / "replays" / stream_id / "index.m3u8")
+    assert abs(float(probed["format"]["duration"]) - 2 * SECONDS) < 2
+    assert list((media / "recordings").iterdir()) == []
+    assert completed(call, stream_id, second).status_code == 202  # announced again: no change
+    assert abs(stream(call, stream_id)["replay"]["duration_seconds"] - replay["duration_seconds"]) < 0.01

@@ -235,3 +235,17 @@ def test_a_newer_broadcast_supersedes_a_live_one_of_the_same_channel(call, monke
         ended = uow.session.scalars(select(OutboxEvent).where(OutboxEvent.subject == first)).all()
     assert [e.type for e in ended] == ["dev.streamfn.stream.ended"]
     assert ended[0].data["reason"] == "superseded"
+
+
+def test_the_late_end_of_a_publish_a_reconnect_replaced_does_not_end_the_stream(call):
+    """The encoder reconnects onto its live stream (a new publish of the same stream id);
+    the end of the first publish arrives after the start of the second."""
+    _, token = new_user(call, "rc")
+    stream_id = create(call, token).get_json()["id"]
+    first, second = "a" * 32, "b" * 32
+    assert event(call, "on-stream-started", "started", stream_id, publish_id=first).status_code == 202
+    assert event(call, "on-stream-started", "started", stream_id, publish_id=second).status_code == 202
+    assert event(call, "on-stream-ended", "ended", stream_id, publish_id=first).status_code == 202
+    assert stream(call, stream_id)["status"] == "live", "the reconnected publish carries on"
+    assert event(call, "on-stream-ended", "ended", stream_id, publish_id=second).status_code == 202
+    assert stream(call, stream_id)["status"] == "ended"

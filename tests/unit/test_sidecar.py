@@ -69,11 +69,31 @@ def test_only_the_relay_of_an_authorized_publish_goes_live_in_show(app):
     forged = callback(sidecar_app, "/rtmp/show/publish",
                       {"app": "show", "name": stream, "relay": "0" * 64})
     assert forged.status_code == 403
+    publish = "0123456789abcdef0123456789abcdef"
+    replayed = callback(sidecar_app, "/rtmp/show/publish",
+                        {"app": "show", "name": stream, "publish": "f" * 32,
+                         "relay": sidecar_app.config.relay_token(stream, publish)})
+    assert replayed.status_code == 403, "a token is good for its own publish only"
     relayed = callback(sidecar_app, "/rtmp/show/publish",
-                       {"app": "show", "name": stream,
-                        "relay": sidecar_app.config.relay_token(stream)})
+                       {"app": "show", "name": stream, "publish": publish,
+                        "relay": sidecar_app.config.relay_token(stream, publish)})
     assert relayed.status_code == 200
     assert wait_for(lambda: broker.received)
     assert broker.received == [("dev.streamfn.stream.started",
-                                {"stream_id": stream, "pod": "p",
+                                {"stream_id": stream, "pod": "p", "publish_id": publish,
                                  "started_at": broker.received[0][1]["started_at"]})]
+
+
+def test_an_authorized_publish_is_relayed_into_show_as_a_named_publish(app, monkeypatch):
+    sidecar_app, _ = app
+    stream = "5bdd3d7e-0000-4000-8000-000000000000"
+    sidecar_app.config.authorize_url = "http://authorize.invalid"
+    answers = iter([(200, {"stream_id": stream}), (200, {"stream_id": stream})])
+    monkeypatch.setattr(sidecar, "call_function", lambda *_: next(answers))
+    first, second = (callback(sidecar_app, "/rtmp/publish", {"app": "live", "name": "live_key"})
+                     for _ in range(2))
+    assert first.status_code == second.status_code == 302
+    locations = [answer.headers["Location"] for answer in (first, second)]
+    assert all(f"/show/{stream}?publish=" in location for location in locations)
+    assert locations[0] != locations[1], "a reconnect is another publish"
+    assert "live_key" not in "".join(locations)
