@@ -16,9 +16,11 @@ prod: system venv
 	STREAMFN_ENVIRONMENT=production $(RUN) -m local dev
 
 test: system venv
+	$(VENV)/bin/ruff check .
 	$(RUN) -m pytest
 
 unit: venv
+	$(VENV)/bin/ruff check .
 	$(RUN) -m pytest tests/unit
 
 bench: system venv

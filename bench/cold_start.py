@@ -4,7 +4,8 @@ bare functions-framework hello-world started the same way in the same run.
 Rounds interleave the functions and the baseline so the shared machine's noise falls on
 both. The first answer is to the function's own route (path parameters filled with a
 placeholder, an empty JSON body): a 400 or 401 for most, a 404 or 200 from PostgreSQL for
-the public reads, which therefore also pay for the database layer and a connection. Prints one line per function: median seconds and the ratio to the baseline.
+the public reads, which therefore also pay for the database layer and a connection.
+Prints one line per function: median seconds and the ratio to the baseline.
 """
 
 from __future__ import annotations
@@ -40,10 +41,9 @@ def cold_start(source: str, target: str, method: str, path: str, body, env) -> f
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from shared_lib.catalog import load_catalog
-
     from local.platform import Platform, Ports
     from local.services import Profile
+    from shared_lib.catalog import load_catalog
 
     # Real PostgreSQL and Redis: a function whose first answer needs them pays for them.
     platform = Platform(Profile("bench", pg_port=55434, redis_port=56381), Ports(),

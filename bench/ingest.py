@@ -58,18 +58,18 @@ def main() -> None:
                 stream = wait_until(live, timeout=30, interval=0.02)
                 live_at = time.monotonic() - began
                 hls = stream["playback"]["hls"]
-                wait_until(lambda: probe(hls), timeout=30, interval=0.05)
+                wait_until(lambda hls=hls: probe(hls), timeout=30, interval=0.05)
                 playable_at = time.monotonic() - began
                 callback = callback_time(log, stream["id"], wall)
                 rows.append((callback - wall, live_at, playable_at))
             finally:
                 stop(encoder)
-            wait_until(lambda: http("GET", f"{api}/api/streams/{stream['id']}").json()["status"]
-                       == "ended", timeout=30)
+            ended = f"{api}/api/streams/{stream['id']}"
+            wait_until(lambda url=ended: http("GET", url).json()["status"] == "ended", timeout=30)
     finally:
         platform.stop()
         platform.stop_servers()
-    callback, live, playable = (statistics.median(column) for column in zip(*rows))
+    callback, live, playable = (statistics.median(column) for column in zip(*rows, strict=False))
     print(f"publish to live, median of {RUNS} publishes (320x240 test pattern, 1 s keyframes)")
     print(f"exec -> on_publish callback     {callback:6.3f} s")
     print(f"exec -> live in the API         {live:6.3f} s")

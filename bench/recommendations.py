@@ -177,7 +177,6 @@ def main() -> None:
 
     from local.platform import Platform, Ports
     from local.services import Profile
-    from shared_lib import recommendations
     from shared_lib.db import batch_engine
 
     platform = Platform(Profile("bench", pg_port=55434, redis_port=56381), Ports(),

@@ -23,7 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness import ROOT, median, request
+from harness import median, request
 
 from shared_lib.catalog import HTTP, FunctionSpec  # noqa: E402 - after harness sets the path
 

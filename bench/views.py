@@ -76,10 +76,10 @@ def main() -> None:
 
     from local.platform import Platform, Ports
     from local.services import Profile
+    from shared_lib import live_set
     from shared_lib.cache import get_redis_bytes
     from shared_lib.db import UnitOfWork
     from shared_lib.models import LiveStream, StreamMetadata, User
-    from shared_lib import live_set
     from shared_lib.rollup import rollup
 
     platform = Platform(Profile("bench", pg_port=55434, redis_port=56381), Ports(),

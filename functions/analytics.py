@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from shared_lib.catalog import Scaling
 from shared_lib.events import EventType, publish_of, stream_of
@@ -181,7 +181,7 @@ def stream_analytics(id: str, user: AccessClaims) -> StreamAnalytics:
         unique_viewers=max(stats.unique_viewers if stats else 0, extra.get("uniques", 0)),
         total_views=views, watch_time_seconds=watch,
         average_watch_seconds=watch // views if views else 0,
-        timeline=[Sample(minute=datetime.fromtimestamp(m, tz=timezone.utc), viewers=v)
+        timeline=[Sample(minute=datetime.fromtimestamp(m, tz=UTC), viewers=v)
                   for m, v in sorted(samples.items())],
         final=bool(stats and stats.finalized_at),
     )
@@ -193,7 +193,7 @@ def channel_analytics(user: AccessClaims) -> ChannelAnalytics:
     from shared_lib.db import UnitOfWork
     from shared_lib.errors import InvalidToken
 
-    since = datetime.now(timezone.utc) - timedelta(days=30)
+    since = datetime.now(UTC) - timedelta(days=30)
     with UnitOfWork() as uow:
         owner = uow.users.get(user.user_id)
         if owner is None:
@@ -237,9 +237,8 @@ def finalize_stream_analytics(event, uow) -> None:
     """The stream ended: its final rollup (peak, uniques, views, watch time), once."""
     from shared_lib.cache import get_redis_bytes
     from shared_lib.config import get_settings
-    from shared_lib.rollup import rollup
-
     from shared_lib.errors import Conflict
+    from shared_lib.rollup import rollup
 
     stream_id = stream_of(event)
     stream = uow.streams.get(stream_id) if stream_id else None

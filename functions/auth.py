@@ -69,7 +69,8 @@ def _pair(session, status: int = 200) -> Reply:
 @http_function("POST /api/auth/register", body=RegisterRequest, response=TokenPair, status=201)
 def register(body: RegisterRequest, client: Client) -> Reply:
     """Create an account and log it in."""
-    from shared_lib.accounts import register as create_account, start_session
+    from shared_lib.accounts import register as create_account
+    from shared_lib.accounts import start_session
     from shared_lib.cache import get_redis
     from shared_lib.db import UnitOfWork
     from shared_lib.throttle import limit_registrations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from datetime import UTC
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -33,7 +33,7 @@ class MarkRead(Request):
     all: bool = False
 
     @model_validator(mode="after")
-    def _one_of(self) -> "MarkRead":
+    def _one_of(self) -> MarkRead:
         if (self.ids is None) == (not self.all):
             raise ValueError("send either ids or all: true")
         return self
@@ -84,12 +84,12 @@ def mark_notifications_read(body: MarkRead, user: AccessClaims) -> Unread:
 @scheduled_function("41 3 * * *")
 def prune_notifications() -> None:
     """Delete notifications older than the retention setting."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from shared_lib.config import get_settings
     from shared_lib.db import UnitOfWork
 
-    cutoff = datetime.now(timezone.utc) - timedelta(days=get_settings().notification_retention_days)
+    cutoff = datetime.now(UTC) - timedelta(days=get_settings().notification_retention_days)
     while True:
         with UnitOfWork() as uow:
             deleted = uow.notifications.prune(before=cutoff)

@@ -63,7 +63,7 @@ def recommended_streams(query: PageQuery, user: AccessClaims | None) -> StreamRe
             scored = {c: (s, r, d) for c, s, r, d in recs.candidates(uow, "streams", user.user_id)}
     views = stream_views(rows)
     ranked = []
-    for (stream, metadata, owner, _), view in zip(rows, views):
+    for (_, metadata, owner, _), view in zip(rows, views, strict=False):
         if user is not None and owner.id == user.user_id:
             continue
         if owner.id in followed:

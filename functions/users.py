@@ -4,10 +4,10 @@ list-followers, list-following, search-users."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, Field
-from typing_extensions import Annotated
 
 from shared_lib.http import http_function
 from shared_lib.pagination import PageQuery
@@ -43,7 +43,7 @@ class FollowState(BaseModel):
     user: PublicUser
 
     @classmethod
-    def of(cls, uow, target, *, following: bool) -> "FollowState":
+    def of(cls, uow, target, *, following: bool) -> FollowState:
         return cls(following=following,
                    user=PublicUser.of(target, is_live=uow.users.is_live(target.id)))
 

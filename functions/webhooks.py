@@ -39,7 +39,7 @@ class WebhookView(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, webhook) -> "WebhookView":
+    def of(cls, webhook) -> WebhookView:
         return cls(id=webhook.id, url=webhook.url, events=list(webhook.events),
                    status=webhook.status, failing_since=webhook.failing_since,
                    disabled_at=webhook.disabled_at, disabled_reason=webhook.disabled_reason,
@@ -68,7 +68,7 @@ class DeliveryView(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, delivery) -> "DeliveryView":
+    def of(cls, delivery) -> DeliveryView:
         return cls(**{name: getattr(delivery, name) for name in cls.model_fields})
 
 

@@ -56,8 +56,10 @@ def subscriber(ref: dict, name: str) -> dict:
 
 
 def identity() -> list[dict]:
-    account = lambda name: {"apiVersion": "v1", "kind": "ServiceAccount",  # noqa: E731
-                            "metadata": {"name": name, "namespace": NAMESPACE, "labels": _labels()}}
+    def account(name: str) -> dict:
+        return {"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": name, "namespace": NAMESPACE, "labels": _labels()}}
+
     return [
         account(FUNCTIONS_ACCOUNT),
         account(INGEST_ACCOUNT),

@@ -16,9 +16,15 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shared_lib.catalog import EVENT, HTTP, SCHEDULE, FunctionSpec, load_catalog  # noqa: E402
-
 import identity  # noqa: E402 - knative/identity.py, beside this script
+
+from shared_lib.catalog import (  # noqa: E402 - after the path
+    EVENT,
+    HTTP,
+    SCHEDULE,
+    FunctionSpec,
+    load_catalog,
+)
 
 NAMESPACE = "streamfn"
 FUNCTION_IMAGE = "ghcr.io/streamfn/streamfn-functions"
@@ -265,7 +271,8 @@ def rtmp_ingest() -> list[dict]:
                               "REPORT_URL": f"http://{_host('ingest-report')}/internal/ingest/report",
                               "STAT_URL": "http://127.0.0.1:8083/stat",
                               "SHOW_RTMP_URL": "rtmp://127.0.0.1:1935/show",
-                              "STREAMFN_SENDER_TOKEN_FILE": identity.settings()["STREAMFN_SENDER_TOKEN_FILE"]}),
+                              "STREAMFN_SENDER_TOKEN_FILE":
+                                  identity.settings()["STREAMFN_SENDER_TOKEN_FILE"]}),
                               secret, pod],
                           "envFrom": from_config,
                           "ports": [{"name": "callbacks", "containerPort": 8084, "protocol": "TCP"}],

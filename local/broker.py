@@ -20,9 +20,9 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
 
 from local.event_store import EventStore, Leased
 
@@ -96,7 +96,8 @@ def _said(body: bytes) -> str:
 
 def to_binary(headers: dict[str, str], body: bytes) -> tuple[dict[str, str], bytes]:
     """Binary-mode headers and body for an event received in either mode."""
-    from cloudevents.http import from_http, to_binary as encode
+    from cloudevents.http import from_http
+    from cloudevents.http import to_binary as encode
 
     event = from_http(headers, body)
     out_headers, out_body = encode(event)

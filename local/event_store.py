@@ -10,8 +10,8 @@ an event is delivered at least once, and the consumers' idempotency makes that o
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB

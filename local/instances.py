@@ -180,7 +180,7 @@ class Instance:
     # --- load ---------------------------------------------------------------------------
 
     def load(self, tick: float) -> Load:
-        reports, now = [], time.time()
+        reports = []
         for path in self.stats_dir.glob("[0-9]*"):
             pid = int(path.name) if path.name.isdigit() else 0
             if not pid or not os.path.exists(f"/proc/{pid}"):

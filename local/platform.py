@@ -52,7 +52,7 @@ class Ports:
     host: str = "127.0.0.1"
 
     @classmethod
-    def from_environment(cls) -> "Ports":
+    def from_environment(cls) -> Ports:
         env = os.environ
         return cls(
             bind=env.get("STREAMFN_BIND_ADDRESS", "127.0.0.1"),
@@ -262,7 +262,8 @@ class Platform:
         ]
         instances.append(Instance(
             INGRESS, [sys.executable, "-m", "local.serve", "--app", "local.broker:ingress"],
-            {**process_env, WAKEUP_ENV: wakeup, QUEUE_ENV: self.profile.name}, Policy(min_scale=1, max_scale=2, concurrency=16),
+            {**process_env, WAKEUP_ENV: wakeup, QUEUE_ENV: self.profile.name},
+            Policy(min_scale=1, max_scale=2, concurrency=16),
             listeners[INGRESS], run, self.logs / "broker-ingress.log"))
         self.runtime = Runtime(instances, list(self.servers.values()),
                                tasks=[sender_tokens(self.profile).refresh])
@@ -313,7 +314,8 @@ class Platform:
             shutil.chown(home / "run", "nobody", "nogroup")
         settings = get_settings()
         config = FrontDoorConfig(
-            api_listen=f"{self.ports.bind}:{self.ports.api}", internal_listen=f"127.0.0.1:{self.ports.internal}",
+            api_listen=f"{self.ports.bind}:{self.ports.api}",
+            internal_listen=f"127.0.0.1:{self.ports.internal}",
             upstreams={name: port for name, port in ports.items() if name != INGRESS},
             public=RouteTable.from_catalog(specs), internal=RouteTable.from_catalog(specs, internal=True),
             ingress=f"127.0.0.1:{ports[INGRESS]}", home=home, site=self.site,

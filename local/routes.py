@@ -29,12 +29,12 @@ class RouteTable:
         self.routes = sorted(routes, key=lambda r: (-r.precedence, r.regex, r.method))
 
     @classmethod
-    def from_catalog(cls, specs: list[FunctionSpec], *, internal: bool = False) -> "RouteTable":
+    def from_catalog(cls, specs: list[FunctionSpec], *, internal: bool = False) -> RouteTable:
         return cls([Route(s.method, s.path_pattern.pattern, s.name, 10 if "{" not in s.path else 0)
                     for s in specs if s.kind == HTTP and s.internal == internal])
 
     @classmethod
-    def from_mappings(cls, mappings: list[dict]) -> "RouteTable":
+    def from_mappings(cls, mappings: list[dict]) -> RouteTable:
         return cls([Route(m["spec"]["method"], m["spec"]["prefix"],
                           m["spec"]["host_rewrite"].split(".", 1)[0], m["spec"].get("precedence", 0))
                     for m in mappings])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from local.broker import Broker
 from shared_lib.catalog import SCHEDULE, FunctionSpec
@@ -50,7 +50,7 @@ class Scheduler:
         """Fire one schedule now (tests, and `python -m local fire NAME`)."""
         for spec in self.jobs:
             if spec.name == name:
-                self.broker.publish(*ping_event(spec, at=datetime.now(timezone.utc)),
+                self.broker.publish(*ping_event(spec, at=datetime.now(UTC)),
                                     subscriber=spec.name)
                 return
         raise KeyError(name)
@@ -62,10 +62,10 @@ class Scheduler:
     def _loop(self) -> None:
         from croniter import croniter
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         due = {spec.name: croniter(spec.schedule, now).get_next(datetime) for spec in self.jobs}
         while not self._stop.is_set():
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             for spec in self.jobs:
                 if due[spec.name] <= now:
                     log.info("firing %s", spec.name)

@@ -18,7 +18,8 @@ page for codecs, resolution, frame rate and bitrates, grabs a thumbnail from the
 segment, and reports both to the functions.
 
 Configuration (environment): SIDECAR_PORT, AUTHORIZE_URL and REPORT_URL (the internal
-functions; or FUNCTIONS_URL, a gateway that routes both paths), STREAMFN_INGEST_SECRET, K_SINK, POD_NAME, SHOW_RTMP_URL, STAT_URL, MEDIA_DIR,
+functions; or FUNCTIONS_URL, a gateway that routes both paths), STREAMFN_INGEST_SECRET,
+K_SINK, POD_NAME, SHOW_RTMP_URL, STAT_URL, MEDIA_DIR,
 STREAMFN_PUBLIC_HLS_BASE_URL, REPORT_SECONDS, THUMBNAIL_SECONDS.
 `python sidecar.py render TEMPLATE OUT` renders nginx.conf from the environment instead.
 """
@@ -41,7 +42,7 @@ import urllib.request
 import uuid
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 log = logging.getLogger("rtmp-ingest")
@@ -70,7 +71,7 @@ class Config:
     timeout_seconds: float = 5.0
 
     @classmethod
-    def from_environment(cls) -> "Config":
+    def from_environment(cls) -> Config:
         env = os.environ
         gateway = env.get("FUNCTIONS_URL", "http://127.0.0.1:8082").rstrip("/")
         return cls(
@@ -277,7 +278,7 @@ class Sidecar:
         stream_id = _public_id(form.get("name"))
         if form.get("app") != "show" or stream_id is None:
             return _answer(403)
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         publish = {"publish_id": form["publish"]} if _is_publish_id(form.get("publish")) else {}
         self.events.emit(type=type, source=self.config.source, subject=stream_id,
                          data={"stream_id": stream_id, "pod": self.config.pod, **publish, **data(now)})

@@ -85,7 +85,7 @@ class Settings:
     def read_public_keys(self) -> bytes:
         return _read_file(self.jwt_public_keys_file, "jwt_public_keys_file")
 
-    def validate(self) -> "Settings":
+    def validate(self) -> Settings:
         if self.bcrypt_rounds < 4 or self.bcrypt_rounds > 16:
             raise SettingsError("STREAMFN_BCRYPT_ROUNDS must be between 4 and 16")
         if self.replay_retention_days < 1:

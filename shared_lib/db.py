@@ -58,7 +58,7 @@ class UnitOfWork:
     def __init__(self, session_factory: sessionmaker[Session] | None = None) -> None:
         self._session_factory = session_factory
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         from shared_lib.repositories import bind_repositories
 
         factory = self._session_factory or get_session_factory()

@@ -7,7 +7,7 @@ store-dead-letter function, which writes the same rows.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared_lib.models import DeadLetter
 
@@ -51,5 +51,5 @@ def replay(uow, letter_id: int) -> DeadLetter | None:
         from shared_lib.errors import DependencyUnavailable
 
         raise DependencyUnavailable("The broker did not take the event. Try again shortly.")
-    letter.replayed_at = datetime.now(timezone.utc)
+    letter.replayed_at = datetime.now(UTC)
     return letter

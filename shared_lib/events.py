@@ -8,8 +8,8 @@ Functions with a database never send an event they have not first recorded: `rec
 writes it into the outbox in the same transaction as the change it announces, `deliver`
 sends it after the commit, and the relay-outbox schedule sends whatever a failed send
 left behind. The ingest sidecar, which has no database, sends with `binary_headers` and
-`send` directly, retrying under one event id. A change is never committed without its event, nor an event sent for a
-change that rolled back.
+`send` directly, retrying under one event id. A change is never committed without its
+event, nor an event sent for a change that rolled back.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import logging
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared_lib.config import get_settings
@@ -51,7 +51,7 @@ def binary_headers(
         "ce-id": event_id or str(uuid.uuid4()),
         "ce-source": source,
         "ce-type": type,
-        "ce-time": datetime.now(timezone.utc).isoformat(),
+        "ce-time": datetime.now(UTC).isoformat(),
         "content-type": "application/json",
     }
     if subject:
@@ -154,12 +154,12 @@ def time_of(event, field: str, *, now: datetime | None = None) -> datetime:
     """A time the event's data states (`field`, ISO 8601; UTC when it names no zone), clamped
     to now: a time from the future, or older than a day (no delivery is retried that long),
     changes nothing it should not. Missing or malformed, it is now."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     value = data_of(event).get(field)
     try:
         stated = datetime.fromisoformat(value) if isinstance(value, str) else now
-        stated = stated if stated.tzinfo else stated.replace(tzinfo=timezone.utc)
-        stated.astimezone(timezone.utc)
+        stated = stated if stated.tzinfo else stated.replace(tzinfo=UTC)
+        stated.astimezone(UTC)
     except (ValueError, OverflowError):
         return now
     return min(max(stated, now - OLDEST_EVENT_TIME), now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared_lib import errors
 from shared_lib.events import EventType, deliver, record
@@ -31,7 +31,7 @@ def set_following(uow, *, follower_id: uuid.UUID, username: str, following: bool
             subject=str(target.id),
             data={"follower_id": str(follower_id), "followed_id": str(target.id),
                   "followed_username": target.username,
-                  "at": datetime.now(timezone.utc).isoformat()},
+                  "at": datetime.now(UTC).isoformat()},
         ))
     uow.users.reload(target)
     uow.commit()

@@ -23,8 +23,9 @@ import hmac
 import inspect
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import flask
 import functions_framework

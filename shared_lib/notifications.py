@@ -30,7 +30,7 @@ class NotificationView(BaseModel):
     read: bool
 
     @classmethod
-    def of(cls, notification, channel) -> "NotificationView":
+    def of(cls, notification, channel) -> NotificationView:
         return cls(id=notification.id, kind=notification.kind,
                    message=f"{channel.display_name} went live: {notification.title}",
                    channel=UserSummary.of(channel), stream_id=notification.stream_id,

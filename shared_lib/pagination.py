@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,7 +43,7 @@ def decode_cursor(cursor: str | None, *types: Callable[[str], Any]) -> tuple | N
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(key, list) or len(key) != len(types):
             raise ValueError
-        parts = tuple(convert(str(part)) for convert, part in zip(types, key))
+        parts = tuple(convert(str(part)) for convert, part in zip(types, key, strict=False))
         if any(problem(part) for part in parts):
             raise ValueError
         return parts

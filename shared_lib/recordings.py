@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shared_lib.errors import ProcessingFailed
@@ -199,7 +199,7 @@ def complete(uow, media: Path, stream_id: uuid.UUID, reported_path: str) -> Path
         raise ProcessingFailed(f"The recording file {source.name} is not in the media directory.")
     replay = remux(source, target, append=appending)
     _mark(uow, stream_id, "ready", duration_seconds=replay.duration_seconds,
-          size_bytes=replay.size_bytes, error=None, ready_at=datetime.now(timezone.utc))
+          size_bytes=replay.size_bytes, error=None, ready_at=datetime.now(UTC))
     log.info("replay of %s ready: %.1f s, %d bytes", stream_id, replay.duration_seconds,
              replay.size_bytes)
     return source
@@ -228,13 +228,13 @@ def delete(uow, user_id: uuid.UUID, stream_id: uuid.UUID) -> None:
     recording = uow.recordings.get(stream_id)
     if recording is None or recording.status != "ready":
         raise errors.NotFound("This stream has no replay.")
-    recording.status, recording.removed_at = "deleted", datetime.now(timezone.utc)
+    recording.status, recording.removed_at = "deleted", datetime.now(UTC)
 
 
 def expire(uow, *, days: int, limit: int = 500) -> list[uuid.UUID]:
     """Mark the replays older than `days` expired; the caller removes their files (and
     `remove_stale_raw` the raw recordings) once this commits."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     expired = uow.recordings.ready_before(now - timedelta(days=days), limit=limit)
     for recording in expired:
         recording.status, recording.removed_at = "expired", now
@@ -243,7 +243,7 @@ def expire(uow, *, days: int, limit: int = 500) -> list[uuid.UUID]:
 
 def remove_stale_raw(media: Path, *, days: int) -> int:
     """Delete raw recordings left `days` (remuxes that never succeeded)."""
-    cutoff, removed = (datetime.now(timezone.utc) - timedelta(days=days)).timestamp(), 0
+    cutoff, removed = (datetime.now(UTC) - timedelta(days=days)).timestamp(), 0
     for raw in (media / RECORDINGS).glob("*.flv"):
         try:
             if raw.stat().st_mtime < cutoff:

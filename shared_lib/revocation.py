@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared_lib.cache import REDIS_ERRORS, Keys, get_redis
 from shared_lib.security import AccessClaims
@@ -52,7 +52,7 @@ def _reload_into_redis() -> None:
 
 
 def _seconds_until(moment: datetime) -> int:
-    return int((moment - datetime.now(timezone.utc)).total_seconds())
+    return int((moment - datetime.now(UTC)).total_seconds())
 
 
 def _is_revoked_in_database(claims: AccessClaims) -> bool:
@@ -85,4 +85,4 @@ def seconds_left(expires_at: int) -> int:
 
 
 def expiry_datetime(expires_at: int) -> datetime:
-    return datetime.fromtimestamp(expires_at, tz=timezone.utc)
+    return datetime.fromtimestamp(expires_at, tz=UTC)

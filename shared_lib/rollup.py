@@ -16,7 +16,7 @@ so uniques survive a Redis restart. Peak and per-minute maxima only ever rise.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared_lib.cache import Keys
 from shared_lib.viewers import minute_of
@@ -86,15 +86,15 @@ def rollup(uow, redis, stream_id: uuid.UUID, *, now: float, window: int,
     stats.peak_viewers = max(stats.peak_viewers, int(redis.get(Keys.viewer_peak(sid)) or 0))
     timeline = {int(k): int(v) for k, v in redis.hgetall(Keys.viewer_timeline(sid)).items()}
     uow.analytics.raise_samples(stream_id, {
-        datetime.fromtimestamp(minute, tz=timezone.utc): viewers
+        datetime.fromtimestamp(minute, tz=UTC): viewers
         for minute, viewers in timeline.items()})
     current = 0 if final else redis.zcount(Keys.viewer_sessions(sid), f"({now - window}", "+inf")
     stream = uow.streams.get(stream_id)
     if stream is not None and stream.status == "live":
         stream.viewer_count = current
     if final and stats.finalized_at is None:
-        stats.finalized_at = datetime.now(timezone.utc)
-    stats.updated_at = datetime.now(timezone.utc)
+        stats.finalized_at = datetime.now(UTC)
+    stats.updated_at = datetime.now(UTC)
     uow.commit()
 
     # Only the batch this rollup applied: another may have taken a newer one meanwhile.

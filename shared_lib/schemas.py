@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
@@ -65,7 +65,7 @@ class PublicUser(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, user, *, is_live: bool) -> "PublicUser":
+    def of(cls, user, *, is_live: bool) -> PublicUser:
         return cls(
             id=user.id,
             username=user.username,
@@ -84,7 +84,7 @@ class Me(PublicUser):
     recording_enabled: bool
 
     @classmethod
-    def of(cls, user, *, is_live: bool) -> "Me":
+    def of(cls, user, *, is_live: bool) -> Me:
         return cls(**PublicUser.of(user, is_live=is_live).model_dump(), email=user.email,
                    recording_enabled=user.recording_enabled)
 
@@ -104,7 +104,7 @@ class UserSummary(BaseModel):
     avatar_url: str | None
 
     @classmethod
-    def of(cls, user) -> "UserSummary":
+    def of(cls, user) -> UserSummary:
         return cls(id=user.id, username=user.username, display_name=user.display_name,
                    avatar_url=user.avatar_url)
 
@@ -123,7 +123,7 @@ class Replay(BaseModel):
 
 
     @classmethod
-    def of(cls, stream_id, recording, base: str) -> "Replay | None":
+    def of(cls, stream_id, recording, base: str) -> Replay | None:
         if recording is None or recording.status != "ready":
             return None
         folder = f"{base}/replays/{stream_id}"
@@ -170,12 +170,11 @@ class Stream(BaseModel):
 
     @classmethod
     def of(cls, stream, metadata, user, recording=None, *, media_base_url: str,
-           viewer_count: int | None = None, now: datetime | None = None) -> "Stream":
-        from datetime import timezone
+           viewer_count: int | None = None, now: datetime | None = None) -> Stream:
 
         from shared_lib.categories import category_name
 
-        end = stream.ended_at or (now or datetime.now(timezone.utc))
+        end = stream.ended_at or (now or datetime.now(UTC))
         duration = int((end - stream.started_at).total_seconds()) if stream.started_at else None
         base = media_base_url.rstrip("/")
         live = stream.status == "live"

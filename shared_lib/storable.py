@@ -8,7 +8,7 @@ through `refuse_unstorable`.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -28,7 +28,7 @@ def problem(value: Any) -> str | None:
         return None if BIGINT[0] <= value <= BIGINT[1] else "the number is out of range"
     if isinstance(value, datetime):
         try:
-            value.astimezone(timezone.utc) if value.tzinfo else value
+            value.astimezone(UTC) if value.tzinfo else value
         except OverflowError:
             return "the time is out of range"
         return None

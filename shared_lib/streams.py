@@ -10,7 +10,7 @@ duplicated event changes nothing.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared_lib import errors
 from shared_lib.events import EventType, record
@@ -29,7 +29,7 @@ def rotate_key(uow, user_id: uuid.UUID) -> str:
         raise errors.InvalidToken()
     key = KEY_PREFIX + new_secret()
     user.stream_key_hash = hash_secret(key)
-    user.stream_key_rotated_at = datetime.now(timezone.utc)
+    user.stream_key_rotated_at = datetime.now(UTC)
     return key
 
 
@@ -61,7 +61,7 @@ def edit(uow, user_id: uuid.UUID, stream_id: uuid.UUID, **fields) -> None:
     for name, value in fields.items():
         if name in EDITABLE:
             setattr(metadata, name, value)
-    metadata.updated_at = datetime.now(timezone.utc)
+    metadata.updated_at = datetime.now(UTC)
 
 
 def claim_for_publish(uow, *, stream_key: str, pod: str) -> LiveStream | None:
@@ -82,7 +82,7 @@ def claim_for_publish(uow, *, stream_key: str, pod: str) -> LiveStream | None:
             "title": f"{user.display_name} is live", "description": "", "tags": []}
         stream = create(uow, user.id, **defaults)
     stream.ingest_pod = pod
-    stream.last_seen_at = datetime.now(timezone.utc)
+    stream.last_seen_at = datetime.now(UTC)
     return stream
 
 
@@ -149,7 +149,7 @@ def reap(uow, *, stale_seconds: int) -> list:
     """Announce the end of every live stream the ingest tier has not seen for
     `stale_seconds` (its encoder or its ingest pod vanished). The events go through the
     outbox, and the stream-ended consumer ends them as it ends any other."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return [
         record(uow, type=EventType.STREAM_ENDED, source=REAPER_SOURCE, subject=str(stream.id),
                data={"stream_id": str(stream.id), "ended_at": now.isoformat(), "reason": "stale"})
@@ -166,6 +166,6 @@ def apply_report(uow, report: dict) -> bool:
                   "video_bitrate_kbps", "audio_bitrate_kbps", "thumbnail_url"):
         if report.get(field) is not None:
             setattr(metadata, field, report[field])
-    metadata.updated_at = datetime.now(timezone.utc)
+    metadata.updated_at = datetime.now(UTC)
     uow.streams.touch(report["stream_id"])
     return True

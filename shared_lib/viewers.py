@@ -137,4 +137,4 @@ def concurrent(redis, stream_ids: list[str], *, now: float, window: int) -> dict
     pipe = redis.pipeline(transaction=False)
     for stream_id in stream_ids:
         pipe.zcount(Keys.viewer_sessions(stream_id), f"({now - window}", "+inf")
-    return {stream_id: int(n) for stream_id, n in zip(stream_ids, pipe.execute())}
+    return {stream_id: int(n) for stream_id, n in zip(stream_ids, pipe.execute(), strict=False)}

@@ -37,7 +37,7 @@ import ssl
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from shared_lib import errors
@@ -257,7 +257,8 @@ def payload_of(uow, event_type: str, data: dict) -> tuple[uuid.UUID, str | None,
         stream, metadata, owner, _ = row
         public = {"stream_id": str(stream.id), "channel": UserSummary.of(owner).model_dump(mode="json"),
                   "title": metadata.title, "category": metadata.category,
-                  "started_at": stream.started_at.isoformat() if stream.started_at else data.get("started_at")}
+                  "started_at": (stream.started_at.isoformat() if stream.started_at
+                                 else data.get("started_at"))}
         if event_type == EventType.STREAM_ENDED:
             public["ended_at"] = data.get("ended_at")
         # One delivery per stream and kind, however often the event was (re)sent.
@@ -271,7 +272,7 @@ def payload_of(uow, event_type: str, data: dict) -> tuple[uuid.UUID, str | None,
               "followed_at": data.get("at")}
     # Follows coalesce per follower and day: a client toggling follow and unfollow cannot
     # multiply a streamer's deliveries.
-    day = datetime.now(timezone.utc).date().isoformat()
+    day = datetime.now(UTC).date().isoformat()
     return channel.id, f"{event_type}/{follower.id}/{day}", str(channel.id), public
 
 
@@ -288,7 +289,7 @@ def enqueue(uow, event) -> list:
         return []
     channel_id, key, subject, public = found
     requests = []
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for webhook in uow.webhooks.subscribed(channel_id, name):
         delivery_id = uow.webhooks.add_delivery(
             webhook_id=webhook.id, event_key=key or event["id"], event_id=event["id"],
@@ -327,7 +328,7 @@ def lease(uow, delivery_id: int, *, lease_seconds: float) -> Attempt | None:
     """Take a pending delivery for one attempt (None: nothing to do: already delivered,
     given up, or being attempted elsewhere)."""
     delivery = uow.webhooks.delivery(delivery_id, lock=True)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if delivery is None or delivery.status != "pending":
         return None
     if delivery.leased_until is not None and delivery.leased_until > now:
@@ -369,7 +370,7 @@ def settle(uow, delivery_id: int, outcome: Outcome, settings) -> None:
     """Write down how an attempt went; a receiver failing for too long is disabled."""
     delivery = uow.webhooks.delivery(delivery_id, lock=True)
     webhook = uow.webhooks.lock(delivery.webhook_id)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     delivery.attempts += 1
     delivery.last_attempt_at, delivery.leased_until = now, None
     delivery.last_status_code, delivery.last_error = outcome.status_code, outcome.error
@@ -402,7 +403,7 @@ def _span(seconds: float) -> str:
 
 def requeue_due(uow, *, limit: int = 500) -> list:
     """Ask for another attempt of every pending delivery now due (the retry schedule)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     requests = []
     for delivery in uow.webhooks.due(now=now, limit=limit):
         # Not again before this attempt has had its chance.

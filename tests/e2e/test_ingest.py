@@ -118,8 +118,9 @@ def test_a_redelivered_start_or_end_has_no_second_effect(platform, channel, stre
     assert platform.broker.drain(10)
     again = http("GET", f"{api}/api/streams/{live['id']}").json()
     assert again["status"] == "ended" and again["ended_at"] == first["ended_at"]
-    from shared_lib.db import UnitOfWork
     from sqlalchemy import text
+
+    from shared_lib.db import UnitOfWork
 
     ids = [e[1] for e in stream_events if e[3]["stream_id"] == live["id"]]
     with UnitOfWork() as uow:
@@ -163,7 +164,8 @@ def test_with_the_functions_unreachable_a_publish_is_refused(platform, channel, 
     from tests.e2e.conftest import free_port
 
     name, _, key = channel
-    isolated = Ingest(tmp_path, tmp_path / "media", IngestPorts(rtmp=free_port(), media=free_port(), stat=free_port(),
+    isolated = Ingest(tmp_path, tmp_path / "media",
+                      IngestPorts(rtmp=free_port(), media=free_port(), stat=free_port(),
                                             sidecar=free_port()),
                       functions_url=f"http://127.0.0.1:{free_port()}", env=dict(platform.env))
     servers = isolated.servers()

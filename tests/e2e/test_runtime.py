@@ -181,8 +181,10 @@ def test_a_killed_process_is_started_again_and_the_route_answers_within_seconds(
     name, tokens = register_user(dev.api, "k")
     stream = http("POST", f"{dev.api}/api/streams", json_body={"title": "t"},
                   token=tokens["access_token"]).json()
-    view = lambda: http("POST", f"{dev.api}/api/streams/{stream['id']}/views",  # noqa: E731
-                        json_body={"session_id": str(uuid.uuid4()), "action": "join"})
+    def view():
+        return http("POST", f"{dev.api}/api/streams/{stream['id']}/views",
+                    json_body={"session_id": str(uuid.uuid4()), "action": "join"})
+
     victims = {
         "function": lambda: arbiter(dev, "functions/streams.py", "list_streams"),
         "front door": lambda: int((HOME / "frontdoor" / "run" / "nginx.pid").read_text()),
@@ -197,7 +199,7 @@ def test_a_killed_process_is_started_again_and_the_route_answers_within_seconds(
         dev.printed()[-3000:]
     for check in (lambda: http("GET", f"{dev.api}/api/streams?live=true"),
                   lambda: http("GET", f"{dev.api}/api/users/{name}"), view):
-        answer = wait_until(lambda: served(check), timeout=30, interval=0.3)
+        answer = wait_until(lambda check=check: served(check), timeout=30, interval=0.3)
         assert answer is not None and answer.status in (200, 202, 204, 409), (what, dev.printed()[-3000:])
     assert re.search(r"restarting .*killed by signal 9|killed by signal 9; starting it again",
                      dev.printed())
@@ -310,7 +312,7 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
                    .public_key(key.public_key()).serial_number(x509.random_serial_number())
                    .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
@@ -345,10 +347,10 @@ def test_production_serves_the_api_and_the_media_over_https_with_a_secure_refres
         context = ssl.create_default_context(cafile=str(cert))
 
         def call(method, path, body=None, token=None):
+            authorization = {"Authorization": f"Bearer {token}"} if token else {}
             request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode()
                                              if body is not None else None,
-                                             headers={"Content-Type": "application/json",
-                                                      **({"Authorization": f"Bearer {token}"} if token else {})})
+                                             headers={"Content-Type": "application/json", **authorization})
             with urllib.request.urlopen(request, context=context, timeout=30) as response:
                 return response.status, response.headers, json.loads(response.read() or b"null")
 

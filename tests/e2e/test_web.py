@@ -146,7 +146,8 @@ def test_sign_up_go_live_watch_follow_and_see_the_viewer_on_the_dashboard(platfo
         viewer.shot("home")
 
         # The stream page plays it: the video element's time advances.
-        card = viewer.driver.find_element(By.XPATH, f'//a[@data-test="stream-card"][.//*[contains(., "{title}")]]')
+        card = viewer.driver.find_element(
+            By.XPATH, f'//a[@data-test="stream-card"][.//*[contains(., "{title}")]]')
         card.click()
         viewer.find("player")
         position = "return document.querySelector('video').currentTime"

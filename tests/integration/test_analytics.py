@@ -8,8 +8,6 @@ import random
 import time
 import uuid
 
-import pytest
-
 from local import services
 from tests.integration.test_streams import create, event, new_user
 

@@ -10,7 +10,7 @@ from shared_lib.http import INGEST_SECRET_HEADER
 from tests.integration.test_emit import sink  # noqa: F401 - the fixture
 
 
-def test_a_dead_letter_is_kept_listed_and_replayed_with_its_id(call, sink, monkeypatch):  # noqa: F811
+def test_a_dead_letter_is_kept_listed_and_replayed_with_its_id(call, sink, monkeypatch):  # noqa: F811 - the fixture
     from shared_lib.config import get_settings
 
     event_id = str(uuid.uuid4())

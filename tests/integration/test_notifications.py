@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.integration.test_streams import create, event, new_user
+from tests.integration.test_streams import create, new_user
 
 FOLLOWERS = 25
 

@@ -4,6 +4,7 @@ fallbacks, live status at read time, and a failed recompute keeping what was the
 from __future__ import annotations
 
 import uuid
+
 import pytest
 
 from shared_lib.db import UnitOfWork

@@ -9,12 +9,12 @@ import shutil
 import subprocess
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_streams import create, event, go_live, new_user, stream
+from tests.integration.test_streams import event, go_live, new_user, stream
 
 SECONDS = 6
 
@@ -191,7 +191,7 @@ def test_expire_replays_deletes_those_past_the_retention(call, media, raw_record
         assert completed(call, stream_id, recorded(media, raw_recording, stream_id)).status_code == 202
     with UnitOfWork() as uow:
         uow.session.get(Recording, uuid.UUID(old)).ready_at = (
-            datetime.now(timezone.utc) - timedelta(days=31))
+            datetime.now(UTC) - timedelta(days=31))
         uow.commit()
     abandoned = media / "recordings" / f"{uuid.uuid4()}-1.flv"
     abandoned.write_bytes(b"x")

@@ -21,7 +21,8 @@ def settings(issuer):
     return Settings(oidc_issuer=ISSUER, oidc_jwks_file=str(issuer.jwks_file))
 
 
-def verify(token, settings, audience=function_audience("on-stream-started")):
+def verify(token, settings, audience=None):
+    audience = audience or function_audience("on-stream-started")
     return verify_request(f"Bearer {token}", audience=audience, settings=settings)
 
 

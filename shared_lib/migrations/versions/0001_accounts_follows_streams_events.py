@@ -1,11 +1,11 @@
 """accounts, follows, streams, events
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'
@@ -71,7 +71,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_index('ix_streams_live', 'live_streams', ['status'], unique=False, postgresql_where=sa.text("status = 'live'"))
+    op.create_index('ix_streams_live', 'live_streams', ['status'], unique=False,
+                    postgresql_where=sa.text("status = 'live'"))
     op.create_index('ix_streams_user_created', 'live_streams', ['user_id', 'created_at'], unique=False)
     op.create_table('refresh_tokens',
     sa.Column('id', sa.UUID(), nullable=False),
@@ -96,8 +97,10 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['follower_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('follower_id', 'followed_id')
     )
-    op.create_index('ix_relationships_followed', 'user_relationships', ['followed_id', 'created_at'], unique=False)
-    op.create_index('ix_relationships_follower', 'user_relationships', ['follower_id', 'created_at'], unique=False)
+    op.create_index('ix_relationships_followed', 'user_relationships', ['followed_id', 'created_at'],
+                    unique=False)
+    op.create_index('ix_relationships_follower', 'user_relationships', ['follower_id', 'created_at'],
+                    unique=False)
     op.create_table('stream_metadata',
     sa.Column('stream_id', sa.UUID(), nullable=False),
     sa.Column('title', sa.String(length=140), server_default='', nullable=False),
