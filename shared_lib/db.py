@@ -8,12 +8,22 @@ connections. Nothing connects at import time.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared_lib.config import get_settings
+
+if TYPE_CHECKING:
+    from shared_lib.repositories.analytics import SqlAnalyticsRepository
+    from shared_lib.repositories.events import SqlDeadLetterRepository, SqlEventLog, SqlOutboxRepository
+    from shared_lib.repositories.notifications import SqlNotificationRepository, SqlWebhookRepository
+    from shared_lib.repositories.relationships import SqlRelationshipRepository
+    from shared_lib.repositories.streams import SqlRecordingRepository, SqlStreamRepository
+    from shared_lib.repositories.tokens import SqlRefreshTokenRepository, SqlRevokedTokenRepository
+    from shared_lib.repositories.users import SqlUserRepository
 from shared_lib.errors import DependencyUnavailable, StreamfnError
 
 
@@ -53,7 +63,24 @@ class UnitOfWork:
         with UnitOfWork() as uow:
             uow.users.add(user)
             uow.commit()
+
+    Its repositories, all on the one session, are declared here (for the type checker) and
+    made in `__enter__` (so importing this module stays cheap for a cold start).
     """
+
+    session: Session
+    users: SqlUserRepository
+    relationships: SqlRelationshipRepository
+    streams: SqlStreamRepository
+    recordings: SqlRecordingRepository
+    analytics: SqlAnalyticsRepository
+    refresh_tokens: SqlRefreshTokenRepository
+    revoked_tokens: SqlRevokedTokenRepository
+    events: SqlEventLog
+    dead_letters: SqlDeadLetterRepository
+    outbox: SqlOutboxRepository
+    notifications: SqlNotificationRepository
+    webhooks: SqlWebhookRepository
 
     def __init__(self, session_factory: sessionmaker[Session] | None = None) -> None:
         self._session_factory = session_factory
