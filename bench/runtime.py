@@ -105,10 +105,12 @@ def main() -> None:
     platform.start()
     try:
         api = f"http://127.0.0.1:{ports.api}"
+        owner = f"bench_{uuid.uuid4().hex[:8]}"
         status, body = request(ports.api, "POST", "/api/auth/register", json.dumps(
-            {"username": "bench_owner", "email": "o@example.com", "password": "correct horse"}).encode(),
+            {"username": owner, "email": f"{owner}@example.com", "password": "correct horse"}).encode(),
             {"Content-Type": "application/json"})
-        token = json.loads(body)["access_token"] if status == 201 else None
+        assert status == 201, body
+        token = json.loads(body)["access_token"]
         status, body = request(ports.api, "POST", "/api/streams", b'{"title": "bench"}',
                                {"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
         stream = json.loads(body)["id"]
