@@ -17,10 +17,12 @@ prod: system venv
 
 test: system venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(RUN) -m pytest
 
 unit: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(RUN) -m pytest tests/unit
 
 bench: system venv

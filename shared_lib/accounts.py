@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
@@ -28,6 +29,10 @@ from shared_lib.security import (
     verify_password,
 )
 
+if TYPE_CHECKING:
+    from shared_lib.db import UnitOfWork
+    from shared_lib.throttle import LoginThrottle
+
 
 @dataclass(frozen=True)
 class Session:
@@ -37,7 +42,7 @@ class Session:
     token_type: str = "Bearer"
 
 
-def register(uow, *, username: str, email: str, password: str, display_name: str | None,
+def register(uow: UnitOfWork, *, username: str, email: str, password: str, display_name: str | None,
              rounds: int) -> User:
     if uow.users.get_by_username(username):
         raise errors.UsernameTaken()
@@ -58,8 +63,8 @@ def register(uow, *, username: str, email: str, password: str, display_name: str
     return user
 
 
-def check_password(uow, *, login: str, password: str, rounds: int, throttle=None,
-                   address: str = "") -> User:
+def check_password(uow: UnitOfWork, *, login: str, password: str, rounds: int,
+                   throttle: LoginThrottle | None = None, address: str = "") -> User:
     """The user whose username (or email) and password match, else InvalidCredentials.
     The work is the same whether or not the user exists, so timing tells nothing. With a
     `throttle` (shared_lib.throttle.LoginThrottle), the attempt is reserved against the
@@ -67,7 +72,7 @@ def check_password(uow, *, login: str, password: str, rounds: int, throttle=None
     user = uow.users.get_by_email(login) if "@" in login else uow.users.get_by_username(login)
     account = str(user.id) if user else f"unknown:{login.lower()}"
     over_address = throttle.reserve(account, address) if throttle else None
-    if not verify_password(password, user.password_hash if user else None, rounds=rounds):
+    if not verify_password(password, user.password_hash if user else None, rounds=rounds) or user is None:
         if over_address is not None:
             raise over_address
         raise errors.InvalidCredentials()
@@ -76,11 +81,11 @@ def check_password(uow, *, login: str, password: str, rounds: int, throttle=None
     return user
 
 
-def start_session(uow, user: User, *, signer: TokenSigner, settings: Settings) -> Session:
+def start_session(uow: UnitOfWork, user: User, *, signer: TokenSigner, settings: Settings) -> Session:
     return _issue(uow, user, family_id=uuid.uuid4(), signer=signer, settings=settings)
 
 
-def _issue(uow, user: User, *, family_id: uuid.UUID, signer: TokenSigner,
+def _issue(uow: UnitOfWork, user: User, *, family_id: uuid.UUID, signer: TokenSigner,
            settings: Settings) -> Session:
     refresh_token = new_secret()
     uow.refresh_tokens.add(
@@ -98,7 +103,7 @@ def _issue(uow, user: User, *, family_id: uuid.UUID, signer: TokenSigner,
     return Session(access_token=access_token, refresh_token=refresh_token, expires_in=expires_in)
 
 
-def refresh(uow, *, refresh_token: str, signer: TokenSigner, settings: Settings) -> Session:
+def refresh(uow: UnitOfWork, *, refresh_token: str, signer: TokenSigner, settings: Settings) -> Session:
     """Spend `refresh_token` and issue the next pair of its family."""
     token = uow.refresh_tokens.get_by_hash_for_update(hash_secret(refresh_token))
     now = _now()
@@ -118,7 +123,7 @@ def refresh(uow, *, refresh_token: str, signer: TokenSigner, settings: Settings)
     return _issue(uow, user, family_id=token.family_id, signer=signer, settings=settings)
 
 
-def logout(uow, claims: AccessClaims, *, settings: Settings) -> None:
+def logout(uow: UnitOfWork, claims: AccessClaims, *, settings: Settings) -> None:
     """Revoke the caller's session (its refresh family) and this access token."""
     now = _now()
     uow.refresh_tokens.revoke_family(uuid.UUID(claims.session_id), at=now)

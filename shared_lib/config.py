@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 PLACEHOLDERS = {"", "change-me", "changeme", "secret", "placeholder"}
@@ -122,7 +123,7 @@ def _coerce(raw: str, kind: type) -> object:
     return raw
 
 
-def from_environment(environ: dict[str, str] | os._Environ) -> Settings:
+def from_environment(environ: Mapping[str, str]) -> Settings:
     values: dict[str, object] = {}
     kinds = {"int": int, "float": float, "str": str, "bool": bool}
     for field in dataclasses.fields(Settings):
@@ -132,7 +133,7 @@ def from_environment(environ: dict[str, str] | os._Environ) -> Settings:
                 values[field.name] = _coerce(environ[name], kinds[str(field.type)])
             except ValueError:
                 raise SettingsError(f"{name} must be a {field.type}") from None
-    return Settings(**values).validate()
+    return Settings(**values).validate()  # type: ignore[arg-type]  # each coerced to its field's type
 
 
 @functools.cache

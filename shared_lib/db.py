@@ -8,6 +8,7 @@ connections. Nothing connects at import time.
 from __future__ import annotations
 
 import functools
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine
@@ -93,7 +94,8 @@ class UnitOfWork:
         bind_repositories(self, self.session)
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc is not None and not isinstance(exc, StreamfnError) and self.session.in_transaction():
             # An error other than the domain's may have struck mid-statement, inside the
             # driver (a value it could not encode): the connection may be out of protocol

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from shared_lib.models import DeadLetter
 
+if TYPE_CHECKING:
+    from shared_lib.db import UnitOfWork
 
-def store(uow, *, subscriber: str, headers: dict, body: bytes, reason: str, attempts: int) -> None:
+
+def store(uow: UnitOfWork, *, subscriber: str, headers: dict[str, Any], body: bytes, reason: str,
+          attempts: int) -> None:
     lowered = {key.lower(): value for key, value in headers.items()}
     uow.dead_letters.add(DeadLetter(
         subscriber=subscriber[:100],
@@ -26,14 +31,14 @@ def store(uow, *, subscriber: str, headers: dict, body: bytes, reason: str, atte
     ))
 
 
-def view(letter: DeadLetter) -> dict:
+def view(letter: DeadLetter) -> dict[str, Any]:
     return {"id": letter.id, "subscriber": letter.subscriber, "type": letter.event_type,
             "source": letter.event_source, "event_id": letter.event_id, "reason": letter.reason,
             "attempts": letter.attempts, "created_at": letter.created_at.isoformat(),
             "replayed_at": letter.replayed_at.isoformat() if letter.replayed_at else None}
 
 
-def replay(uow, letter_id: int) -> DeadLetter | None:
+def replay(uow: UnitOfWork, letter_id: int) -> DeadLetter | None:
     """Send a dead letter back to the broker (K_SINK) with its original id and attributes."""
     from shared_lib.events import send
 

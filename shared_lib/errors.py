@@ -23,6 +23,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class StreamfnError(Exception):
     """Base of every error the API answers with. `code` is stable and machine-readable."""
@@ -30,7 +32,7 @@ class StreamfnError(Exception):
     code = "error"
     default_message = "The request failed."
 
-    def __init__(self, message: str | None = None, *, details: list | None = None) -> None:
+    def __init__(self, message: str | None = None, *, details: list[Any] | None = None) -> None:
         self.message = message or self.default_message
         self.details = details or []
         super().__init__(self.message)

@@ -20,10 +20,16 @@ import urllib.error
 import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared_lib.config import get_settings
 from shared_lib.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from cloudevents.http import CloudEvent
+
+    from shared_lib.db import UnitOfWork
+    from shared_lib.models import OutboxEvent
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +84,7 @@ def send(headers: dict[str, str], data: Any) -> bool:
                                      method="POST")
     try:
         with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:
-            return response.status < 300
+            return bool(response.status < 300)
     except urllib.error.HTTPError as exc:
         log.error("the sink refused %s %s with %s", headers["ce-type"], headers["ce-id"], exc.code)
     except OSError as exc:
@@ -86,7 +92,8 @@ def send(headers: dict[str, str], data: Any) -> bool:
     return False
 
 
-def record(uow, *, type: str, source: str, subject: str | None, data: dict[str, Any]):
+def record(uow: UnitOfWork, *, type: str, source: str, subject: str | None,
+           data: dict[str, Any]) -> OutboxEvent:
     """Write an event into the outbox, in the caller's transaction. After the commit,
     pass it to `deliver`; if that fails, the relay-outbox schedule sends it later."""
     from shared_lib.models import OutboxEvent
@@ -97,13 +104,13 @@ def record(uow, *, type: str, source: str, subject: str | None, data: dict[str, 
     return event
 
 
-def _send_outboxed(event) -> bool:
+def _send_outboxed(event: OutboxEvent) -> bool:
     headers = binary_headers(type=event.type, source=event.source, subject=event.subject,
                              event_id=event.id)
     return send(headers, event.data)
 
 
-def deliver(events: list) -> None:
+def deliver(events: list[Any]) -> None:
     """Send committed outbox events now and forget the ones the sink took."""
     sent = [event.id for event in events if _send_outboxed(event)]
     if sent:
@@ -128,12 +135,12 @@ def relay(*, limit: int = 500) -> int:
     return len(sent)
 
 
-def data_of(event) -> dict:
+def data_of(event: CloudEvent) -> dict[str, Any]:
     """An event's data when it is a JSON object, else {}."""
     return event.data if isinstance(event.data, dict) else {}
 
 
-def stream_of(event) -> uuid.UUID | None:
+def stream_of(event: CloudEvent) -> uuid.UUID | None:
     """The stream an event is about: data.stream_id, else its subject; None if neither is one."""
     try:
         return uuid.UUID(str(data_of(event).get("stream_id") or event.get("subject")))
@@ -141,7 +148,7 @@ def stream_of(event) -> uuid.UUID | None:
         return None
 
 
-def publish_of(event) -> str | None:
+def publish_of(event: CloudEvent) -> str | None:
     """The publish an ingest event is about (the sidecar names each one), if it says."""
     publish = data_of(event).get("publish_id")
     return publish[:64] if isinstance(publish, str) and publish else None
@@ -150,7 +157,7 @@ def publish_of(event) -> str | None:
 OLDEST_EVENT_TIME = timedelta(days=1)
 
 
-def time_of(event, field: str, *, now: datetime | None = None) -> datetime:
+def time_of(event: CloudEvent, field: str, *, now: datetime | None = None) -> datetime:
     """A time the event's data states (`field`, ISO 8601; UTC when it names no zone), clamped
     to now: a time from the future, or older than a day (no delivery is retried that long),
     changes nothing it should not. Missing or malformed, it is now."""
@@ -165,7 +172,7 @@ def time_of(event, field: str, *, now: datetime | None = None) -> datetime:
     return min(max(stated, now - OLDEST_EVENT_TIME), now)
 
 
-def parse_event(headers: Any, body: bytes):
+def parse_event(headers: Any, body: bytes) -> CloudEvent:
     """A CloudEvent from a request in binary or structured mode, or InvalidInput."""
     from cloudevents.exceptions import GenericException
     from cloudevents.http import from_http

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from shared_lib import errors
 from shared_lib.events import EventType, deliver, record
 from shared_lib.models import User
 
+if TYPE_CHECKING:
+    from shared_lib.db import UnitOfWork
+
 SOURCE = "/functions/follow"
 
 
-def set_following(uow, *, follower_id: uuid.UUID, username: str, following: bool) -> User:
+def set_following(uow: UnitOfWork, *, follower_id: uuid.UUID, username: str, following: bool) -> User:
     """Make `follower_id` follow (or stop following) `username`; the target, with fresh
     counts. Repeating a follow or an unfollow changes nothing and emits nothing."""
     target = uow.users.get_by_username(username)

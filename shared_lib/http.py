@@ -25,7 +25,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import flask
 import functions_framework
@@ -34,6 +34,15 @@ from shared_lib import catalog, errors
 from shared_lib.catalog import EVENT, HTTP, SCHEDULE, FunctionSpec, Scaling
 from shared_lib.config import get_settings
 from shared_lib.storable import refuse_unstorable
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from shared_lib.security import AccessClaims
+
+Handler = Callable[..., Any]
+View = Callable[[flask.Request], flask.Response]
+Decorator = Callable[[Handler], Handler]
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +84,7 @@ class Reply:
 # --- responses -------------------------------------------------------------------------
 
 
-def json_response(payload: Any, status: int = 200, headers: dict | None = None) -> flask.Response:
+def json_response(payload: Any, status: int = 200, headers: dict[str, Any] | None = None) -> flask.Response:
     body = "" if payload is None else json.dumps(payload, separators=(",", ":"), default=str)
     response = flask.Response(body, status=status, headers=headers)
     if payload is not None:
@@ -83,7 +92,7 @@ def json_response(payload: Any, status: int = 200, headers: dict | None = None) 
     return response
 
 
-def error_body(error: errors.StreamfnError) -> dict:
+def error_body(error: errors.StreamfnError) -> dict[str, Any]:
     return {"error": {"code": error.code, "message": error.message, "details": error.details}}
 
 
@@ -111,7 +120,7 @@ def _as_known_error(exc: Exception) -> errors.StreamfnError | None:
     return None
 
 
-def _guarded(spec: FunctionSpec, view: Callable[[flask.Request], flask.Response]):
+def _guarded(spec: FunctionSpec, view: View) -> View:
     def run(request: flask.Request) -> flask.Response:
         try:
             return view(request)
@@ -144,7 +153,7 @@ def read_body(request: flask.Request) -> bytes:
     return data
 
 
-def _validation_details(exc) -> list[dict]:
+def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     # Never echo the input: it may be a password.
     return [
         {"field": ".".join(str(part) for part in item["loc"]), "message": item["msg"]}
@@ -198,7 +207,7 @@ def bearer_token(request: flask.Request) -> str | None:
     return token.strip()
 
 
-def authenticate(request: flask.Request, mode: str):
+def authenticate(request: flask.Request, mode: str) -> AccessClaims | None:
     if mode == "internal":
         secret = request.headers.get(INGEST_SECRET_HEADER, "")
         if not hmac.compare_digest(secret.encode(), get_settings().ingest_secret.encode()):
@@ -223,23 +232,24 @@ def authenticate(request: flask.Request, mode: str):
 # --- decorators ------------------------------------------------------------------------
 
 
-def _wants(handler: Callable) -> set[str]:
+def _wants(handler: Handler) -> set[str]:
     return set(inspect.signature(handler).parameters)
 
 
-def _register(spec: FunctionSpec, handler: Callable, view: Callable) -> Callable:
+def _register(spec: FunctionSpec, handler: Handler, view: View) -> Handler:
     @functools.wraps(handler)
     def function(request: flask.Request) -> flask.Response:
         return guarded(request)
 
     guarded = _guarded(spec, view)
-    function.spec = spec
-    function.handler = handler
+    # What the catalog, the tests and the OpenAPI document read off a declared function.
+    setattr(function, "spec", spec)  # noqa: B010 - an attribute functools.wraps' type lacks
+    setattr(function, "handler", handler)  # noqa: B010 - the same
     catalog.register(spec)
-    return functions_framework.http(function)
+    return cast(Handler, functions_framework.http(function))
 
 
-def _spec(handler: Callable, kind: str, scaling: Scaling | None, **fields: Any) -> FunctionSpec:
+def _spec(handler: Handler, kind: str, scaling: Scaling | None, **fields: Any) -> FunctionSpec:
     return FunctionSpec(
         name=handler.__name__.replace("_", "-"),
         target=handler.__name__,
@@ -267,13 +277,13 @@ def http_function(
     status: int = 200,
     scaling: Scaling | None = None,
     media: bool = False,
-):
+) -> Decorator:
     """Declare an HTTP function served at `route` ("METHOD /path/{param}"); `media`: it
     needs the media volume."""
     method, path = route.split(" ", 1)
     assert auth in AUTH_MODES, auth
 
-    def decorate(handler: Callable) -> Callable:
+    def decorate(handler: Handler) -> Handler:
         spec = _spec(
             handler, HTTP, scaling, method=method, path=path, auth=auth,
             body=body, query=query, response=response, status=status, media=media,
@@ -326,7 +336,7 @@ def _to_response(result: Any, status: int) -> flask.Response:
     return json_response(result, status, headers)
 
 
-def _event_view(spec: FunctionSpec, handler: Callable, *, claim: bool) -> Callable:
+def _event_view(spec: FunctionSpec, handler: Handler, *, claim: bool) -> View:
     wants = _wants(handler)
 
     def view(request: flask.Request) -> flask.Response:
@@ -364,7 +374,7 @@ def _event_view(spec: FunctionSpec, handler: Callable, *, claim: bool) -> Callab
 
 
 def event_function(event_type: str, *, scaling: Scaling | None = None, media: bool = False,
-                   claim: bool = True):
+                   claim: bool = True) -> Decorator:
     """Declare a function that receives `event_type` from the broker.
 
     Delivery is at least once; the wrapper records (source, id) in the same transaction as
@@ -373,14 +383,15 @@ def event_function(event_type: str, *, scaling: Scaling | None = None, media: bo
     a transaction open while they wait on something else.
     """
 
-    def decorate(handler: Callable) -> Callable:
+    def decorate(handler: Handler) -> Handler:
         spec = _spec(handler, EVENT, scaling, event_type=event_type, media=media)
         return _register(spec, handler, _event_view(spec, handler, claim=claim))
 
     return decorate
 
 
-def scheduled_function(schedule: str, *, scaling: Scaling | None = None, media: bool = False):
+def scheduled_function(schedule: str, *, scaling: Scaling | None = None,
+                       media: bool = False) -> Decorator:
     """Declare a function fired by a PingSource on a cron `schedule`.
 
     Scheduled work recomputes from the truth, so it is idempotent by construction and
@@ -388,7 +399,7 @@ def scheduled_function(schedule: str, *, scaling: Scaling | None = None, media: 
     """
     from shared_lib.events import EventType
 
-    def decorate(handler: Callable) -> Callable:
+    def decorate(handler: Handler) -> Handler:
         spec = _spec(handler, SCHEDULE, scaling, event_type=EventType.PING, schedule=schedule,
                      media=media)
         return _register(spec, handler, _event_view(spec, handler, claim=False))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -241,7 +242,7 @@ class WebhookDelivery(Base):
     event_id: Mapped[str] = mapped_column(String(200), nullable=False)
     event_type: Mapped[str] = mapped_column(String(200), nullable=False)
     subject: Mapped[str | None] = mapped_column(String(200))
-    payload: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     status: Mapped[str] = mapped_column(String(10), nullable=False, server_default="pending")
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
@@ -384,7 +385,7 @@ class OutboxEvent(Base):
     type: Mapped[str] = mapped_column(String(200), nullable=False)
     source: Mapped[str] = mapped_column(String(500), nullable=False)
     subject: Mapped[str | None] = mapped_column(String(200))
-    data: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     created_at: Mapped[datetime] = _now_column()
 
@@ -401,7 +402,7 @@ class DeadLetter(Base):
     event_type: Mapped[str] = mapped_column(String(200), nullable=False)
     event_source: Mapped[str] = mapped_column(String(500), nullable=False)
     event_id: Mapped[str] = mapped_column(String(200), nullable=False)
-    headers: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    headers: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -421,7 +422,7 @@ class BrokerEvent(Base):
     queue: Mapped[str] = mapped_column(String(100), nullable=False)
     event_type: Mapped[str] = mapped_column(String(200), nullable=False)
     subscriber: Mapped[str | None] = mapped_column(String(100))
-    headers: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    headers: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     routed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     accepted_at: Mapped[datetime] = _now_column()

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from shared_lib.schemas import UserSummary
+
+if TYPE_CHECKING:
+    from shared_lib.db import UnitOfWork
+    from shared_lib.models import Notification, User
 
 WENT_LIVE = "stream_started"
 FAN_OUT_BATCH = 10_000
@@ -30,7 +35,7 @@ class NotificationView(BaseModel):
     read: bool
 
     @classmethod
-    def of(cls, notification, channel) -> NotificationView:
+    def of(cls, notification: Notification, channel: User) -> NotificationView:
         return cls(id=notification.id, kind=notification.kind,
                    message=f"{channel.display_name} went live: {notification.title}",
                    channel=UserSummary.of(channel), stream_id=notification.stream_id,
@@ -38,7 +43,7 @@ class NotificationView(BaseModel):
                    read=notification.read_at is not None)
 
 
-def went_live(uow, stream_id: uuid.UUID) -> int:
+def went_live(uow: UnitOfWork, stream_id: uuid.UUID) -> int:
     """Tell every follower of the stream's channel; how many notifications were new."""
     row = uow.streams.get_full(stream_id)
     if row is None:

@@ -25,11 +25,11 @@ ERROR_SCHEMA = {
 }
 
 
-def _ref(model: Any) -> dict:
+def _ref(model: Any) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _parameters(spec: FunctionSpec) -> list[dict]:
+def _parameters(spec: FunctionSpec) -> list[dict[str, Any]]:
     params = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in spec.path_pattern.groupindex
@@ -42,8 +42,8 @@ def _parameters(spec: FunctionSpec) -> list[dict]:
     return params
 
 
-def _operation(spec: FunctionSpec) -> dict:
-    ok = {"description": "OK"}
+def _operation(spec: FunctionSpec) -> dict[str, Any]:
+    ok: dict[str, Any] = {"description": "OK"}
     if spec.response is not None:
         ok["content"] = {"application/json": {"schema": _ref(spec.response)}}
     status = 204 if spec.status == 204 else spec.status
@@ -71,11 +71,12 @@ def _operation(spec: FunctionSpec) -> dict:
     return operation
 
 
-def build_document(specs: list[FunctionSpec], *, version: str = "1.0.0") -> dict:
+def build_document(specs: list[FunctionSpec], *, version: str = "1.0.0") -> dict[str, Any]:
     public = [s for s in specs if s.kind == HTTP and not s.internal]
-    paths: dict[str, dict] = {}
+    paths: dict[str, dict[str, Any]] = {}
     for spec in public:
-        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
+        if spec.path and spec.method:
+            paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
     models = {m for s in public for m in (s.body, s.response) if m is not None}
     _, definitions = models_json_schema(
         [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)],

@@ -34,7 +34,7 @@ def encode_cursor(*key: Any) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str | None, *types: Callable[[str], Any]) -> tuple | None:
+def decode_cursor(cursor: str | None, *types: Callable[[str], Any]) -> tuple[Any, ...] | None:
     """The sort key a cursor carries, each part converted by its type; None for page 1."""
     if cursor is None:
         return None
@@ -51,7 +51,8 @@ def decode_cursor(cursor: str | None, *types: Callable[[str], Any]) -> tuple | N
         raise InvalidInput("The cursor is not valid.", details=[{"field": "cursor"}]) from None
 
 
-def page_of(rows: list[T], limit: int, key: Callable[[T], tuple]) -> tuple[list[T], str | None]:
+def page_of(rows: list[T], limit: int,
+            key: Callable[[T], tuple[Any, ...]]) -> tuple[list[T], str | None]:
     """Trim a query's `limit + 1` rows to a page, with the cursor of the next one if any."""
     if len(rows) <= limit:
         return rows, None

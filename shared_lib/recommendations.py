@@ -17,9 +17,17 @@ lock keeps two recomputes apart.
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+    from shared_lib.db import UnitOfWork
 
 TOP_K = 20
 BATCH = 10_000
@@ -182,10 +190,11 @@ class Recompute:
     users: int
     seconds: float
     skipped: bool = False
-    phases: tuple = ()  # (name, seconds) of prepare, fill, swap
+    phases: tuple[Any, ...] = ()  # (name, seconds) of prepare, fill, swap
 
 
-def recompute(engine, *, batch: int = BATCH, top_k: int = TOP_K, fail_after_batches=None) -> Recompute:
+def recompute(engine: Engine, *, batch: int = BATCH, top_k: int = TOP_K,
+              fail_after_batches: int | None = None) -> Recompute:
     """Recompute every active user's recommendations and swap them in at once.
 
     The shared inputs are built once, as unlogged tables (which, unlike temporary ones,
@@ -219,23 +228,26 @@ def recompute(engine, *, batch: int = BATCH, top_k: int = TOP_K, fail_after_batc
     return Recompute(users=users, seconds=time.monotonic() - started, phases=tuple(phases))
 
 
-def _session_settings(connection) -> None:
+def _session_settings(connection: Connection) -> None:
     connection.execute(text("SET work_mem = '128MB'"))
     # A few large statements: JIT compilation costs more than it saves here.
     connection.execute(text("SET jit = off"))
 
 
-def _clean(connection) -> None:
+def _clean(connection: Connection) -> None:
     for table in TABLES:
         connection.execute(text(f"DROP TABLE IF EXISTS {table}_next"))
     connection.commit()
 
 
-def _in_parallel(engine, jobs) -> None:
+Job = Callable[["Connection"], None]
+
+
+def _in_parallel(engine: Engine, jobs: list[Job]) -> None:
     """Run each job (a function of a connection) on its own connection, two at a time."""
     from concurrent.futures import ThreadPoolExecutor
 
-    def run(job) -> None:
+    def run(job: Job) -> None:
         with engine.connect() as connection:
             _session_settings(connection)
             job(connection)
@@ -246,14 +258,14 @@ def _in_parallel(engine, jobs) -> None:
             future.result()
 
 
-def _statements(statements):
-    def job(connection) -> None:
+def _statements(statements: list[str]) -> Job:
+    def job(connection: Connection) -> None:
         for statement in statements:
             connection.execute(text(statement))
     return job
 
 
-def _prepare(connection, engine) -> int:
+def _prepare(connection: Connection, engine: Engine) -> int:
     _session_settings(connection)
     _clean(connection)
     connection.execute(text("DROP SCHEMA IF EXISTS rec_work CASCADE"))
@@ -265,16 +277,17 @@ def _prepare(connection, engine) -> int:
     _in_parallel(engine, [_statements(INTEREST), _statements(COVIEW)])
     connection.execute(text(ANALYZE))
     connection.commit()
-    return connection.execute(text("SELECT count(*) FROM rec_work.rec_users")).scalar()
+    return int(connection.execute(text("SELECT count(*) FROM rec_work.rec_users")).scalar() or 0)
 
 
-def _fill(engine, users: int, *, batch: int, top_k: int, fail_after_batches) -> None:
+def _fill(engine: Engine, users: int, *, batch: int, top_k: int,
+          fail_after_batches: int | None) -> None:
     """Two connections take alternate batches; each batch writes both kinds. Then each
     staging table gets its primary key, the two built side by side."""
     starts = list(range(1, users + 1, batch))
 
-    def batches(mine):
-        def job(connection) -> None:
+    def batches(mine: list[tuple[int, int]]) -> Job:
+        def job(connection: Connection) -> None:
             for index, lo in mine:
                 if fail_after_batches is not None and index >= fail_after_batches:
                     raise RuntimeError("recompute interrupted (test)")
@@ -290,7 +303,7 @@ def _fill(engine, users: int, *, batch: int, top_k: int, fail_after_batches) -> 
                                        "PRIMARY KEY (user_id, channel_id)"]) for table in TABLES])
 
 
-def _swap(connection) -> None:
+def _swap(connection: Connection) -> None:
     """One transaction: readers see the old results until it commits, the new ones after."""
     for table in TABLES:
         connection.execute(text(f"DROP TABLE {table}"))
@@ -305,7 +318,8 @@ def _swap(connection) -> None:
 CACHE_SECONDS = 15 * 60
 
 
-def candidates(uow, kind: str, user_id) -> list[tuple[str, float, str, str | None]]:
+def candidates(uow: UnitOfWork, kind: str,
+               user_id: uuid.UUID) -> list[tuple[str, float, str, str | None]]:
     """(channel id, score, reason, detail) of the last recompute for `user_id`: from Redis,
     else from PostgreSQL (and then cached). `kind` is "streams" or "users"."""
     import json
@@ -314,7 +328,7 @@ def candidates(uow, kind: str, user_id) -> list[tuple[str, float, str, str | Non
 
     try:
         redis = get_redis()
-        generation = redis.get(Keys.RECOMMENDATIONS_GENERATION) or "0"
+        generation = str(redis.get(Keys.RECOMMENDATIONS_GENERATION) or "0")
         key = Keys.recommendations(kind, generation, str(user_id))
         cached = redis.get(key)
         if cached is not None:

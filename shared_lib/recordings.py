@@ -24,9 +24,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from shared_lib.errors import ProcessingFailed
 from shared_lib.models import Recording
+
+if TYPE_CHECKING:
+    from shared_lib.db import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +161,7 @@ def remove_files(media: Path, stream_id: uuid.UUID) -> None:
     shutil.rmtree(replay_dir(media, stream_id), ignore_errors=True)
 
 
-def _mark(uow, stream_id: uuid.UUID, status: str, **fields) -> Recording:
+def _mark(uow: UnitOfWork, stream_id: uuid.UUID, status: str, **fields: Any) -> Recording:
     recording = uow.recordings.get(stream_id)
     if recording is None:
         recording = uow.recordings.add(Recording(stream_id=stream_id, status=status, **fields))
@@ -175,7 +179,7 @@ def _holds(target: Path, name: str) -> bool:
         return False
 
 
-def complete(uow, media: Path, stream_id: uuid.UUID, reported_path: str) -> Path | None:
+def complete(uow: UnitOfWork, media: Path, stream_id: uuid.UUID, reported_path: str) -> Path | None:
     """Make the replay of a closed recording, as the event function's transaction. Returns
     the raw file to delete once that transaction commits (None: keep what is there)."""
     source = raw_file(media, stream_id, reported_path)
@@ -192,7 +196,7 @@ def complete(uow, media: Path, stream_id: uuid.UUID, reported_path: str) -> Path
     if appending and (not source.exists() or _holds(target, source.name)):
         return None  # this recording is in the replay already
     owner = uow.users.get(stream.user_id)
-    if not owner.recording_enabled:
+    if owner is None or not owner.recording_enabled:
         _mark(uow, stream_id, "skipped")
         return source
     if not source.exists():
@@ -216,7 +220,7 @@ def record_failure(stream_id: uuid.UUID, error: str) -> None:
             uow.commit()
 
 
-def delete(uow, user_id: uuid.UUID, stream_id: uuid.UUID) -> None:
+def delete(uow: UnitOfWork, user_id: uuid.UUID, stream_id: uuid.UUID) -> None:
     """The owner deletes a replay; the caller removes its files once this commits."""
     from shared_lib import errors
 
@@ -231,7 +235,7 @@ def delete(uow, user_id: uuid.UUID, stream_id: uuid.UUID) -> None:
     recording.status, recording.removed_at = "deleted", datetime.now(UTC)
 
 
-def expire(uow, *, days: int, limit: int = 500) -> list[uuid.UUID]:
+def expire(uow: UnitOfWork, *, days: int, limit: int = 500) -> list[uuid.UUID]:
     """Mark the replays older than `days` expired; the caller removes their files (and
     `remove_stale_raw` the raw recordings) once this commits."""
     now = datetime.now(UTC)

@@ -17,9 +17,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from shared_lib.cache import Keys
 from shared_lib.viewers import minute_of
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from shared_lib.db import UnitOfWork
 
 TAKE = """
 local views, watch, pending, by_user, by_user_pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -56,7 +62,7 @@ return {redis.call('GET', uniques), redis.call('PFCOUNT', uniques)}
 """
 
 
-def rollup(uow, redis, stream_id: uuid.UUID, *, now: float, window: int,
+def rollup(uow: UnitOfWork, redis: Redis, stream_id: uuid.UUID, *, now: float, window: int,
            final: bool = False) -> None:
     """Roll one stream's activity up. `redis` must return bytes (the HyperLogLog is binary).
     With `final`, the stream's live state is cleared from Redis afterwards."""
@@ -73,7 +79,7 @@ def rollup(uow, redis, stream_id: uuid.UUID, *, now: float, window: int,
         watched = {}
         for key, value in redis.hgetall(Keys.viewer_by_user_pending(sid)).items():
             try:
-                watched[uuid.UUID(key.decode())] = int(value)
+                watched[uuid.UUID(key.decode() if isinstance(key, bytes) else key)] = int(value)
             except ValueError:
                 continue
         stream = uow.streams.get(stream_id)
@@ -110,7 +116,7 @@ def rollup(uow, redis, stream_id: uuid.UUID, *, now: float, window: int,
     pipe.execute()
 
 
-def streams_to_roll_up(uow, redis) -> list[uuid.UUID]:
+def streams_to_roll_up(uow: UnitOfWork, redis: Redis) -> list[uuid.UUID]:
     """Every live stream (its viewer count must follow viewers who left silently) and every
     stream with activity not yet rolled up."""
     ids = set(uow.streams.live_ids())

@@ -8,12 +8,15 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from shared_lib.errors import PasswordTooLong
 from shared_lib.security import MAX_PASSWORD_BYTES
+
+if TYPE_CHECKING:
+    from shared_lib.models import LiveStream, Recording, StreamMetadata, User
 
 USERNAME = re.compile(r"^[a-z0-9_]{3,30}$")
 MIN_PASSWORD_BYTES = 8
@@ -65,7 +68,7 @@ class PublicUser(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, user, *, is_live: bool) -> PublicUser:
+    def of(cls, user: User, *, is_live: bool) -> PublicUser:
         return cls(
             id=user.id,
             username=user.username,
@@ -84,7 +87,7 @@ class Me(PublicUser):
     recording_enabled: bool
 
     @classmethod
-    def of(cls, user, *, is_live: bool) -> Me:
+    def of(cls, user: User, *, is_live: bool) -> Me:
         return cls(**PublicUser.of(user, is_live=is_live).model_dump(), email=user.email,
                    recording_enabled=user.recording_enabled)
 
@@ -104,7 +107,7 @@ class UserSummary(BaseModel):
     avatar_url: str | None
 
     @classmethod
-    def of(cls, user) -> UserSummary:
+    def of(cls, user: User) -> UserSummary:
         return cls(id=user.id, username=user.username, display_name=user.display_name,
                    avatar_url=user.avatar_url)
 
@@ -123,11 +126,11 @@ class Replay(BaseModel):
 
 
     @classmethod
-    def of(cls, stream_id, recording, base: str) -> Replay | None:
+    def of(cls, stream_id: uuid.UUID, recording: Recording | None, base: str) -> Replay | None:
         if recording is None or recording.status != "ready":
             return None
         folder = f"{base}/replays/{stream_id}"
-        return cls(hls=f"{folder}/index.m3u8", duration_seconds=recording.duration_seconds,
+        return cls(hls=f"{folder}/index.m3u8", duration_seconds=recording.duration_seconds or 0.0,
                    thumbnail_url=f"{folder}/thumbnail.jpg")
 
 
@@ -169,7 +172,8 @@ class Stream(BaseModel):
     audio: AudioInfo
 
     @classmethod
-    def of(cls, stream, metadata, user, recording=None, *, media_base_url: str,
+    def of(cls, stream: LiveStream, metadata: StreamMetadata, user: User,
+           recording: Recording | None = None, *, media_base_url: str,
            viewer_count: int | None = None, now: datetime | None = None) -> Stream:
 
         from shared_lib.categories import category_name

@@ -21,11 +21,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import bcrypt
 
 from shared_lib.config import Settings, get_settings
 from shared_lib.errors import InvalidToken, PasswordTooLong
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ALGORITHM = "EdDSA"
 MAX_PASSWORD_BYTES = 72
@@ -81,7 +85,7 @@ def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def public_jwk(private_pem: bytes) -> dict:
+def public_jwk(private_pem: bytes) -> dict[str, Any]:
     """The public half of an Ed25519 key as a JWK, its `kid` the RFC 7638 thumbprint."""
     from cryptography.hazmat.primitives import serialization
 
@@ -150,12 +154,13 @@ class TokenSigner:
             "iat": now,
             "exp": now + ttl,
         }
-        token = jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
+        token = jwt.encode(claims, cast("Ed25519PrivateKey", self._key), algorithm=ALGORITHM,
+                           headers={"kid": self.kid})
         return token, ttl
 
 
 class TokenVerifier:
-    def __init__(self, jwks: dict, settings: Settings) -> None:
+    def __init__(self, jwks: dict[str, Any], settings: Settings) -> None:
         import jwt
 
         self._keys = {jwk["kid"]: jwt.PyJWK(jwk, algorithm=ALGORITHM).key for jwk in jwks["keys"]}
@@ -198,10 +203,11 @@ def get_signer() -> TokenSigner:
 
 
 @functools.cache
-def get_jwks() -> dict:
+def get_jwks() -> dict[str, Any]:
     settings = get_settings()
     if settings.jwt_public_keys_file:
-        return json.loads(settings.read_public_keys())
+        keys: dict[str, Any] = json.loads(settings.read_public_keys())
+        return keys
     if not settings.relaxed:
         from shared_lib.config import SettingsError
 

@@ -21,6 +21,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shared_lib.config import Settings, get_settings
 from shared_lib.errors import NotAuthenticated
@@ -49,7 +50,7 @@ class Sender:
 
 
 class SenderVerifier:
-    def __init__(self, jwks: dict, issuer: str) -> None:
+    def __init__(self, jwks: dict[str, Any], issuer: str) -> None:
         import jwt
 
         self._issuer = issuer

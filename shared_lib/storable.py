@@ -8,6 +8,7 @@ through `refuse_unstorable`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -37,7 +38,7 @@ def problem(value: Any) -> str | None:
     return None
 
 
-def _walk(value: Any, path: str):
+def _walk(value: Any, path: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, BaseModel):
         for name in type(value).model_fields:
             yield from _walk(getattr(value, name), f"{path}.{name}" if path else name)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from shared_lib.schemas import Stream
 
+if TYPE_CHECKING:
+    from shared_lib.repositories.streams import Row as StreamRow
 
-def live_viewers(rows) -> dict[str, int]:
+
+def live_viewers(rows: list[StreamRow]) -> dict[str, int]:
     """Viewers now of the live streams among `rows`, from Redis; {} if Redis is down (the
     counts PostgreSQL got at the last minute rollup stand in)."""
     import time
@@ -24,7 +29,7 @@ def live_viewers(rows) -> dict[str, int]:
         return {}
 
 
-def views(rows) -> list[Stream]:
+def views(rows: list[StreamRow]) -> list[Stream]:
     from shared_lib.config import get_settings
 
     base, live = get_settings().public_hls_base_url, live_viewers(rows)

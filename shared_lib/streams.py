@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from shared_lib import errors
 from shared_lib.events import EventType, record
 from shared_lib.models import LiveStream, StreamMetadata, User
 from shared_lib.security import hash_secret, new_secret, secret_matches
 
+if TYPE_CHECKING:
+    from shared_lib.db import UnitOfWork
+    from shared_lib.models import OutboxEvent
+
 KEY_PREFIX = "live_"
 EDITABLE = ("title", "description", "category", "tags", "language")
 
 
-def rotate_key(uow, user_id: uuid.UUID) -> str:
+def rotate_key(uow: UnitOfWork, user_id: uuid.UUID) -> str:
     """A new stream key for the channel; the old one stops working at once, and a live
     publish that used it is ended at its next ingest check."""
     user = uow.users.get(user_id)
@@ -33,7 +38,7 @@ def rotate_key(uow, user_id: uuid.UUID) -> str:
     return key
 
 
-def user_for_key(uow, stream_key: str) -> User | None:
+def user_for_key(uow: UnitOfWork, stream_key: str) -> User | None:
     """The channel whose current key this is. The digest finds the row through its unique
     index; the digests are then compared in constant time."""
     if not stream_key.startswith(KEY_PREFIX) or len(stream_key) > 200:
@@ -43,13 +48,13 @@ def user_for_key(uow, stream_key: str) -> User | None:
     return user if user is not None and secret_matches(stream_key, user.stream_key_hash) else None
 
 
-def create(uow, user_id: uuid.UUID, **fields) -> LiveStream:
+def create(uow: UnitOfWork, user_id: uuid.UUID, **fields: Any) -> LiveStream:
     stream = LiveStream(id=uuid.uuid4(), user_id=user_id, status="created")
     metadata = StreamMetadata(**{k: v for k, v in fields.items() if k in EDITABLE})
     return uow.streams.add_with_metadata(stream, metadata)
 
 
-def edit(uow, user_id: uuid.UUID, stream_id: uuid.UUID, **fields) -> None:
+def edit(uow: UnitOfWork, user_id: uuid.UUID, stream_id: uuid.UUID, **fields: Any) -> None:
     stream = uow.streams.lock(stream_id)
     if stream is None:
         raise errors.NotFound("No such stream.")
@@ -58,13 +63,15 @@ def edit(uow, user_id: uuid.UUID, stream_id: uuid.UUID, **fields) -> None:
     if stream.status == "ended":
         raise errors.Conflict("The stream has ended; its details can no longer change.")
     metadata = uow.streams.metadata(stream_id)
+    if metadata is None:
+        raise errors.NotFound("No such stream.")
     for name, value in fields.items():
         if name in EDITABLE:
             setattr(metadata, name, value)
     metadata.updated_at = datetime.now(UTC)
 
 
-def claim_for_publish(uow, *, stream_key: str, pod: str) -> LiveStream | None:
+def claim_for_publish(uow: UnitOfWork, *, stream_key: str, pod: str) -> LiveStream | None:
     """The stream a publish with this key goes to, or None to refuse it.
 
     The channel's live stream if it has one (nginx itself refuses a second encoder on the
@@ -86,7 +93,7 @@ def claim_for_publish(uow, *, stream_key: str, pod: str) -> LiveStream | None:
     return stream
 
 
-def still_authorized(uow, *, stream_key: str) -> bool:
+def still_authorized(uow: UnitOfWork, *, stream_key: str) -> bool:
     """The periodic ingest check: is this key still the channel's key? Also marks the
     channel's live stream as seen, which keeps the reaper away."""
     user = user_for_key(uow, stream_key)
@@ -101,8 +108,8 @@ def still_authorized(uow, *, stream_key: str) -> bool:
 SUPERSEDE_SOURCE = "/functions/on-stream-started"
 
 
-def start(uow, stream_id: uuid.UUID, *, at: datetime, pod: str | None,
-          publish_id: str | None = None) -> tuple[bool, list]:
+def start(uow: UnitOfWork, stream_id: uuid.UUID, *, at: datetime, pod: str | None,
+          publish_id: str | None = None) -> tuple[bool, list[OutboxEvent]]:
     """created -> live: (whether it changed, the outbox events to deliver after the commit).
 
     A channel is live once: a newer broadcast supersedes a live one, which ends here and
@@ -128,7 +135,7 @@ def start(uow, stream_id: uuid.UUID, *, at: datetime, pod: str | None,
     return True, events
 
 
-def end(uow, stream_id: uuid.UUID, *, at: datetime, reason: str,
+def end(uow: UnitOfWork, stream_id: uuid.UUID, *, at: datetime, reason: str,
         publish_id: str | None = None) -> bool:
     """live -> ended, for good. False when there is nothing to do, or when `publish_id`
     names a publish that a newer one (a reconnect) has replaced."""
@@ -137,7 +144,8 @@ def end(uow, stream_id: uuid.UUID, *, at: datetime, reason: str,
         return False
     if publish_id and stream.publish_id and publish_id != stream.publish_id:
         return False
-    stream.status, stream.ended_at, stream.end_reason = "ended", max(at, stream.started_at), reason
+    stream.status, stream.end_reason = "ended", reason
+    stream.ended_at = max(at, stream.started_at or at)
     stream.viewer_count = 0
     return True
 
@@ -145,7 +153,7 @@ def end(uow, stream_id: uuid.UUID, *, at: datetime, reason: str,
 REAPER_SOURCE = "/functions/reap-stale-streams"
 
 
-def reap(uow, *, stale_seconds: int) -> list:
+def reap(uow: UnitOfWork, *, stale_seconds: int) -> list[Any]:
     """Announce the end of every live stream the ingest tier has not seen for
     `stale_seconds` (its encoder or its ingest pod vanished). The events go through the
     outbox, and the stream-ended consumer ends them as it ends any other."""
@@ -157,7 +165,7 @@ def reap(uow, *, stale_seconds: int) -> list:
     ]
 
 
-def apply_report(uow, report: dict) -> bool:
+def apply_report(uow: UnitOfWork, report: dict[str, Any]) -> bool:
     """Technical metadata the ingest tier read off nginx's stat page, and the thumbnail."""
     metadata = uow.streams.metadata(report["stream_id"])
     if metadata is None:

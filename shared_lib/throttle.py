@@ -14,14 +14,20 @@ let a guesser run unchecked.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from shared_lib.cache import Keys, redis_errors
 from shared_lib.config import Settings
 from shared_lib.errors import Throttled
 
+if TYPE_CHECKING:
+    from redis import Redis
+    from redis.client import Pipeline
+
 REGISTER_WINDOW_SECONDS = 3600
 
 
-def _count(pipe, key: str, window: int) -> None:
+def _count(pipe: Pipeline, key: str, window: int) -> None:
     # The window starts at the first count and is not extended by later ones.
     pipe.set(key, 0, ex=window, nx=True)
     pipe.incr(key)
@@ -29,7 +35,7 @@ def _count(pipe, key: str, window: int) -> None:
 
 
 class LoginThrottle:
-    def __init__(self, redis, settings: Settings) -> None:
+    def __init__(self, redis: Redis, settings: Settings) -> None:
         self._redis = redis
         self._window = settings.login_window_seconds
         self._account_limit = settings.login_max_failures_per_account
@@ -60,7 +66,7 @@ class LoginThrottle:
             pipe.execute()
 
 
-def limit_registrations(redis, address: str, *, per_hour: int) -> None:
+def limit_registrations(redis: Redis, address: str, *, per_hour: int) -> None:
     """Count a registration from `address`; Throttled past `per_hour`."""
     with redis_errors():
         pipe = redis.pipeline()

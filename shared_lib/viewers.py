@@ -20,8 +20,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shared_lib.cache import Keys
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from redis.commands.core import Script
 
 RECORD = """
 local sessions, uniques, views, watch, peak, timeline, by_user, dirty, live, from_address =
@@ -114,11 +119,11 @@ def minute_of(now: float) -> int:
 
 
 @functools.cache
-def _script(redis):
+def _script(redis: Redis) -> Script:
     return redis.register_script(RECORD)
 
 
-def record(redis, *, stream_id: str, session_id: str, viewer_id: str, action: str, now: float,
+def record(redis: Redis, *, stream_id: str, session_id: str, viewer_id: str, action: str, now: float,
            window: int, min_interval: int, address: str = "", per_address: int = 0) -> Recorded:
     """Apply one join, heartbeat or leave of a live stream, in one round trip. With
     `per_address`, an anonymous viewer's `address` counts at most that many sessions."""
@@ -132,7 +137,7 @@ def record(redis, *, stream_id: str, session_id: str, viewer_id: str, action: st
                     not_live=status == -2)
 
 
-def concurrent(redis, stream_ids: list[str], *, now: float, window: int) -> dict[str, int]:
+def concurrent(redis: Redis, stream_ids: list[str], *, now: float, window: int) -> dict[str, int]:
     """Viewers seen within the window, per stream, in one round trip."""
     pipe = redis.pipeline(transaction=False)
     for stream_id in stream_ids:

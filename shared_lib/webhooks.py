@@ -38,11 +38,19 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from shared_lib import errors
 from shared_lib.events import EventType, data_of, record
 from shared_lib.models import Webhook
+
+if TYPE_CHECKING:
+    from cloudevents.http import CloudEvent
+
+    from shared_lib.config import Settings
+    from shared_lib.db import UnitOfWork
+    from shared_lib.models import OutboxEvent
 
 EVENTS = {
     "stream.started": EventType.STREAM_STARTED,
@@ -159,7 +167,7 @@ def resolve(url: str, *, allow_private: bool) -> Target:
         found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise UnsafeUrl(f"The webhook host {parts.hostname} does not resolve.") from None
-    addresses = [info[4][0] for info in found]
+    addresses = [str(info[4][0]) for info in found]
     if not allow_private and not all(_public(address) for address in addresses):
         raise UnsafeUrl("Webhook URLs must point to a public address, not a private, loopback "
                         "or link-local one.")
@@ -182,13 +190,13 @@ class _PinnedTls(http.client.HTTPSConnection):
     """HTTPS to the checked address; the certificate must still name the URL's host."""
 
     def __init__(self, target: Target, timeout: float) -> None:
-        super().__init__(target.host, target.port, timeout=timeout,
-                         context=ssl.create_default_context())
+        self.tls = ssl.create_default_context()
+        super().__init__(target.host, target.port, timeout=timeout, context=self.tls)
         self.address = target.address
 
     def connect(self) -> None:
         sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
 
 
 @dataclass
@@ -216,7 +224,7 @@ def post(target: Target, headers: dict[str, str], body: bytes, *, timeout: float
 # --- managing webhooks -------------------------------------------------------------------
 
 
-def create(uow, user_id: uuid.UUID, *, url: str, events: list[str]) -> tuple[Webhook, str]:
+def create(uow: UnitOfWork, user_id: uuid.UUID, *, url: str, events: list[str]) -> tuple[Webhook, str]:
     """A new webhook and its secret (the only time the secret is returned)."""
     from shared_lib.config import get_settings
 
@@ -231,7 +239,7 @@ def create(uow, user_id: uuid.UUID, *, url: str, events: list[str]) -> tuple[Web
     return webhook, secret
 
 
-def owned(uow, user_id: uuid.UUID, webhook_id: str) -> Webhook:
+def owned(uow: UnitOfWork, user_id: uuid.UUID, webhook_id: str) -> Webhook:
     try:
         webhook = uow.webhooks.get(uuid.UUID(webhook_id))
     except ValueError:
@@ -244,7 +252,10 @@ def owned(uow, user_id: uuid.UUID, webhook_id: str) -> Webhook:
 # --- queueing ----------------------------------------------------------------------------
 
 
-def payload_of(uow, event_type: str, data: dict) -> tuple[uuid.UUID, str | None, str, dict] | None:
+Payload = tuple[uuid.UUID, str | None, str, dict[str, Any]]
+
+
+def payload_of(uow: UnitOfWork, event_type: str, data: dict[str, Any]) -> Payload | None:
     """(channel, event key or None for the event's id, subject, public payload); None
     when it concerns nothing that exists (any more). Only public fields go to receivers:
     never an ingest pod's name, nor a follower's e-mail."""
@@ -276,7 +287,7 @@ def payload_of(uow, event_type: str, data: dict) -> tuple[uuid.UUID, str | None,
     return channel.id, f"{event_type}/{follower.id}/{day}", str(channel.id), public
 
 
-def enqueue(uow, event) -> list:
+def enqueue(uow: UnitOfWork, event: CloudEvent) -> list[Any]:
     """Queue `event` for every webhook of its channel subscribed to it; the outbox events
     that ask deliver-webhook to attempt them (send after the commit)."""
     data = data_of(event)
@@ -301,7 +312,7 @@ def enqueue(uow, event) -> list:
     return requests
 
 
-def request_attempt(uow, delivery_id: int):
+def request_attempt(uow: UnitOfWork, delivery_id: int) -> OutboxEvent:
     return record(uow, type=EventType.WEBHOOK_DELIVERY, source=SOURCE,
                   subject=str(delivery_id), data={"delivery_id": delivery_id})
 
@@ -309,7 +320,7 @@ def request_attempt(uow, delivery_id: int):
 # --- attempting --------------------------------------------------------------------------
 
 
-def backoff(attempts: int, settings) -> timedelta:
+def backoff(attempts: int, settings: Settings) -> timedelta:
     """The wait after the `attempts`-th failed attempt: doubling from the base, capped."""
     seconds = settings.webhook_retry_base_seconds * 2 ** max(0, attempts - 1)
     return timedelta(seconds=min(seconds, settings.webhook_retry_max_seconds))
@@ -324,7 +335,7 @@ class Attempt:
     body: bytes
 
 
-def lease(uow, delivery_id: int, *, lease_seconds: float) -> Attempt | None:
+def lease(uow: UnitOfWork, delivery_id: int, *, lease_seconds: float) -> Attempt | None:
     """Take a pending delivery for one attempt (None: nothing to do: already delivered,
     given up, or being attempted elsewhere)."""
     delivery = uow.webhooks.delivery(delivery_id, lock=True)
@@ -334,7 +345,7 @@ def lease(uow, delivery_id: int, *, lease_seconds: float) -> Attempt | None:
     if delivery.leased_until is not None and delivery.leased_until > now:
         return None
     webhook = uow.webhooks.get(delivery.webhook_id)
-    if webhook.status != "active":
+    if webhook is None or webhook.status != "active":
         delivery.status, delivery.last_error = "failed", "the webhook is disabled"
         return None
     delivery.leased_until = now + timedelta(seconds=lease_seconds)
@@ -351,7 +362,7 @@ def lease(uow, delivery_id: int, *, lease_seconds: float) -> Attempt | None:
     return Attempt(delivery.id, webhook.url, webhook.secret, headers, body)
 
 
-def attempt(attempt: Attempt, settings) -> Outcome:
+def attempt(attempt: Attempt, settings: Settings) -> Outcome:
     """One attempt. Whatever goes wrong (a refused address, a URL the client cannot send,
     the receiver) is a failed attempt with its reason."""
     try:
@@ -366,10 +377,12 @@ def attempt(attempt: Attempt, settings) -> Outcome:
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
 
 
-def settle(uow, delivery_id: int, outcome: Outcome, settings) -> None:
+def settle(uow: UnitOfWork, delivery_id: int, outcome: Outcome, settings: Settings) -> None:
     """Write down how an attempt went; a receiver failing for too long is disabled."""
     delivery = uow.webhooks.delivery(delivery_id, lock=True)
-    webhook = uow.webhooks.lock(delivery.webhook_id)
+    webhook = uow.webhooks.lock(delivery.webhook_id) if delivery is not None else None
+    if delivery is None or webhook is None:
+        return  # deleted meanwhile, with its webhook
     now = datetime.now(UTC)
     delivery.attempts += 1
     delivery.last_attempt_at, delivery.leased_until = now, None
@@ -401,7 +414,7 @@ def _span(seconds: float) -> str:
     return f"{seconds:.0f} seconds"
 
 
-def requeue_due(uow, *, limit: int = 500) -> list:
+def requeue_due(uow: UnitOfWork, *, limit: int = 500) -> list[Any]:
     """Ask for another attempt of every pending delivery now due (the retry schedule)."""
     now = datetime.now(UTC)
     requests = []

@@ -4,11 +4,15 @@ upgrades the database named by STREAMFN_DATABASE_URL to the newest revision."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 HERE = Path(__file__).resolve().parent
 
 
-def alembic_config():
+def alembic_config() -> Config:
     from alembic.config import Config
 
     config = Config()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
@@ -31,8 +32,8 @@ class SqlAnalyticsRepository:
         """The stream's row, created if missing, locked so rollups of one stream serialize."""
         self.session.execute(insert(StreamStats).values(stream_id=stream_id)
                              .on_conflict_do_nothing())
-        return self.session.scalar(select(StreamStats).where(StreamStats.stream_id == stream_id)
-                                   .with_for_update().execution_options(populate_existing=True))
+        return self.session.scalars(select(StreamStats).where(StreamStats.stream_id == stream_id)
+                                   .with_for_update().execution_options(populate_existing=True)).one()
 
     def raise_samples(self, stream_id: uuid.UUID, samples: dict[datetime, int]) -> None:
         """Record per-minute maxima; a minute seen twice keeps the larger count."""
@@ -64,7 +65,7 @@ class SqlAnalyticsRepository:
                  .order_by(ViewerSample.minute))
         return list(self.session.scalars(query))
 
-    def channel_totals(self, user_id: uuid.UUID) -> dict:
+    def channel_totals(self, user_id: uuid.UUID) -> dict[str, Any]:
         row = self.session.execute(
             select(func.count(LiveStream.id),
                    func.coalesce(func.sum(StreamStats.total_views), 0),
@@ -78,7 +79,7 @@ class SqlAnalyticsRepository:
         return {"streams": row[0], "total_views": int(row[1]), "watch_time_ms": int(row[2]),
                 "peak_viewers": int(row[3]), "unique_viewers_sum": int(row[4])}
 
-    def top_streams(self, user_id: uuid.UUID, *, limit: int) -> list[tuple]:
+    def top_streams(self, user_id: uuid.UUID, *, limit: int) -> list[tuple[Any, ...]]:
         query = (select(LiveStream, StreamMetadata, StreamStats)
                  .join(StreamMetadata, StreamMetadata.stream_id == LiveStream.id)
                  .join(StreamStats, StreamStats.stream_id == LiveStream.id)
@@ -87,7 +88,7 @@ class SqlAnalyticsRepository:
                  .limit(limit))
         return [tuple(row) for row in self.session.execute(query)]
 
-    def follower_growth(self, user_id: uuid.UUID, *, since: datetime) -> list[tuple]:
+    def follower_growth(self, user_id: uuid.UUID, *, since: datetime) -> list[tuple[Any, ...]]:
         """(day, new followers) for the days since `since` that gained any (current
         followers only: an unfollow removes its edge)."""
         # A literal, not a parameter: PostgreSQL must see GROUP BY and SELECT as one expression.

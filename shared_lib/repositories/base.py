@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import abc
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from sqlalchemy import Tuple, literal, tuple_
 from sqlalchemy.orm import Session
 
 from shared_lib.models import Base
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult, Result
 
 T = TypeVar("T", bound=Base)
 
@@ -45,3 +49,13 @@ class SqlRepository(Repository[T]):
 def escape_like(value: str) -> str:
     """`value` as literal text inside a LIKE pattern (escape character: backslash)."""
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def affected(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE changed."""
+    return int(cast("CursorResult[Any]", result).rowcount)
+
+
+def keyset(values: tuple[Any, ...]) -> Tuple:
+    """A page's cursor values as a row value, to compare a sort key with."""
+    return tuple_(*(literal(value) for value in values))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from shared_lib.models import Notification, User, Webhook, WebhookDelivery
-from shared_lib.repositories.base import SqlRepository
+from shared_lib.repositories.base import SqlRepository, affected
 
 # One statement per batch: the next followers by (created_at, follower_id), the channel's
 # follower index order, inserted straight from the SELECT. A redelivered event inserts
@@ -51,7 +52,7 @@ class SqlNotificationRepository(SqlRepository[Notification]):
             seen, new, last_at, last_id = self.session.execute(statement, values).one()
             added += new
             if seen < batch:
-                return added
+                return int(added)
             after = (last_at, last_id)
 
     def inbox(self, user_id: uuid.UUID, *, before: int | None, limit: int,
@@ -67,7 +68,7 @@ class SqlNotificationRepository(SqlRepository[Notification]):
 
     def unread_count(self, user_id: uuid.UUID) -> int:
         return self.session.scalar(select(func.count()).select_from(Notification).where(
-            Notification.user_id == user_id, Notification.read_at.is_(None)))
+            Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
 
     def mark_read(self, user_id: uuid.UUID, ids: list[int] | None) -> int:
         """Mark these (or, with None, all) of the user's unread notifications read."""
@@ -76,12 +77,12 @@ class SqlNotificationRepository(SqlRepository[Notification]):
                      .values(read_at=func.now()))
         if ids is not None:
             statement = statement.where(Notification.id.in_(ids))
-        return self.session.execute(statement).rowcount
+        return affected(self.session.execute(statement))
 
     def prune(self, *, before: datetime, limit: int = 10_000) -> int:
         oldest = (select(Notification.id).where(Notification.created_at < before)
                   .limit(limit).scalar_subquery())
-        return self.session.execute(delete(Notification).where(Notification.id.in_(oldest))).rowcount
+        return affected(self.session.execute(delete(Notification).where(Notification.id.in_(oldest))))
 
 
 class SqlWebhookRepository(SqlRepository[Webhook]):
@@ -94,13 +95,13 @@ class SqlWebhookRepository(SqlRepository[Webhook]):
     def subscribed(self, channel_id: uuid.UUID, event: str) -> list[Webhook]:
         return list(self.session.scalars(select(Webhook).where(
             Webhook.user_id == channel_id, Webhook.status == "active",
-            Webhook.events.any(event))))
+            Webhook.events.any(event))))  # type: ignore[arg-type]  # ARRAY's any(), not a relationship's
 
     def lock(self, webhook_id: uuid.UUID) -> Webhook | None:
         return self.session.scalar(select(Webhook).where(Webhook.id == webhook_id)
                                    .with_for_update())
 
-    def add_delivery(self, **values) -> int | None:
+    def add_delivery(self, **values: Any) -> int | None:
         """The new delivery's id, or None if this event was already queued for the webhook."""
         statement = (insert(WebhookDelivery).values(**values)
                      .on_conflict_do_nothing(constraint="uq_delivery_once")
@@ -132,4 +133,4 @@ class SqlWebhookRepository(SqlRepository[Webhook]):
                      .where(WebhookDelivery.webhook_id == webhook_id,
                             WebhookDelivery.status == "pending")
                      .values(status="failed", last_error=reason, next_attempt_at=None))
-        return self.session.execute(statement).rowcount
+        return affected(self.session.execute(statement))

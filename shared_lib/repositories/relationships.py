@@ -8,9 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from shared_lib.models import User, UserRelationship
+from shared_lib.repositories.base import keyset
 
 Edge = tuple[User, datetime]
 
@@ -82,7 +83,8 @@ class SqlRelationshipRepository(RelationshipRepository):
             UserRelationship.followed_id.in_(channel_ids))
         return set(self.session.scalars(query))
 
-    def _page(self, mine, theirs, user_id, after, limit) -> list[Edge]:
+    def _page(self, mine: InstrumentedAttribute[uuid.UUID], theirs: InstrumentedAttribute[uuid.UUID],
+              user_id: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Edge]:
         query = (
             select(User, UserRelationship.created_at)
             .join(UserRelationship, User.id == theirs)
@@ -91,13 +93,15 @@ class SqlRelationshipRepository(RelationshipRepository):
             .limit(limit)
         )
         if after is not None:
-            query = query.where(tuple_(UserRelationship.created_at, theirs) < tuple_(*after))
+            query = query.where(tuple_(UserRelationship.created_at, theirs) < keyset(after))
         return [(user, created_at) for user, created_at in self.session.execute(query)]
 
-    def followers(self, user_id, *, after, limit) -> list[Edge]:
+    def followers(self, user_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None,
+                  limit: int) -> list[Edge]:
         return self._page(UserRelationship.followed_id, UserRelationship.follower_id,
                           user_id, after, limit)
 
-    def following(self, user_id, *, after, limit) -> list[Edge]:
+    def following(self, user_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None,
+                  limit: int) -> list[Edge]:
         return self._page(UserRelationship.follower_id, UserRelationship.followed_id,
                           user_id, after, limit)

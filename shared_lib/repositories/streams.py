@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, text, tuple_, update
+from sqlalchemy import Select, func, select, text, tuple_, update
 
 from shared_lib.models import LiveStream, Recording, StreamMetadata, User
-from shared_lib.repositories.base import SqlRepository, escape_like
+from shared_lib.repositories.base import SqlRepository, escape_like, keyset
 
 Row = tuple[LiveStream, StreamMetadata, User, Recording | None]
 
@@ -17,7 +18,7 @@ Row = tuple[LiveStream, StreamMetadata, User, Recording | None]
 class SqlStreamRepository(SqlRepository[LiveStream]):
     model = LiveStream
 
-    def _rows(self):
+    def _rows(self) -> Select[tuple[LiveStream, StreamMetadata, User, Recording]]:
         return (
             select(LiveStream, StreamMetadata, User, Recording)
             .join(StreamMetadata, StreamMetadata.stream_id == LiveStream.id)
@@ -46,7 +47,7 @@ class SqlStreamRepository(SqlRepository[LiveStream]):
         query = self._rows().where(LiveStream.status == "live")
         query = _filtered(query, category, q)
         if after is not None:
-            query = query.where(tuple_(LiveStream.viewer_count, LiveStream.id) < tuple_(*after))
+            query = query.where(tuple_(LiveStream.viewer_count, LiveStream.id) < keyset(after))
         query = query.order_by(LiveStream.viewer_count.desc(), LiveStream.id.desc()).limit(limit)
         return [tuple(row) for row in self.session.execute(query)]
 
@@ -59,7 +60,7 @@ class SqlStreamRepository(SqlRepository[LiveStream]):
             query = query.where(LiveStream.user_id == user_id)
         query = _filtered(query, category, q)
         if after is not None:
-            query = query.where(tuple_(LiveStream.created_at, LiveStream.id) < tuple_(*after))
+            query = query.where(tuple_(LiveStream.created_at, LiveStream.id) < keyset(after))
         query = query.order_by(LiveStream.created_at.desc(), LiveStream.id.desc()).limit(limit)
         return [tuple(row) for row in self.session.execute(query)]
 
@@ -120,7 +121,7 @@ class SqlRecordingRepository(SqlRepository[Recording]):
         return list(self.session.scalars(query))
 
 
-def _filtered(query, category: str | None, q: str | None):
+def _filtered(query: Select[Any], category: str | None, q: str | None) -> Select[Any]:
     if category:
         query = query.where(StreamMetadata.category == category)
     if q:

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import func, or_, select, tuple_
 
 from shared_lib.models import LiveStream, User
-from shared_lib.repositories.base import Repository, SqlRepository, escape_like
+from shared_lib.repositories.base import Repository, SqlRepository, escape_like, keyset
 
 
 class UserRepository(Repository[User]):
@@ -83,5 +83,5 @@ class SqlUserRepository(SqlRepository[User], UserRepository):
             .limit(limit)
         )
         if after is not None:
-            query = query.where(tuple_(User.followers_count, User.id) < tuple_(*after))
+            query = query.where(tuple_(User.followers_count, User.id) < keyset(after))
         return list(self.session.scalars(query))
