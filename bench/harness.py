@@ -68,7 +68,7 @@ def start_broker() -> tuple[str, object]:
 
     listener = bind(free_port())
     run = Path(tempfile.mkdtemp(prefix="bench-broker-"))
-    argv = [sys.executable, "-m", "local.serve", "--app", "local.broker:ingress"]
+    argv = [sys.executable, "-m", "local.serve", "--app", "local.ingress:ingress"]
     ingress = Instance("broker-ingress", argv,
                        {**os.environ, "PYTHONPATH": str(ROOT), "STREAMFN_BROKER_QUEUE": "bench"},
                        Policy(min_scale=1, concurrency=16), listener, run, run / "ingress.log")

@@ -44,8 +44,12 @@ def client(port: int, path: str, body: bool, seconds: float, rate: float, out) -
         if rate and sent > elapsed * rate:
             time.sleep(0.001)
             continue
-        payload = json.dumps({"session_id": str(uuid.uuid4()), "action": "join"}) if body else None
-        headers = {"Content-Type": "application/json"} if body else {}
+        session = uuid.uuid4()
+        payload = json.dumps({"session_id": str(session), "action": "join"}) if body else None
+        # Each viewer from an address of its own, as an audience is: one address counts at
+        # most ten anonymous viewers of a stream.
+        viewer = ".".join(str(b) for b in session.bytes[:3])
+        headers = {"Content-Type": "application/json", "X-Forwarded-For": f"10.{viewer}"} if body else {}
         try:
             connection.request("POST" if body else "GET", path, body=payload, headers=headers)
             response = connection.getresponse()

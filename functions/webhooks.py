@@ -81,8 +81,8 @@ class DeliveryPage(Page[DeliveryView]):
 def create_webhook(body: NewWebhook, user: AccessClaims) -> Reply:
     """Register a receiver for your channel's events. The signing secret is in this answer
     only."""
-    from shared_lib import webhooks
     from shared_lib.db import UnitOfWork
+    from shared_lib.webhooks import queue as webhooks
 
     with UnitOfWork() as uow:
         webhook, secret = webhooks.create(uow, user.user_id, url=body.url,
@@ -104,8 +104,8 @@ def list_webhooks(user: AccessClaims) -> WebhookList:
 @http_function("DELETE /api/webhooks/{id}", auth="user", status=204)
 def delete_webhook(id: str, user: AccessClaims) -> None:
     """Delete one of your webhooks; nothing more is sent to it."""
-    from shared_lib import webhooks
     from shared_lib.db import UnitOfWork
+    from shared_lib.webhooks import queue as webhooks
 
     with UnitOfWork() as uow:
         uow.session.delete(webhooks.owned(uow, user.user_id, id))
@@ -116,9 +116,9 @@ def delete_webhook(id: str, user: AccessClaims) -> None:
                response=DeliveryPage)
 def list_webhook_deliveries(id: str, query: PageQuery, user: AccessClaims) -> DeliveryPage:
     """A webhook's delivery log, newest first: each event, its attempts and status codes."""
-    from shared_lib import webhooks
     from shared_lib.db import UnitOfWork
     from shared_lib.pagination import decode_cursor, page_of
+    from shared_lib.webhooks import queue as webhooks
 
     before = decode_cursor(query.cursor, int)
     with UnitOfWork() as uow:
@@ -130,8 +130,8 @@ def list_webhook_deliveries(id: str, query: PageQuery, user: AccessClaims) -> De
 
 
 def _queue(event, uow) -> None:
-    from shared_lib import webhooks
     from shared_lib.events import deliver
+    from shared_lib.webhooks import queue as webhooks
 
     requests = webhooks.enqueue(uow, event)
     uow.commit()
@@ -161,9 +161,9 @@ def deliver_webhook(event) -> None:
     """One attempt of one delivery: lease it, POST the signed CloudEvent, record the
     outcome. Always acknowledged: retries are the schedule's, with their own backoff, so a
     dead receiver never ties up the broker."""
-    from shared_lib import webhooks
     from shared_lib.config import get_settings
     from shared_lib.db import UnitOfWork
+    from shared_lib.webhooks import queue as webhooks
 
     data = data_of(event)
     if not isinstance(data.get("delivery_id"), int):
@@ -184,9 +184,9 @@ def deliver_webhook(event) -> None:
 @scheduled_function("* * * * *")
 def retry_webhook_deliveries() -> None:
     """Ask for another attempt of every webhook delivery whose backoff has passed."""
-    from shared_lib import webhooks
     from shared_lib.db import UnitOfWork
     from shared_lib.events import deliver
+    from shared_lib.webhooks import queue as webhooks
 
     with UnitOfWork() as uow:
         requests = webhooks.requeue_due(uow)

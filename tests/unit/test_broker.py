@@ -135,7 +135,7 @@ def only(token):
 def test_ingress_stores_structured_mode_in_binary_and_refuses_garbage():
     from werkzeug.test import Client
 
-    from local.broker import Ingress
+    from local.ingress import Ingress
 
     store = FakeEventStore()
     client = Client(Ingress(store, authorize=only("good")))
@@ -154,7 +154,7 @@ def test_ingress_stores_structured_mode_in_binary_and_refuses_garbage():
 def test_ingress_answers_503_when_it_cannot_store_so_the_sender_retries():
     from werkzeug.test import Client
 
-    from local.broker import Ingress
+    from local.ingress import Ingress
 
     class Down(FakeEventStore):
         def put(self, *args, **kwargs):
@@ -169,7 +169,7 @@ def test_ingress_answers_503_when_it_cannot_store_so_the_sender_retries():
 def test_ingress_refuses_an_unverified_sender_with_a_json_401_and_stores_nothing():
     from werkzeug.test import Client
 
-    from local.broker import Ingress
+    from local.ingress import Ingress
 
     store = FakeEventStore()
     event = {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/x", "ce-type": "t",

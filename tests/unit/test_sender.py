@@ -53,7 +53,7 @@ def test_without_a_configured_issuer_nothing_is_accepted(issuer):
 
 
 def test_the_broker_takes_events_only_from_the_service_accounts_its_policy_names(issuer, settings):
-    from local.broker import authorize_sender
+    from local.ingress import authorize_sender
 
     for subject in ALLOWED_SENDERS:
         authorize_sender(f"Bearer {issuer.mint(subject=subject, audience=BROKER)}", settings)

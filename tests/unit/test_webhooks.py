@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from shared_lib.config import Settings
-from shared_lib.webhooks import backoff, signature
+from shared_lib.webhooks.queue import backoff
+from shared_lib.webhooks.signing import signature
 
 
 def test_the_signature_is_an_hmac_of_the_timestamp_and_body():
@@ -35,7 +36,7 @@ def test_the_published_standard_webhooks_verifier_accepts_our_signature():
 
     from standardwebhooks import Webhook
 
-    from shared_lib.webhooks import new_webhook_secret, standard_signature
+    from shared_lib.webhooks.signing import new_webhook_secret, standard_signature
 
     secret, body = new_webhook_secret(), b'{"stream_id":"s"}'
     headers = standard_signature(secret, "evt-1", int(time.time()), body)
@@ -49,7 +50,7 @@ def test_the_published_standard_webhooks_verifier_accepts_our_signature():
 
 
 def test_a_secret_from_before_standard_webhooks_still_signs():
-    from shared_lib.webhooks import standard_signature
+    from shared_lib.webhooks.signing import standard_signature
 
     legacy = "whsec_" + "a-b_c" * 8 + "xy"
     assert standard_signature(legacy, "e", 1, b"{}")["webhook-signature"].startswith("v1,")
@@ -68,13 +69,13 @@ def test_a_secret_from_before_standard_webhooks_still_signs():
     ("fec0::1", False),                     # site-local
 ])
 def test_ipv6_forms_of_private_ipv4_addresses_are_not_public(address, public):
-    from shared_lib.webhooks import _public
+    from shared_lib.webhooks.transport import _public
 
     assert _public(address) is public
 
 
 def test_urls_are_percent_encoded_and_control_characters_refused():
-    from shared_lib.webhooks import UnsafeUrl, normalize
+    from shared_lib.webhooks.transport import UnsafeUrl, normalize
 
     assert normalize("https://example.com/h\u00e9?q=\u00fc") == "https://example.com/h%C3%A9?q=%C3%BC"
     assert normalize("https://b\u00fccher.example/x") == "https://xn--bcher-kva.example/x"
@@ -84,7 +85,7 @@ def test_urls_are_percent_encoded_and_control_characters_refused():
 
 
 def test_anything_going_wrong_in_an_attempt_is_a_failed_attempt():
-    from shared_lib.webhooks import Attempt, attempt
+    from shared_lib.webhooks.queue import Attempt, attempt
 
     broken = Attempt(1, "http://127.0.0.1:9/", "whsec_aGVsbG8=", headers={}, body=b"{}")
     outcome = attempt(broken, Settings(webhook_allow_private_addresses=True))

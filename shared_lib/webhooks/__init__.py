@@ -1,0 +1,1 @@
+"""Outgoing webhooks: signing, transport and the delivery queue, one module each."""
