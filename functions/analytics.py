@@ -16,6 +16,7 @@ from shared_lib.events import EventType, publish_of, stream_of
 from shared_lib.http import Client, event_function, http_function, scheduled_function
 from shared_lib.schemas import Request
 from shared_lib.security import AccessClaims
+from shared_lib.statuses import StreamStatus
 
 HOT_PATH = Scaling(min_scale=0, max_scale=50, concurrency=50, timeout_seconds=10)
 
@@ -91,7 +92,7 @@ def _require_live(stream_id: uuid.UUID) -> None:
         stream = uow.streams.get(stream_id)
     if stream is None:
         raise NotFound("No such stream.")
-    if stream.status != "live":
+    if stream.status != StreamStatus.LIVE:
         raise Conflict(f"The stream is not live (it is {stream.status}).")
     live_set.mark(stream_id, live=True)
 
@@ -168,7 +169,7 @@ def stream_analytics(id: str, user: AccessClaims) -> StreamAnalytics:
             raise NotPermitted("Only the channel owner sees a stream's analytics.")
         stats = uow.analytics.stats(stream_id)
         samples = {int(s.minute.timestamp()): s.viewers for s in uow.analytics.timeline(stream_id)}
-    live = stream.status == "live"
+    live = stream.status == StreamStatus.LIVE
     extra = _unrolled(stream_id, stats, window=get_settings().viewer_window_seconds) if live else {}
     for minute, viewers in extra.get("timeline", {}).items():
         samples[minute] = max(samples.get(minute, 0), viewers)
@@ -245,7 +246,7 @@ def finalize_stream_analytics(event, uow) -> None:
     stats = uow.analytics.stats(stream_id) if stream else None
     if stream is None or (stats and stats.finalized_at):
         return
-    if stream.status == "live":
+    if stream.status == StreamStatus.LIVE:
         publish = publish_of(event)
         if publish and stream.publish_id and publish != stream.publish_id:
             return  # the end of a publish a reconnect replaced: the broadcast goes on

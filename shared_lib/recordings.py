@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared_lib.errors import ProcessingFailed
 from shared_lib.models import Recording
+from shared_lib.statuses import RecordingStatus
 
 if TYPE_CHECKING:
     from shared_lib.db import UnitOfWork
@@ -188,21 +189,22 @@ def complete(uow: UnitOfWork, media: Path, stream_id: uuid.UUID, reported_path: 
         return None
     stream = uow.streams.get(stream_id)
     existing = uow.recordings.get(stream_id)
-    if stream is None or (existing is not None and existing.status not in ("failed", "ready")):
+    redoable = (RecordingStatus.FAILED, RecordingStatus.READY)
+    if stream is None or (existing is not None and existing.status not in redoable):
         return source  # the stream is gone, or its recording was skipped or deleted
     # A replay that is there already gets this recording appended: a reconnect's second one.
-    appending = existing is not None and existing.status == "ready"
+    appending = existing is not None and existing.status == RecordingStatus.READY
     target = replay_dir(media, stream_id)
     if appending and (not source.exists() or _holds(target, source.name)):
         return None  # this recording is in the replay already
     owner = uow.users.get(stream.user_id)
     if owner is None or not owner.recording_enabled:
-        _mark(uow, stream_id, "skipped")
+        _mark(uow, stream_id, RecordingStatus.SKIPPED)
         return source
     if not source.exists():
         raise ProcessingFailed(f"The recording file {source.name} is not in the media directory.")
     replay = remux(source, target, append=appending)
-    _mark(uow, stream_id, "ready", duration_seconds=replay.duration_seconds,
+    _mark(uow, stream_id, RecordingStatus.READY, duration_seconds=replay.duration_seconds,
           size_bytes=replay.size_bytes, error=None, ready_at=datetime.now(UTC))
     log.info("replay of %s ready: %.1f s, %d bytes", stream_id, replay.duration_seconds,
              replay.size_bytes)
@@ -216,7 +218,7 @@ def record_failure(stream_id: uuid.UUID, error: str) -> None:
 
     with UnitOfWork() as uow:
         if uow.streams.get(stream_id) is not None:
-            _mark(uow, stream_id, "failed", error=error[:2000])
+            _mark(uow, stream_id, RecordingStatus.FAILED, error=error[:2000])
             uow.commit()
 
 
@@ -230,9 +232,9 @@ def delete(uow: UnitOfWork, user_id: uuid.UUID, stream_id: uuid.UUID) -> None:
     if stream.user_id != user_id:
         raise errors.NotPermitted("Only the channel owner can delete this replay.")
     recording = uow.recordings.get(stream_id)
-    if recording is None or recording.status != "ready":
+    if recording is None or recording.status != RecordingStatus.READY:
         raise errors.NotFound("This stream has no replay.")
-    recording.status, recording.removed_at = "deleted", datetime.now(UTC)
+    recording.status, recording.removed_at = RecordingStatus.DELETED, datetime.now(UTC)
 
 
 def expire(uow: UnitOfWork, *, days: int, limit: int = 500) -> list[uuid.UUID]:
@@ -241,7 +243,7 @@ def expire(uow: UnitOfWork, *, days: int, limit: int = 500) -> list[uuid.UUID]:
     now = datetime.now(UTC)
     expired = uow.recordings.ready_before(now - timedelta(days=days), limit=limit)
     for recording in expired:
-        recording.status, recording.removed_at = "expired", now
+        recording.status, recording.removed_at = RecordingStatus.EXPIRED, now
     return [recording.stream_id for recording in expired]
 
 

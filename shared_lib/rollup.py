@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from shared_lib.cache import Keys
+from shared_lib.statuses import StreamStatus
 from shared_lib.viewers import minute_of
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def rollup(uow: UnitOfWork, redis: Redis, stream_id: uuid.UUID, *, now: float, w
         for minute, viewers in timeline.items()})
     current = 0 if final else redis.zcount(Keys.viewer_sessions(sid), f"({now - window}", "+inf")
     stream = uow.streams.get(stream_id)
-    if stream is not None and stream.status == "live":
+    if stream is not None and stream.status == StreamStatus.LIVE:
         stream.viewer_count = current
     if final and stats.finalized_at is None:
         stats.finalized_at = datetime.now(UTC)

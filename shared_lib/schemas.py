@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from shared_lib.errors import PasswordTooLong
 from shared_lib.security import MAX_PASSWORD_BYTES
+from shared_lib.statuses import RecordingStatus, StreamStatus
 
 if TYPE_CHECKING:
     from shared_lib.models import LiveStream, Recording, StreamMetadata, User
@@ -127,7 +128,7 @@ class Replay(BaseModel):
 
     @classmethod
     def of(cls, stream_id: uuid.UUID, recording: Recording | None, base: str) -> Replay | None:
-        if recording is None or recording.status != "ready":
+        if recording is None or recording.status != RecordingStatus.READY:
             return None
         folder = f"{base}/replays/{stream_id}"
         return cls(hls=f"{folder}/index.m3u8", duration_seconds=recording.duration_seconds or 0.0,
@@ -181,7 +182,7 @@ class Stream(BaseModel):
         end = stream.ended_at or (now or datetime.now(UTC))
         duration = int((end - stream.started_at).total_seconds()) if stream.started_at else None
         base = media_base_url.rstrip("/")
-        live = stream.status == "live"
+        live = stream.status == StreamStatus.LIVE
         return cls(
             id=stream.id, user=UserSummary.of(user), title=metadata.title,
             description=metadata.description, category=metadata.category,

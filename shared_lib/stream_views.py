@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shared_lib.schemas import Stream
+from shared_lib.statuses import StreamStatus
 
 if TYPE_CHECKING:
     from shared_lib.repositories.streams import Row as StreamRow
@@ -19,7 +20,7 @@ def live_viewers(rows: list[StreamRow]) -> dict[str, int]:
     from shared_lib.config import get_settings
     from shared_lib.viewers import concurrent
 
-    ids = [str(row[0].id) for row in rows if row[0].status == "live"]
+    ids = [str(row[0].id) for row in rows if row[0].status == StreamStatus.LIVE]
     if not ids:
         return {}
     try:

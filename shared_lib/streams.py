@@ -17,6 +17,7 @@ from shared_lib import errors
 from shared_lib.events import EventType, record
 from shared_lib.models import LiveStream, StreamMetadata, User
 from shared_lib.security import hash_secret, new_secret, secret_matches
+from shared_lib.statuses import StreamStatus
 
 if TYPE_CHECKING:
     from shared_lib.db import UnitOfWork
@@ -49,7 +50,7 @@ def user_for_key(uow: UnitOfWork, stream_key: str) -> User | None:
 
 
 def create(uow: UnitOfWork, user_id: uuid.UUID, **fields: Any) -> LiveStream:
-    stream = LiveStream(id=uuid.uuid4(), user_id=user_id, status="created")
+    stream = LiveStream(id=uuid.uuid4(), user_id=user_id, status=StreamStatus.CREATED)
     metadata = StreamMetadata(**{k: v for k, v in fields.items() if k in EDITABLE})
     return uow.streams.add_with_metadata(stream, metadata)
 
@@ -60,7 +61,7 @@ def edit(uow: UnitOfWork, user_id: uuid.UUID, stream_id: uuid.UUID, **fields: An
         raise errors.NotFound("No such stream.")
     if stream.user_id != user_id:
         raise errors.NotPermitted("Only the channel owner can edit this stream.")
-    if stream.status == "ended":
+    if stream.status == StreamStatus.ENDED:
         raise errors.Conflict("The stream has ended; its details can no longer change.")
     metadata = uow.streams.metadata(stream_id)
     if metadata is None:
@@ -116,11 +117,11 @@ def start(uow: UnitOfWork, stream_id: uuid.UUID, *, at: datetime, pod: str | Non
     gets its stream.ended event like any other (so its analytics are finalized). A publish
     onto a stream that is already live (an encoder reconnecting) becomes its current one."""
     stream = uow.streams.lock(stream_id)
-    if stream is not None and stream.status == "live" and publish_id:
+    if stream is not None and stream.status == StreamStatus.LIVE and publish_id:
         stream.publish_id, stream.last_seen_at = publish_id, max(at, stream.last_seen_at or at)
         stream.ingest_pod = pod or stream.ingest_pod
         return False, []
-    if stream is None or stream.status != "created":
+    if stream is None or stream.status != StreamStatus.CREATED:
         return False, []
     events = []
     previous = uow.streams.live_of(stream.user_id)
@@ -130,7 +131,7 @@ def start(uow: UnitOfWork, stream_id: uuid.UUID, *, at: datetime, pod: str | Non
                              subject=str(previous.id),
                              data={"stream_id": str(previous.id), "ended_at": at.isoformat(),
                                    "reason": "superseded"}))
-    stream.status, stream.started_at, stream.last_seen_at = "live", at, at
+    stream.status, stream.started_at, stream.last_seen_at = StreamStatus.LIVE, at, at
     stream.ingest_pod, stream.publish_id = pod or stream.ingest_pod, publish_id
     return True, events
 
@@ -140,11 +141,11 @@ def end(uow: UnitOfWork, stream_id: uuid.UUID, *, at: datetime, reason: str,
     """live -> ended, for good. False when there is nothing to do, or when `publish_id`
     names a publish that a newer one (a reconnect) has replaced."""
     stream = uow.streams.lock(stream_id)
-    if stream is None or stream.status != "live":
+    if stream is None or stream.status != StreamStatus.LIVE:
         return False
     if publish_id and stream.publish_id and publish_id != stream.publish_id:
         return False
-    stream.status, stream.end_reason = "ended", reason
+    stream.status, stream.end_reason = StreamStatus.ENDED, reason
     stream.ended_at = max(at, stream.started_at or at)
     stream.viewer_count = 0
     return True

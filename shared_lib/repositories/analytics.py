@@ -19,6 +19,7 @@ from shared_lib.models import (
     UserRelationship,
     ViewerSample,
 )
+from shared_lib.statuses import StreamStatus
 
 
 class SqlAnalyticsRepository:
@@ -74,7 +75,7 @@ class SqlAnalyticsRepository:
                    func.coalesce(func.sum(StreamStats.unique_viewers), 0))
             .select_from(LiveStream)
             .outerjoin(StreamStats, StreamStats.stream_id == LiveStream.id)
-            .where(LiveStream.user_id == user_id, LiveStream.status != "created")
+            .where(LiveStream.user_id == user_id, LiveStream.status != StreamStatus.CREATED)
         ).one()
         return {"streams": row[0], "total_views": int(row[1]), "watch_time_ms": int(row[2]),
                 "peak_viewers": int(row[3]), "unique_viewers_sum": int(row[4])}

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from shared_lib.models import Notification, User, Webhook, WebhookDelivery
 from shared_lib.repositories.base import SqlRepository, affected
+from shared_lib.statuses import DeliveryStatus, WebhookStatus
 
 # One statement per batch: the next followers by (created_at, follower_id), the channel's
 # follower index order, inserted straight from the SELECT. A redelivered event inserts
@@ -94,7 +95,7 @@ class SqlWebhookRepository(SqlRepository[Webhook]):
 
     def subscribed(self, channel_id: uuid.UUID, event: str) -> list[Webhook]:
         return list(self.session.scalars(select(Webhook).where(
-            Webhook.user_id == channel_id, Webhook.status == "active",
+            Webhook.user_id == channel_id, Webhook.status == WebhookStatus.ACTIVE,
             Webhook.events.any(event))))  # type: ignore[arg-type]  # ARRAY's any(), not a relationship's
 
     def lock(self, webhook_id: uuid.UUID) -> Webhook | None:
@@ -122,7 +123,7 @@ class SqlWebhookRepository(SqlRepository[Webhook]):
     def due(self, *, now: datetime, limit: int) -> list[WebhookDelivery]:
         """Pending deliveries whose next attempt is due, locked for this caller only."""
         query = (select(WebhookDelivery)
-                 .where(WebhookDelivery.status == "pending",
+                 .where(WebhookDelivery.status == DeliveryStatus.PENDING,
                         WebhookDelivery.next_attempt_at <= now)
                  .order_by(WebhookDelivery.next_attempt_at).limit(limit)
                  .with_for_update(skip_locked=True))
@@ -131,6 +132,6 @@ class SqlWebhookRepository(SqlRepository[Webhook]):
     def give_up_pending(self, webhook_id: uuid.UUID, reason: str) -> int:
         statement = (update(WebhookDelivery)
                      .where(WebhookDelivery.webhook_id == webhook_id,
-                            WebhookDelivery.status == "pending")
-                     .values(status="failed", last_error=reason, next_attempt_at=None))
+                            WebhookDelivery.status == DeliveryStatus.PENDING)
+                     .values(status=DeliveryStatus.FAILED, last_error=reason, next_attempt_at=None))
         return affected(self.session.execute(statement))

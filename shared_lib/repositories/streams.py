@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select, text, tuple_, update
 
 from shared_lib.models import LiveStream, Recording, StreamMetadata, User
 from shared_lib.repositories.base import SqlRepository, escape_like, keyset
+from shared_lib.statuses import RecordingStatus, StreamStatus
 
 Row = tuple[LiveStream, StreamMetadata, User, Recording | None]
 
@@ -44,7 +45,7 @@ class SqlStreamRepository(SqlRepository[LiveStream]):
     def list_live(self, *, category: str | None, q: str | None,
                   after: tuple[int, uuid.UUID] | None, limit: int) -> list[Row]:
         """Live streams, most watched first."""
-        query = self._rows().where(LiveStream.status == "live")
+        query = self._rows().where(LiveStream.status == StreamStatus.LIVE)
         query = _filtered(query, category, q)
         if after is not None:
             query = query.where(tuple_(LiveStream.viewer_count, LiveStream.id) < keyset(after))
@@ -66,13 +67,13 @@ class SqlStreamRepository(SqlRepository[LiveStream]):
 
     def live_of(self, user_id: uuid.UUID) -> LiveStream | None:
         query = select(LiveStream).where(LiveStream.user_id == user_id,
-                                         LiveStream.status == "live")
+                                         LiveStream.status == StreamStatus.LIVE)
         return self.session.scalar(query)
 
     def next_scheduled(self, user_id: uuid.UUID) -> LiveStream | None:
         """The newest stream created ahead of time and not yet broadcast."""
         query = (select(LiveStream)
-                 .where(LiveStream.user_id == user_id, LiveStream.status == "created")
+                 .where(LiveStream.user_id == user_id, LiveStream.status == StreamStatus.CREATED)
                  .order_by(LiveStream.created_at.desc()).limit(1))
         return self.session.scalar(query)
 
@@ -97,13 +98,13 @@ class SqlStreamRepository(SqlRepository[LiveStream]):
     def stale_live(self, *, older_than_seconds: int, limit: int = 500) -> list[LiveStream]:
         cutoff = func.now() - text(f"interval '{int(older_than_seconds)} seconds'")
         query = (select(LiveStream)
-                 .where(LiveStream.status == "live",
+                 .where(LiveStream.status == StreamStatus.LIVE,
                         func.coalesce(LiveStream.last_seen_at, LiveStream.started_at) < cutoff)
                  .limit(limit))
         return list(self.session.scalars(query))
 
     def live_ids(self) -> list[uuid.UUID]:
-        return list(self.session.scalars(select(LiveStream.id).where(LiveStream.status == "live")))
+        return list(self.session.scalars(select(LiveStream.id).where(LiveStream.status == StreamStatus.LIVE)))
 
     def lock(self, stream_id: uuid.UUID) -> LiveStream | None:
         return self.session.scalar(select(LiveStream).where(LiveStream.id == stream_id)
@@ -116,7 +117,7 @@ class SqlRecordingRepository(SqlRepository[Recording]):
     def ready_before(self, cutoff: datetime, *, limit: int) -> list[Recording]:
         """Replays made before `cutoff`, oldest first, locked against a concurrent delete."""
         query = (select(Recording)
-                 .where(Recording.status == "ready", Recording.ready_at < cutoff)
+                 .where(Recording.status == RecordingStatus.READY, Recording.ready_at < cutoff)
                  .order_by(Recording.ready_at).limit(limit).with_for_update(skip_locked=True))
         return list(self.session.scalars(query))
 

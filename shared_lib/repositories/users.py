@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select, tuple_
 
 from shared_lib.models import LiveStream, User
 from shared_lib.repositories.base import Repository, SqlRepository, escape_like, keyset
+from shared_lib.statuses import StreamStatus
 
 
 class UserRepository(Repository[User]):
@@ -60,7 +61,7 @@ class SqlUserRepository(SqlRepository[User], UserRepository):
         if not user_ids:
             return set()
         query = select(LiveStream.user_id).where(
-            LiveStream.user_id.in_(user_ids), LiveStream.status == "live"
+            LiveStream.user_id.in_(user_ids), LiveStream.status == StreamStatus.LIVE
         )
         return set(self.session.scalars(query))
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from shared_lib import errors
 from shared_lib.events import EventType, data_of, record
 from shared_lib.models import Webhook
+from shared_lib.statuses import DeliveryStatus, WebhookStatus
 from shared_lib.webhooks.signing import SIGNATURE_HEADER, new_webhook_secret, signature, standard_signature
 from shared_lib.webhooks.transport import Outcome, UnsafeUrl, normalize, post, resolve
 
@@ -55,7 +56,7 @@ def create(uow: UnitOfWork, user_id: uuid.UUID, *, url: str, events: list[str]) 
         raise errors.Conflict(f"A channel has at most {MAX_PER_CHANNEL} webhooks.")
     secret = new_webhook_secret()
     webhook = uow.webhooks.add(Webhook(id=uuid.uuid4(), user_id=user_id, url=url,
-                                       events=events, secret=secret, status="active"))
+                                       events=events, secret=secret, status=WebhookStatus.ACTIVE))
     return webhook, secret
 
 
@@ -160,13 +161,13 @@ def lease(uow: UnitOfWork, delivery_id: int, *, lease_seconds: float) -> Attempt
     given up, or being attempted elsewhere)."""
     delivery = uow.webhooks.delivery(delivery_id, lock=True)
     now = datetime.now(UTC)
-    if delivery is None or delivery.status != "pending":
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
         return None
     if delivery.leased_until is not None and delivery.leased_until > now:
         return None
     webhook = uow.webhooks.get(delivery.webhook_id)
-    if webhook is None or webhook.status != "active":
-        delivery.status, delivery.last_error = "failed", "the webhook is disabled"
+    if webhook is None or webhook.status != WebhookStatus.ACTIVE:
+        delivery.status, delivery.last_error = DeliveryStatus.FAILED, "the webhook is disabled"
         return None
     delivery.leased_until = now + timedelta(seconds=lease_seconds)
     headers = {
@@ -208,20 +209,20 @@ def settle(uow: UnitOfWork, delivery_id: int, outcome: Outcome, settings: Settin
     delivery.last_attempt_at, delivery.leased_until = now, None
     delivery.last_status_code, delivery.last_error = outcome.status_code, outcome.error
     if outcome.ok:
-        delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
+        delivery.status, delivery.delivered_at, delivery.next_attempt_at = DeliveryStatus.DELIVERED, now, None
         webhook.failing_since = None
         return
     webhook.failing_since = webhook.failing_since or now
     failing_for = (now - webhook.failing_since).total_seconds()
     if failing_for >= settings.webhook_disable_after_seconds:
-        webhook.status, webhook.disabled_at = "disabled", now
+        webhook.status, webhook.disabled_at = WebhookStatus.DISABLED, now
         webhook.disabled_reason = (
             f"Disabled after failing for {_span(failing_for)} since "
             f"{webhook.failing_since:%Y-%m-%d %H:%M} UTC; last attempt: {outcome.error}.")
-        delivery.status, delivery.next_attempt_at = "failed", None
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
         uow.webhooks.give_up_pending(webhook.id, "the webhook was disabled")
     elif delivery.attempts >= settings.webhook_max_attempts:
-        delivery.status, delivery.next_attempt_at = "failed", None
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
     else:
         delivery.next_attempt_at = now + backoff(delivery.attempts, settings)
 
