@@ -34,8 +34,8 @@ def main() -> None:
 
     from local.platform import Platform, Ports, reset_caches
     from local.services import Profile
-    from shared_lib import streams
     from shared_lib.db import UnitOfWork
+    from shared_lib.streams import services as streams
     from tests.functions_client import FunctionClient
 
     platform = Platform(Profile("bench", pg_port=55434, redis_port=56381), Ports(),

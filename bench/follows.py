@@ -75,7 +75,7 @@ def main() -> None:
     from local.platform import Platform, Ports
     from local.services import Profile
     from shared_lib.db import UnitOfWork
-    from shared_lib.pagination import encode_cursor
+    from shared_lib.http.paging import encode_cursor
     from shared_lib.security import get_signer
 
     profile = Profile("bench", pg_port=55434, redis_port=56381)
@@ -93,13 +93,13 @@ def main() -> None:
             "SELECT id, username FROM users WHERE username LIKE :p LIMIT :n"),
             {"p": channel + "\\_%", "n": CLIENTS * 50}).all()
         channel_id = uow.users.get_by_username(channel).id
-        edges = uow.relationships.followers(channel_id, after=None, limit=999 * 100 + 1)
+        edges = uow.follows.followers(channel_id, after=None, limit=999 * 100 + 1)
         page_1000 = encode_cursor(edges[-1][1].isoformat(), edges[-1][0].id)
     tokens = [get_signer().issue(user_id=i, username=n, session_id=uuid.uuid4())[0] for i, n in fans]
     # The bench channels the fans follow: fresh targets, so every request writes an edge.
     targets = [f"bt{uuid.uuid4().hex[:6]}" for _ in range(2)]
     with UnitOfWork() as uow:
-        from shared_lib.models import User
+        from shared_lib.accounts.models import User
 
         for name in targets:
             uow.users.add(User(id=uuid.uuid4(), username=name, email=f"{name}@example.com",
@@ -109,9 +109,9 @@ def main() -> None:
     processes = []
     ports = {}
     for name, source, target in [("hello", "bench/hello.py", "hello"),
-                                 ("follow", "functions/users.py", "follow"),
-                                 ("unfollow", "functions/users.py", "unfollow"),
-                                 ("list", "functions/users.py", "list_followers")]:
+                                 ("follow", "functions/follows.py", "follow"),
+                                 ("unfollow", "functions/follows.py", "unfollow"),
+                                 ("list", "functions/follows.py", "list_followers")]:
         ports[name] = free_port()
         processes.append(start_function(source, target, ports[name], env))
     try:

@@ -33,9 +33,9 @@ def main() -> None:
     env = platform.start_servers()
     env.update({"STREAMFN_BCRYPT_ROUNDS": str(COST), "THREADS": "2"})
     port = free_port()
-    process = start_function("functions/auth.py", "login", port, env)
+    process = start_function("functions/accounts.py", "login", port, env)
     register_port = free_port()
-    registrar = start_function("functions/auth.py", "register", register_port, env)
+    registrar = start_function("functions/accounts.py", "register", register_port, env)
     try:
         first_answer(port, "GET", "/healthz", None, time.monotonic() + 60)
         first_answer(register_port, "GET", "/healthz", None, time.monotonic() + 60)

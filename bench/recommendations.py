@@ -140,7 +140,7 @@ def recompute_measured(engine):
 
     from sqlalchemy import text
 
-    from shared_lib import recommendations
+    from shared_lib.recommendations import recompute
 
     peak = [0]
     with engine.connect() as probe:
@@ -166,7 +166,7 @@ def recompute_measured(engine):
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        return recommendations.recompute(engine), peak[0]
+        return recompute.recompute(engine), peak[0]
     finally:
         done.set()
         watcher.join()

@@ -41,7 +41,7 @@ def make_recording(path: Path) -> None:
 
 def direct_copy(source: Path, out: Path) -> float:
     """ffmpeg alone: the same stream copy into the same HLS layout."""
-    from shared_lib.recordings import PLAYLIST, SEGMENT_SECONDS
+    from shared_lib.recordings.services import PLAYLIST, SEGMENT_SECONDS
 
     out.mkdir(parents=True)
     began = time.perf_counter()
@@ -72,9 +72,9 @@ def through_function(call, media: Path, source: Path, stream_id: str) -> float:
 def main() -> None:
     from local.platform import Platform, Ports, reset_caches
     from local.services import Profile
-    from shared_lib import streams
+    from shared_lib.accounts.models import User
     from shared_lib.db import UnitOfWork
-    from shared_lib.models import User
+    from shared_lib.streams import services as streams
     from tests.functions_client import FunctionClient
 
     work = Path(tempfile.mkdtemp(prefix="streamfn-bench-recording-"))

@@ -137,7 +137,7 @@ def main() -> None:
         for instance in platform.runtime.instances.values():
             instance.policy.idle_seconds = IDLE
         specs = [s for s in platform.extra_specs] + [
-            s for s in __import__("shared_lib.catalog", fromlist=["x"]).load_catalog()]
+            s for s in __import__("functions", fromlist=["x"]).load_catalog()]
         times: dict[str, list[float]] = {}
         warm = {name for name, i in platform.runtime.instances.items() if i.policy.min_scale}
         for _ in range(ROUNDS):

@@ -80,11 +80,12 @@ def main() -> None:
 
     from local.platform import Platform, Ports
     from local.services import Profile
-    from shared_lib import live_set
+    from shared_lib.accounts.models import User
+    from shared_lib.analytics.rollup import rollup
     from shared_lib.cache import get_redis_bytes
     from shared_lib.db import UnitOfWork
-    from shared_lib.models import LiveStream, StreamMetadata, User
-    from shared_lib.rollup import rollup
+    from shared_lib.streams import live_set as live_set
+    from shared_lib.streams.models import LiveStream, StreamMetadata
 
     platform = Platform(Profile("bench", pg_port=55434, redis_port=56381), Ports(),
                         environment="development")
@@ -124,6 +125,7 @@ def main() -> None:
         accepted_total += accepted
         with UnitOfWork() as uow:
             rollup(uow, get_redis_bytes(), stream.id, now=time.time(), window=60)
+            uow.commit()
         with UnitOfWork() as uow:
             rolled = uow.analytics.stats(stream.id).total_views
         print(f"sustained {DURATION:.0f} s: {sent} sent, {accepted} accepted, "

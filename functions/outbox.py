@@ -8,7 +8,7 @@ from shared_lib.http import scheduled_function
 @scheduled_function("* * * * *")
 def relay_outbox() -> None:
     """Send what the outbox still holds (the broker was down, or a pod died mid-send)."""
-    from shared_lib.events import relay
+    from shared_lib.events.outbox import relay
 
     while relay(limit=500) == 500:
         pass

@@ -14,7 +14,7 @@ namespace (README, "Deploy to Knative").
 
 from __future__ import annotations
 
-from shared_lib.sender import broker_audience, function_audience
+from shared_lib.events.sender import broker_audience, function_audience
 
 NAMESPACE = "streamfn"
 BROKER = "default"

@@ -18,13 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 import identity  # noqa: E402 - knative/identity.py, beside this script
 
-from shared_lib.catalog import (  # noqa: E402 - after the path
-    EVENT,
-    HTTP,
-    SCHEDULE,
-    FunctionSpec,
-    load_catalog,
-)
+from functions import load_catalog  # noqa: E402 - after the path
+from shared_lib.catalog import EVENT, HTTP, SCHEDULE, FunctionSpec  # noqa: E402 - the same
 
 NAMESPACE = "streamfn"
 FUNCTION_IMAGE = "ghcr.io/streamfn/streamfn-functions"
@@ -345,7 +340,7 @@ def func_yaml() -> dict:
         "created": "2026-11-25T00:00:00Z",
         "invoke": "http",
         "build": {"builder": "pack", "buildEnvs": [{"name": "BP_CPYTHON_VERSION", "value": "3.11"}]},
-        "run": {"envs": [{"name": "FUNCTION_SOURCE", "value": "functions/auth.py"},
+        "run": {"envs": [{"name": "FUNCTION_SOURCE", "value": "functions/accounts.py"},
                          {"name": "FUNCTION_TARGET", "value": "login"}]},
         "deploy": {"namespace": NAMESPACE,
                    "healthEndpoints": {"liveness": "/healthz", "readiness": "/healthz"},

@@ -70,8 +70,8 @@ def _dev_settings() -> None:
 
 
 def dead_letters() -> int:
-    from shared_lib import dead_letters as letters
     from shared_lib.db import UnitOfWork
+    from shared_lib.events import dead_letters as letters
 
     _dev_settings()
     with UnitOfWork() as uow:
@@ -81,16 +81,18 @@ def dead_letters() -> int:
 
 
 def replay(letter_id: str) -> int:
-    from shared_lib import dead_letters as letters
     from shared_lib.db import UnitOfWork
+    from shared_lib.errors import StreamfnError
+    from shared_lib.events import dead_letters as letters
 
     _dev_settings()
-    with UnitOfWork() as uow:
-        letter = letters.replay(uow, int(letter_id))
-        if letter is None:
-            print(f"no dead letter {letter_id}", file=sys.stderr)
-            return 1
-        uow.commit()
+    try:
+        with UnitOfWork() as uow:
+            letters.replay(uow, int(letter_id))
+            uow.commit()
+    except (ValueError, StreamfnError) as error:
+        print(f"dead letter {letter_id}: {error}", file=sys.stderr)
+        return 1
     print(f"replayed {letter_id}")
     return 0
 

@@ -60,8 +60,8 @@ class DeadLetterStore:
     """Dead letters in PostgreSQL (the same table the cluster's dead-letter sink fills)."""
 
     def put(self, *, subscriber: str, headers: dict, body: bytes, reason: str, attempts: int) -> None:
-        from shared_lib import dead_letters
         from shared_lib.db import UnitOfWork
+        from shared_lib.events import dead_letters as dead_letters
 
         with UnitOfWork() as uow:
             dead_letters.store(uow, subscriber=subscriber, headers=headers, body=body,

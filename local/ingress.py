@@ -32,7 +32,7 @@ def authorize_sender(authorization: str, settings=None) -> None:
     the rtmp-ingest or the functions' service account. NotAuthenticated otherwise."""
     from local.issuer import ALLOWED_SENDERS, BROKER
     from shared_lib.errors import NotAuthenticated
-    from shared_lib.sender import verify_request
+    from shared_lib.events.sender import verify_request
 
     sender = verify_request(authorization, audience=BROKER, settings=settings)
     if sender.subject not in ALLOWED_SENDERS:

@@ -15,7 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
-from shared_lib.sender import broker_audience, function_audience, service_account
+from shared_lib.events.sender import broker_audience, function_audience, service_account
 
 ISSUER = "https://issuer.streamfn.local"
 NAMESPACE = "streamfn"

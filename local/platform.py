@@ -246,7 +246,8 @@ class Platform:
 
     def _start(self) -> None:
         env = self.env = self.start_servers()
-        from shared_lib.catalog import EVENT, HTTP, SCHEDULE, load_catalog
+        from functions import load_catalog
+        from shared_lib.catalog import EVENT, HTTP, SCHEDULE
 
         specs = load_catalog() + self.extra_specs
         wakeup = f"streamfn-broker-{self.profile.name}-{self.ports.internal}"

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from local.broker import Broker
 from shared_lib.catalog import SCHEDULE, FunctionSpec
-from shared_lib.events import EventType
+from shared_lib.events.types import EventType
 
 log = logging.getLogger(__name__)
 NAMESPACE = "streamfn"

@@ -83,9 +83,9 @@ def build(*, force: bool = False) -> Path:
 
 def generated() -> dict[Path, str]:
     """The files the app takes from the platform: the OpenAPI document and the categories."""
-    from shared_lib.catalog import load_catalog
-    from shared_lib.categories import CATEGORIES
-    from shared_lib.openapi import build_document
+    from functions import load_catalog
+    from shared_lib.http.openapi import build_document
+    from shared_lib.streams.categories import CATEGORIES
 
     entries = "".join(f"  {{ id: {json.dumps(slug)}, name: {json.dumps(name)} }},\n"
                       for slug, name in CATEGORIES.items())

@@ -139,7 +139,7 @@ class EventSender:
 
     def __init__(self, spool: Path | None = None, send=None) -> None:
         self.spool = spool
-        self._send = send  # (headers, data) -> accepted; shared_lib.events.send by default
+        self._send = send  # (headers, data) -> accepted; shared_lib.events.sending.send by default
         self._queue: queue.Queue = queue.Queue()
         if spool is not None:
             spool.mkdir(parents=True, exist_ok=True)
@@ -148,7 +148,7 @@ class EventSender:
         threading.Thread(target=self._run, name="events", daemon=True).start()
 
     def emit(self, *, type: str, source: str, subject: str, data: dict) -> None:
-        from shared_lib.events import binary_headers
+        from shared_lib.events.sending import binary_headers
 
         headers = binary_headers(type=type, source=source, subject=subject)
         if self.spool is None:
@@ -163,7 +163,7 @@ class EventSender:
 
     def _run(self) -> None:
         if self._send is None:
-            from shared_lib.events import send
+            from shared_lib.events.sending import send
 
             self._send = send
         while True:

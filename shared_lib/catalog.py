@@ -1,20 +1,19 @@
 """The function catalog: every function, how it is triggered, and how it scales.
 
 The decorators in shared_lib.http fill it as the modules under functions/ are imported;
-`load_catalog()` imports them all and returns the specs. The local gateway, broker and
+`functions.load_catalog()` imports them all and returns the specs (from the package that
+depends on this one, never the other way round). The local gateway, broker and
 scheduler, the Knative manifests and the OpenAPI document are all read from it.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS_DIR = ROOT / "functions"
 
 HTTP, EVENT, SCHEDULE = "http", "event", "schedule"
 
@@ -86,14 +85,7 @@ def register(spec: FunctionSpec) -> None:
     _REGISTRY[spec.name] = spec
 
 
-def function_modules() -> list[str]:
-    return sorted(p.stem for p in FUNCTIONS_DIR.glob("*.py") if not p.stem.startswith("_"))
-
-
-def load_catalog() -> list[FunctionSpec]:
-    """Every function in functions/, sorted by name."""
-    modules = function_modules()
-    for module in modules:
-        importlib.import_module(f"functions.{module}")
-    specs = [spec for spec in _REGISTRY.values() if spec.module in modules]
-    return sorted(specs, key=lambda spec: spec.name)
+def registered(modules: list[str]) -> list[FunctionSpec]:
+    """The specs declared in `modules` (their names under functions/), sorted by name."""
+    return sorted((spec for spec in _REGISTRY.values() if spec.module in modules),
+                  key=lambda spec: spec.name)

@@ -65,7 +65,7 @@ class Settings:
     webhook_max_attempts: int = 20
     webhook_disable_after_seconds: int = 86400
 
-    # Sender identity (shared_lib.sender): the service-account issuer, its keys, and this
+    # Sender identity (shared_lib.events.sender): the service-account issuer, its keys, and this
     # process's own projected token for the broker.
     oidc_issuer: str = "https://kubernetes.default.svc.cluster.local"
     oidc_jwks_file: str = ""

@@ -1,31 +1,62 @@
-"""The one shared DbContext: a lazily built engine, its session factory, and the unit of work.
+"""The one shared DbContext: the tables' declarative base, a lazily built engine, its
+session factory, the generic repository, and the unit of work.
 
 A Knative pod serves a handful of concurrent requests, so the pool is small (settings) and
 pre-pinged, which keeps a PgBouncer or a restarted PostgreSQL from handing out dead
-connections. Nothing connects at import time.
+connections. Nothing connects at import time. The tables themselves are declared in each
+domain's `models.py` and only ever change through a migration in shared_lib/migrations.
 """
 
 from __future__ import annotations
 
+import abc
 import functools
+import uuid
+from collections.abc import Callable
+from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import DateTime, Engine, ForeignKey, Tuple, create_engine, func, literal, tuple_
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from shared_lib.config import get_settings
+from shared_lib.errors import DependencyUnavailable, StreamfnError
 
 if TYPE_CHECKING:
-    from shared_lib.repositories.analytics import SqlAnalyticsRepository
-    from shared_lib.repositories.events import SqlDeadLetterRepository, SqlEventLog, SqlOutboxRepository
-    from shared_lib.repositories.notifications import SqlNotificationRepository, SqlWebhookRepository
-    from shared_lib.repositories.relationships import SqlRelationshipRepository
-    from shared_lib.repositories.streams import SqlRecordingRepository, SqlStreamRepository
-    from shared_lib.repositories.tokens import SqlRefreshTokenRepository, SqlRevokedTokenRepository
-    from shared_lib.repositories.users import SqlUserRepository
-from shared_lib.errors import DependencyUnavailable, StreamfnError
+    from sqlalchemy import CursorResult, Result
+
+    from shared_lib.accounts.repository import (
+        SqlRefreshTokenRepository,
+        SqlRevokedTokenRepository,
+        SqlUserRepository,
+    )
+    from shared_lib.analytics.repository import SqlAnalyticsRepository
+    from shared_lib.events.models import OutboxEvent
+    from shared_lib.events.repository import SqlDeadLetterRepository, SqlEventLog, SqlOutboxRepository
+    from shared_lib.follows.repository import SqlFollowRepository
+    from shared_lib.notifications.repository import SqlNotificationRepository
+    from shared_lib.recordings.repository import SqlRecordingRepository
+    from shared_lib.streams.repository import SqlStreamRepository
+    from shared_lib.webhooks.repository import SqlWebhookRepository
+
+
+class Base(DeclarativeBase):
+    # Fetch server defaults (created_at, counters) with RETURNING at insert time, so a
+    # new row can be answered without a second query.
+    __mapper_args__ = {"eager_defaults": True}
+
+
+def now_column() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+def user_column(*, primary_key: bool = False) -> Mapped[uuid.UUID]:
+    """A reference to a user, gone with the user."""
+    return mapped_column(UUID, ForeignKey("users.id", ondelete="CASCADE"),
+                         primary_key=primary_key, nullable=False)
 
 
 @functools.cache
@@ -59,19 +90,22 @@ def get_session_factory() -> sessionmaker[Session]:
 
 
 class UnitOfWork:
-    """One transaction. Rolls back unless `commit()` was called inside the `with` block.
+    """One transaction, and the events it announces. Rolls back unless `commit()` was called
+    inside the `with` block; after a commit, sends the events recorded in it (cosmicpython's
+    `collect_new_events`), so domain code records an event and never sends one itself.
 
         with UnitOfWork() as uow:
-            uow.users.add(user)
-            uow.commit()
+            follows.set_following(uow, ...)   # changes rows, records USER_FOLLOWED
+            uow.commit()                      # commits both, then sends the event
 
-    Its repositories, all on the one session, are declared here (for the type checker) and
-    made in `__enter__` (so importing this module stays cheap for a cold start).
+    HTTP and event functions get one from their decorator, which commits it when the handler
+    returns. Its repositories, all on the one session, are declared here (for the type
+    checker) and made in `__enter__` (so importing this module stays cheap for a cold start).
     """
 
     session: Session
     users: SqlUserRepository
-    relationships: SqlRelationshipRepository
+    follows: SqlFollowRepository
     streams: SqlStreamRepository
     recordings: SqlRecordingRepository
     analytics: SqlAnalyticsRepository
@@ -85,13 +119,37 @@ class UnitOfWork:
 
     def __init__(self, session_factory: sessionmaker[Session] | None = None) -> None:
         self._session_factory = session_factory
+        self.recorded: list[OutboxEvent] = []
+        self._after_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> UnitOfWork:
-        from shared_lib.repositories import bind_repositories
+        from shared_lib.accounts.repository import (
+            SqlRefreshTokenRepository,
+            SqlRevokedTokenRepository,
+            SqlUserRepository,
+        )
+        from shared_lib.analytics.repository import SqlAnalyticsRepository
+        from shared_lib.events.repository import SqlDeadLetterRepository, SqlEventLog, SqlOutboxRepository
+        from shared_lib.follows.repository import SqlFollowRepository
+        from shared_lib.notifications.repository import SqlNotificationRepository
+        from shared_lib.recordings.repository import SqlRecordingRepository
+        from shared_lib.streams.repository import SqlStreamRepository
+        from shared_lib.webhooks.repository import SqlWebhookRepository
 
-        factory = self._session_factory or get_session_factory()
-        self.session = factory()
-        bind_repositories(self, self.session)
+        session = self.session = (self._session_factory or get_session_factory())()
+        self.users = SqlUserRepository(session)
+        self.follows = SqlFollowRepository(session)
+        self.streams = SqlStreamRepository(session)
+        self.recordings = SqlRecordingRepository(session)
+        self.analytics = SqlAnalyticsRepository(session)
+        self.refresh_tokens = SqlRefreshTokenRepository(session)
+        self.revoked_tokens = SqlRevokedTokenRepository(session)
+        self.events = SqlEventLog(session)
+        self.dead_letters = SqlDeadLetterRepository(session)
+        self.outbox = SqlOutboxRepository(session)
+        self.notifications = SqlNotificationRepository(session)
+        self.webhooks = SqlWebhookRepository(session)
+        self.recorded, self._after_commit = [], []
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -107,14 +165,31 @@ class UnitOfWork:
         # close() rolls back whatever was not committed and detaches the loaded objects
         # without expiring them, so a handler can still read them after the block.
         self.session.close()
+        self.recorded, self._after_commit = [], []
         if isinstance(exc, (OperationalError, DBAPIError)) and _is_connection_error(exc):
             raise DependencyUnavailable("The database is unavailable. Try again shortly.") from exc
 
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once this transaction has committed (never if it rolls back): what
+        must follow the truth, such as a Redis copy of it."""
+        self._after_commit.append(action)
+
     def commit(self) -> None:
+        """Commit, then send what was recorded (what a failed send leaves in the outbox, the
+        relay-outbox schedule sends later), then run the after-commit actions."""
         self.session.commit()
+        recorded, self.recorded = self.recorded, []
+        actions, self._after_commit = self._after_commit, []
+        if recorded:
+            from shared_lib.events.outbox import deliver
+
+            deliver(recorded)
+        for action in actions:
+            action()
 
     def rollback(self) -> None:
         self.session.rollback()
+        self.recorded, self._after_commit = [], []
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:
@@ -123,3 +198,51 @@ def _is_connection_error(exc: DBAPIError) -> bool:
     import pg8000
 
     return isinstance(exc.orig, (pg8000.InterfaceError, ConnectionError, OSError))
+
+
+T = TypeVar("T", bound=Base)
+
+
+class Repository(abc.ABC, Generic[T]):
+    """What every repository offers: add, and get by primary key."""
+
+    @abc.abstractmethod
+    def add(self, item: T) -> T: ...
+
+    @abc.abstractmethod
+    def get(self, key: Any) -> T | None: ...
+
+
+class SqlRepository(Repository[T]):
+    model: type[T]
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, item: T) -> T:
+        self.session.add(item)
+        self.session.flush()
+        return item
+
+    def get(self, key: Any) -> T | None:
+        return self.session.get(self.model, key)
+
+    def reload(self, item: T) -> T:
+        """Re-read a row this transaction (or a concurrent one) has changed in SQL."""
+        self.session.refresh(item)
+        return item
+
+
+def escape_like(value: str) -> str:
+    """`value` as literal text inside a LIKE pattern (escape character: backslash)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def affected(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE changed."""
+    return int(cast("CursorResult[Any]", result).rowcount)
+
+
+def keyset(values: tuple[Any, ...]) -> Tuple:
+    """A page's cursor values as a row value, to compare a sort key with."""
+    return tuple_(*(literal(value) for value in values))

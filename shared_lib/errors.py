@@ -8,6 +8,7 @@
     ├── UnsupportedMediaType    the body is not JSON
     ├── NotAuthenticated        no credentials, or credentials that do not verify
     │   ├── InvalidToken
+    │   │   └── SessionRevoked  (commits: the revocation stands)
     │   └── InvalidCredentials
     ├── NotPermitted            authenticated, but not allowed to touch this
     ├── NotFound                no such resource
@@ -31,6 +32,9 @@ class StreamfnError(Exception):
 
     code = "error"
     default_message = "The request failed."
+    # Whether what the unit of work did before this error stands: the handler pipeline then
+    # commits before answering with it (a reused refresh token revokes its family, then 401).
+    commits = False
 
     def __init__(self, message: str | None = None, *, details: list[Any] | None = None) -> None:
         self.message = message or self.default_message
@@ -71,6 +75,13 @@ class NotAuthenticated(StreamfnError):
 class InvalidToken(NotAuthenticated):
     code = "invalid_token"
     default_message = "The token is invalid, expired or revoked."
+
+
+class SessionRevoked(InvalidToken):
+    """A spent refresh token came back: its whole session is revoked, and that stands."""
+
+    default_message = "The refresh token was already used; the session is revoked."
+    commits = True
 
 
 class InvalidCredentials(NotAuthenticated):

@@ -6,8 +6,9 @@ import functools
 
 import functions_framework
 
+from functions import load_catalog
 from local.services import ROOT
-from shared_lib.catalog import EVENT, SCHEDULE, load_catalog
+from shared_lib.catalog import EVENT, SCHEDULE
 
 
 @functools.cache
@@ -19,7 +20,7 @@ def _app(name: str):
 def sender_token(name: str) -> str:
     """A token of the test profile's issuer for an event function, as its Trigger presents."""
     from local.platform import sender_tokens, test_profile
-    from shared_lib.sender import function_audience
+    from shared_lib.events.sender import function_audience
 
     return sender_tokens(test_profile()).issuer.mint(
         subject="system:serviceaccount:streamfn:broker-filter", audience=function_audience(name))

@@ -3,10 +3,10 @@
 from alembic import context
 
 from shared_lib.db import get_engine
-from shared_lib.models import Base
+from shared_lib.migrations import metadata
 
 with get_engine().connect() as connection:
-    context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True)
+    context.configure(connection=connection, target_metadata=metadata(), compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
     connection.commit()

@@ -20,9 +20,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared_lib import errors
-from shared_lib.events import EventType, data_of, record
-from shared_lib.models import Webhook
+from shared_lib.events.outbox import record
+from shared_lib.events.types import EventType, data_of
 from shared_lib.statuses import DeliveryStatus, WebhookStatus
+from shared_lib.webhooks.models import Webhook
 from shared_lib.webhooks.signing import SIGNATURE_HEADER, new_webhook_secret, signature, standard_signature
 from shared_lib.webhooks.transport import Outcome, UnsafeUrl, normalize, post, resolve
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
     from shared_lib.config import Settings
     from shared_lib.db import UnitOfWork
-    from shared_lib.models import OutboxEvent
+    from shared_lib.events.models import OutboxEvent
 
 EVENTS = {
     "stream.started": EventType.STREAM_STARTED,
@@ -60,11 +61,8 @@ def create(uow: UnitOfWork, user_id: uuid.UUID, *, url: str, events: list[str]) 
     return webhook, secret
 
 
-def owned(uow: UnitOfWork, user_id: uuid.UUID, webhook_id: str) -> Webhook:
-    try:
-        webhook = uow.webhooks.get(uuid.UUID(webhook_id))
-    except ValueError:
-        webhook = None
+def owned(uow: UnitOfWork, user_id: uuid.UUID, webhook_id: uuid.UUID) -> Webhook:
+    webhook = uow.webhooks.get(webhook_id)
     if webhook is None or webhook.user_id != user_id:
         raise errors.NotFound("No such webhook.")
     return webhook
@@ -80,7 +78,7 @@ def payload_of(uow: UnitOfWork, event_type: str, data: dict[str, Any]) -> Payloa
     """(channel, event key or None for the event's id, subject, public payload); None
     when it concerns nothing that exists (any more). Only public fields go to receivers:
     never an ingest pod's name, nor a follower's e-mail."""
-    from shared_lib.schemas import UserSummary
+    from shared_lib.accounts.shapes import UserSummary
 
     if event_type in (EventType.STREAM_STARTED, EventType.STREAM_ENDED):
         row = uow.streams.get_full(uuid.UUID(str(data.get("stream_id"))))
@@ -108,7 +106,7 @@ def payload_of(uow: UnitOfWork, event_type: str, data: dict[str, Any]) -> Payloa
     return channel.id, f"{event_type}/{follower.id}/{day}", str(channel.id), public
 
 
-def enqueue(uow: UnitOfWork, event: CloudEvent) -> list[Any]:
+def enqueue(uow: UnitOfWork, event: CloudEvent) -> list[OutboxEvent]:
     """Queue `event` for every webhook of its channel subscribed to it; the outbox events
     that ask deliver-webhook to attempt them (send after the commit)."""
     data = data_of(event)
@@ -198,6 +196,22 @@ def attempt(attempt: Attempt, settings: Settings) -> Outcome:
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
 
 
+def deliver_once(delivery_id: int, settings: Settings) -> None:
+    """One attempt of one delivery: lease it, POST it, record the outcome, in transactions
+    of their own so that none is held open while someone else's server answers."""
+    from shared_lib.db import UnitOfWork
+
+    with UnitOfWork() as uow:
+        leased = lease(uow, delivery_id, lease_seconds=settings.webhook_timeout_seconds + 30)
+        uow.commit()
+    if leased is None:
+        return
+    outcome = attempt(leased, settings)
+    with UnitOfWork() as uow:
+        settle(uow, leased.delivery_id, outcome, settings)
+        uow.commit()
+
+
 def settle(uow: UnitOfWork, delivery_id: int, outcome: Outcome, settings: Settings) -> None:
     """Write down how an attempt went; a receiver failing for too long is disabled."""
     delivery = uow.webhooks.delivery(delivery_id, lock=True)
@@ -235,7 +249,7 @@ def _span(seconds: float) -> str:
     return f"{seconds:.0f} seconds"
 
 
-def requeue_due(uow: UnitOfWork, *, limit: int = 500) -> list[Any]:
+def requeue_due(uow: UnitOfWork, *, limit: int = 500) -> list[OutboxEvent]:
     """Ask for another attempt of every pending delivery now due (the retry schedule)."""
     now = datetime.now(UTC)
     requests = []

@@ -76,7 +76,7 @@ def test_a_forged_go_live_sent_straight_to_the_event_function_is_refused(platfor
 
 
 def test_values_postgresql_cannot_hold_are_400s_naming_the_field_and_harm_nothing_else(platform):
-    from shared_lib.pagination import encode_cursor
+    from shared_lib.http.paging import encode_cursor
     from tests.e2e.conftest import register_user
 
     api = platform.api_url

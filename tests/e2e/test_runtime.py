@@ -143,9 +143,9 @@ def test_a_cold_function_starts_for_its_first_request_and_goes_after_the_idle_pe
     cold = time.monotonic() - began
     assert answer.status == 200 and answer.json()["keys"]
     assert dev.printed().count("started jwks (cold") == before + 1
-    pid = arbiter(dev, "functions/auth.py", "jwks")
+    pid = arbiter(dev, "functions/accounts.py", "jwks")
     assert pid, "a process serves jwks"
-    assert wait_until(lambda: arbiter(dev, "functions/auth.py", "jwks") is None, timeout=15), \
+    assert wait_until(lambda: arbiter(dev, "functions/accounts.py", "jwks") is None, timeout=15), \
         "jwks scaled to zero after 3 s idle"
     assert "stopping jwks (scale to zero" in dev.printed()
     print(f"jwks from zero: {cold:.2f} s")
@@ -153,7 +153,7 @@ def test_a_cold_function_starts_for_its_first_request_and_goes_after_the_idle_pe
 
 def test_concurrent_first_requests_are_all_served_by_one_start(dev):
     name, _ = register_user(dev.api, "cc")
-    assert wait_until(lambda: arbiter(dev, "functions/users.py", "get_profile") is None, timeout=15)
+    assert wait_until(lambda: arbiter(dev, "functions/accounts.py", "get_profile") is None, timeout=15)
     before = dev.printed().count("started get-profile (cold")
     with ThreadPoolExecutor(12) as pool:
         answers = list(pool.map(lambda _: http("GET", f"{dev.api}/api/users/{name}"), range(12)))

@@ -3,12 +3,12 @@ the final rollup, and what survives Redis going away."""
 
 from __future__ import annotations
 
-import json
 import random
 import time
 import uuid
 
 from local import services
+from tests import factories
 from tests.integration.test_streams import create, event, new_user
 
 
@@ -58,10 +58,10 @@ def simulate(stream_id, *, start, sessions=200, abandoned=50, users=20, seed=7):
 
 
 def test_two_hundred_sessions_roll_up_to_exact_views_peak_and_watch_time(call):
-    from shared_lib import viewers
+    from shared_lib.analytics import viewers as viewers
+    from shared_lib.analytics.rollup import rollup
     from shared_lib.cache import get_redis, get_redis_bytes
     from shared_lib.db import UnitOfWork
-    from shared_lib.rollup import rollup
 
     token, stream_id = live_stream(call)
     start = time.time()
@@ -72,6 +72,7 @@ def test_two_hundred_sessions_roll_up_to_exact_views_peak_and_watch_time(call):
         while rollups and at > rollups[0]:
             with UnitOfWork() as uow:  # the minute rollup, part-way through
                 rollup(uow, raw, uuid.UUID(stream_id), now=rollups.pop(0), window=60)
+                uow.commit()
         result = viewers.record(redis, stream_id=stream_id, session_id=session, viewer_id=viewer,
                                 action=action, now=at, window=60, min_interval=10)
         assert result.accepted
@@ -80,11 +81,9 @@ def test_two_hundred_sessions_roll_up_to_exact_views_peak_and_watch_time(call):
 
     ended = event(call, "on-stream-ended", "ended", stream_id)
     assert ended.status_code == 202
-    headers = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/rtmp-ingest/t",
-               "ce-type": "dev.streamfn.stream.ended", "Content-Type": "application/json"}
+    headers, body = factories.stream_event("ended", stream_id)
     for _ in range(3):  # the broker may redeliver: one final rollup
-        final = call("finalize-stream-analytics", "POST", "/", headers=headers,
-                     data=json.dumps({"stream_id": stream_id}))
+        final = call("finalize-stream-analytics", "POST", "/", headers=headers, data=body)
         assert final.status_code == 202
     report = analytics(call, token, stream_id)
     assert report["final"] is True and report["status"] == "ended"
@@ -132,9 +131,9 @@ def test_live_viewer_counts_show_on_streams_and_only_owners_see_analytics(call):
 
 
 def test_channel_analytics_sums_streams_and_counts_new_followers(call):
+    from shared_lib.analytics.rollup import rollup
     from shared_lib.cache import get_redis_bytes
     from shared_lib.db import UnitOfWork
-    from shared_lib.rollup import rollup
 
     name, token = new_user(call, "ch")
     for _ in range(2):
@@ -144,6 +143,7 @@ def test_channel_analytics_sums_streams_and_counts_new_followers(call):
             view(call, stream_id, uuid.uuid4(), "join")
         with UnitOfWork() as uow:
             rollup(uow, get_redis_bytes(), uuid.UUID(stream_id), now=time.time(), window=60)
+            uow.commit()
         event(call, "on-stream-ended", "ended", stream_id)
     for _ in range(2):
         _, fan = new_user(call)
@@ -155,15 +155,16 @@ def test_channel_analytics_sums_streams_and_counts_new_followers(call):
 
 
 def test_with_redis_stopped_views_are_503_and_rolled_up_totals_remain(call, servers):
+    from shared_lib.analytics.rollup import rollup
     from shared_lib.cache import get_redis_bytes
     from shared_lib.db import UnitOfWork
-    from shared_lib.rollup import rollup
 
     token, stream_id = live_stream(call)
     for _ in range(5):
         view(call, stream_id, uuid.uuid4(), "join")
     with UnitOfWork() as uow:
         rollup(uow, get_redis_bytes(), uuid.UUID(stream_id), now=time.time(), window=60)
+        uow.commit()
     services.stop_redis(servers)
     try:
         down = view(call, stream_id, uuid.uuid4(), "join")
@@ -179,6 +180,7 @@ def test_with_redis_stopped_views_are_503_and_rolled_up_totals_remain(call, serv
         assert joined.status_code == 202, joined.get_json()
     with UnitOfWork() as uow:
         rollup(uow, get_redis_bytes(), uuid.UUID(stream_id), now=time.time(), window=60)
+        uow.commit()
     report = analytics(call, token, stream_id)
     # Views are exact. Uniques are a HyperLogLog estimate: the point is that the 5 from
     # before the restart were merged back (without the merge this would read 2). In full
@@ -208,17 +210,15 @@ def test_one_address_adds_at_most_ten_anonymous_viewers_and_accounts_count_apart
 
 
 def finalize(call, stream_id, **data):
-    headers = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/rtmp-ingest/t",
-               "ce-type": "dev.streamfn.stream.ended", "Content-Type": "application/json"}
-    return call("finalize-stream-analytics", "POST", "/", headers=headers,
-                data=json.dumps({"stream_id": stream_id, **data}))
+    headers, body = factories.stream_event("ended", stream_id, **data)
+    return call("finalize-stream-analytics", "POST", "/", headers=headers, data=body)
 
 
 def test_the_final_rollup_landing_between_a_rollup_and_its_cleanup_misses_nothing(call):
-    from shared_lib import viewers
+    from shared_lib.analytics import viewers as viewers
+    from shared_lib.analytics.rollup import rollup
     from shared_lib.cache import Keys, get_redis, get_redis_bytes
     from shared_lib.db import UnitOfWork
-    from shared_lib.rollup import rollup
 
     token, stream_id = live_stream(call)
     redis, raw, now = get_redis(), get_redis_bytes(), time.time()
@@ -232,6 +232,7 @@ def test_the_final_rollup_landing_between_a_rollup_and_its_cleanup_misses_nothin
     join(3)
     with UnitOfWork() as uow:  # a periodic rollup that committed, then stalled before cleanup
         rollup(uow, raw, uuid.UUID(stream_id), now=now, window=60)
+        uow.commit()
     batch = raw.hget(Keys.viewer_rollup_pending(stream_id), "batch")
     raw.hset(Keys.viewer_rollup_pending(stream_id), mapping={"batch": 1, "views": 3, "watch_ms": 0})
     assert batch is None  # it did clean up; put its batch back as if it had not yet

@@ -7,15 +7,14 @@ import uuid
 
 import pytest
 
+from tests import factories
 
-def unique(prefix="u"):
-    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+unique = factories.unique
 
 
-def register(call, name=None, password="correct horse", **extra):
-    name = name or unique()
-    body = {"username": name, "email": f"{name}@example.com", "password": password, **extra}
-    return name, call("register", json=body)
+def register(call, name=None, password=factories.PASSWORD, **extra):
+    body = factories.registration(name, password=password, **extra)
+    return body["username"], call("register", json=body)
 
 
 def login(call, name, password="correct horse", address="203.0.113.9"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from shared_lib.accounts.models import User
 from shared_lib.db import UnitOfWork
-from shared_lib.models import User
 
 
 def make_user() -> User:
@@ -36,10 +36,10 @@ def test_the_models_match_the_newest_migration():
     from alembic.migration import MigrationContext
 
     from shared_lib.db import get_engine
-    from shared_lib.models import Base
+    from shared_lib.migrations import metadata
 
     with get_engine().connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        differences = compare_metadata(MigrationContext.configure(connection), metadata())
     assert differences == []
 
 

@@ -6,7 +6,8 @@ import base64
 import uuid
 
 from local.platform import reset_caches
-from shared_lib.http import INGEST_SECRET_HEADER
+from shared_lib.http.auth import INGEST_SECRET_HEADER
+from tests import factories
 from tests.integration.test_emit import sink  # noqa: F401 - the fixture
 
 
@@ -14,11 +15,10 @@ def test_a_dead_letter_is_kept_listed_and_replayed_with_its_id(call, sink, monke
     from shared_lib.config import get_settings
 
     event_id = str(uuid.uuid4())
-    headers = {"ce-specversion": "1.0", "ce-id": event_id, "ce-source": "/functions/follow",
-               "ce-type": "dev.streamfn.user.followed", "ce-knativeerrordest": "http://on-followed/",
-               "ce-knativeerrorcode": "500",
-               "ce-knativeerrordata": base64.b64encode(b"boom").decode(),
-               "Content-Type": "application/json"}
+    headers, _ = factories.cloudevent(
+        "dev.streamfn.user.followed", source="/functions/follow", id=event_id,
+        knativeerrordest="http://on-followed/", knativeerrorcode="500",
+        knativeerrordata=base64.b64encode(b"boom").decode())
     for _ in range(2):
         stored = call("store-dead-letter", "POST", "/", data=b'{"follower_id": "a"}', headers=headers)
         assert stored.status_code == 202

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import functions_framework
 
+from tests import factories
 from tests.functions_client import sender_token
 
 SOURCE = Path(__file__).with_name("sample_events.py")
@@ -20,8 +21,8 @@ def app():
 
 
 def headers(event_id: str, source: str = "/tests") -> dict:
-    return {"ce-specversion": "1.0", "ce-id": event_id, "ce-source": source,
-            "ce-type": "dev.streamfn.test.happened", "Content-Type": "application/json", **SENDER}
+    ce, _ = factories.cloudevent("dev.streamfn.test.happened", source=source, id=event_id)
+    return {**ce, **SENDER}
 
 
 def test_an_event_delivered_three_times_has_one_effect():

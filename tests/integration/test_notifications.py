@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from tests import factories
 from tests.integration.test_streams import create, new_user
 
 FOLLOWERS = 25
@@ -14,17 +15,14 @@ FOLLOWERS = 25
 @pytest.fixture
 def small_batches(monkeypatch):
     """Batches of 10, so 25 followers take three statements (the batching is exercised)."""
-    from shared_lib import notifications
+    from shared_lib.notifications import services as notifications
 
     monkeypatch.setattr(notifications, "FAN_OUT_BATCH", 10)
 
 
 def went_live(call, stream_id: str, event_id: str | None = None):
-    headers = {"ce-specversion": "1.0", "ce-id": event_id or str(uuid.uuid4()),
-               "ce-source": "/rtmp-ingest/t", "ce-type": "dev.streamfn.stream.started",
-               "ce-subject": stream_id, "Content-Type": "application/json"}
-    return call("notify-followers", "POST", "/", data=f'{{"stream_id": "{stream_id}"}}',
-                headers=headers)
+    headers, body = factories.stream_event("started", stream_id, id=event_id)
+    return call("notify-followers", "POST", "/", data=body, headers=headers)
 
 
 def inbox(call, token, query=""):

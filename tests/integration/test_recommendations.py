@@ -35,11 +35,11 @@ def watched(viewer: str, channel_name: str, seconds: int = 600):
 
 
 def recompute(**kwargs):
-    from shared_lib import recommendations
     from shared_lib.db import batch_engine
+    from shared_lib.recommendations import ranking, recompute
 
-    result = recommendations.recompute(batch_engine(), **kwargs)
-    recommendations.new_generation()
+    result = recompute.recompute(batch_engine(), **kwargs)
+    ranking.new_generation()
     return result
 
 

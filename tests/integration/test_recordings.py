@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import factories
 from tests.integration.test_streams import event, go_live, new_user, stream
 
 SECONDS = 6
@@ -54,11 +55,10 @@ def recorded(media: Path, raw: Path, stream_id: str) -> str:
 
 
 def completed(call, stream_id: str, path: str, event_id: str | None = None):
-    headers = {"ce-specversion": "1.0", "ce-id": event_id or str(uuid.uuid4()),
-               "ce-source": "/rtmp-ingest/t", "ce-type": "dev.streamfn.recording.completed",
-               "ce-subject": stream_id, "Content-Type": "application/json"}
-    return call("on-recording-completed", "POST", "/",
-                data=json.dumps({"stream_id": stream_id, "path": path}), headers=headers)
+    headers, body = factories.cloudevent(
+        "dev.streamfn.recording.completed", {"stream_id": stream_id, "path": path},
+        source="/rtmp-ingest/t", subject=stream_id, id=event_id)
+    return call("on-recording-completed", "POST", "/", data=body, headers=headers)
 
 
 def ended_broadcast(call):
@@ -183,7 +183,7 @@ def test_the_owner_deletes_a_replay_and_its_files_go(call, media, raw_recording)
 
 def test_expire_replays_deletes_those_past_the_retention(call, media, raw_recording):
     from shared_lib.db import UnitOfWork
-    from shared_lib.models import Recording
+    from shared_lib.recordings.models import Recording
 
     _, _, old = ended_broadcast(call)
     _, _, fresh = ended_broadcast(call)
@@ -197,8 +197,7 @@ def test_expire_replays_deletes_those_past_the_retention(call, media, raw_record
     abandoned.write_bytes(b"x")
     month_ago = time.time() - 31 * 86400
     os.utime(abandoned, (month_ago, month_ago))
-    ping = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-type": "dev.knative.sources.ping",
-            "ce-source": "/apis/v1/namespaces/streamfn/pingsources/expire-replays"}
+    ping = factories.ping("expire-replays")
     assert call("expire-replays", "POST", "/", headers=ping).status_code == 202
     assert stream(call, old)["replay"] is None and not (media / "replays" / old).exists()
     assert stream(call, fresh)["replay"] is not None and (media / "replays" / fresh).exists()

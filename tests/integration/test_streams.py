@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
 
-from shared_lib.http import INGEST_SECRET_HEADER
+from shared_lib.http.auth import INGEST_SECRET_HEADER
+from tests import factories
 
 
 def new_user(call, prefix="s"):
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    response = call("register", json={"username": name, "email": f"{name}@example.com",
-                                      "password": "correct horse"})
-    return name, response.get_json()["access_token"]
+    return factories.new_user(call, prefix)
 
 
 def create(call, token, **fields):
@@ -34,11 +31,8 @@ def authorize(call, key, phase="publish", headers=None):
 
 
 def event(call, name, kind, stream_id, **data):
-    headers = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/rtmp-ingest/t",
-               "ce-type": f"dev.streamfn.stream.{kind}", "ce-subject": stream_id,
-               "Content-Type": "application/json"}
-    return call(name, "POST", "/", data=json.dumps({"stream_id": stream_id, **data}),
-                headers=headers)
+    headers, body = factories.stream_event(kind, stream_id, **data)
+    return call(name, "POST", "/", data=body, headers=headers)
 
 
 def stream(call, stream_id):
@@ -183,9 +177,9 @@ def test_list_streams_filters_sorts_and_pages(call):
 def test_the_reaper_ends_streams_nobody_has_seen(call):
     from sqlalchemy import text
 
-    from shared_lib import streams
     from shared_lib.db import UnitOfWork
-    from shared_lib.models import OutboxEvent
+    from shared_lib.events.models import OutboxEvent
+    from shared_lib.streams import services as streams
 
     _, token = new_user(call)
     stream_id = go_live(call, token)
@@ -194,7 +188,8 @@ def test_the_reaper_ends_streams_nobody_has_seen(call):
                                  " WHERE id = :i"), {"i": stream_id})
         uow.commit()
     with UnitOfWork() as uow:
-        events = streams.reap(uow, stale_seconds=60)
+        streams.reap(uow, stale_seconds=60)
+        events = list(uow.recorded)
         uow.commit()
     mine = [e for e in events if e.subject == stream_id]
     assert len(mine) == 1 and mine[0].type == "dev.streamfn.stream.ended"
@@ -224,7 +219,7 @@ def test_a_newer_broadcast_supersedes_a_live_one_of_the_same_channel(call, monke
     from sqlalchemy import select
 
     from shared_lib.db import UnitOfWork
-    from shared_lib.models import OutboxEvent
+    from shared_lib.events.models import OutboxEvent
 
     first = go_live(call, token)
     second = go_live(call, token)

@@ -7,15 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests import factories
+
 
 def new_user(call, prefix="f", display_name=None):
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    body = {"username": name, "email": f"{name}@example.com", "password": "correct horse"}
-    if display_name:
-        body["display_name"] = display_name
-    response = call("register", json=body)
-    assert response.status_code == 201
-    return name, response.get_json()["access_token"]
+    return factories.new_user(call, prefix, **({"display_name": display_name} if display_name else {}))
 
 
 def profile(call, name):

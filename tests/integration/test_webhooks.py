@@ -8,12 +8,12 @@ import hmac
 import json
 import threading
 import time
-import uuid
 
 import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from tests import factories
 from tests.integration.test_streams import create, event, new_user
 
 
@@ -77,27 +77,23 @@ def sink(receiver, settings):
 
 
 def ping(name: str):
-    return {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-type": "dev.knative.sources.ping",
-            "ce-source": f"/apis/v1/namespaces/streamfn/pingsources/{name}"}
+    return factories.ping(name)
 
 
 def attempt(call, delivery_id: int):
-    headers = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/t",
-               "ce-type": "dev.streamfn.webhook.delivery.requested",
-               "Content-Type": "application/json"}
-    response = call("deliver-webhook", "POST", "/", data=json.dumps({"delivery_id": delivery_id}),
-                    headers=headers)
+    headers, body = factories.cloudevent("dev.streamfn.webhook.delivery.requested",
+                                         {"delivery_id": delivery_id})
+    response = call("deliver-webhook", "POST", "/", data=body, headers=headers)
     assert response.status_code == 202
 
 
 def followed(call, channel: str, follower_token: str, channel_id: str, follower_id: str):
     """A follow, and the followed event the broker would bring to the webhook function."""
     assert call("follow", path=f"/api/users/{channel}/follow", token=follower_token).status_code == 200
-    headers = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/functions/follow",
-               "ce-type": "dev.streamfn.user.followed", "ce-subject": channel_id,
-               "Content-Type": "application/json"}
-    body = {"follower_id": follower_id, "followed_id": channel_id, "at": "2026-11-25T18:00:00+00:00"}
-    response = call("webhooks-user-followed", "POST", "/", data=json.dumps(body), headers=headers)
+    headers, body = factories.cloudevent(
+        "dev.streamfn.user.followed", source="/functions/follow", subject=channel_id,
+        data={"follower_id": follower_id, "followed_id": channel_id, "at": "2026-11-25T18:00:00+00:00"})
+    response = call("webhooks-user-followed", "POST", "/", data=body, headers=headers)
     assert response.status_code == 202
     return headers["ce-id"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from local.event_store import EventStore, Leased
-from shared_lib.repositories import RefreshTokenRepository, RevokedTokenRepository, UserRepository
+from shared_lib.accounts.repository import RefreshTokenRepository, RevokedTokenRepository, UserRepository
 
 
 class FakeUsers(UserRepository):
@@ -86,9 +86,17 @@ class FakeUnitOfWork:
         self.refresh_tokens = FakeRefreshTokens()
         self.revoked_tokens = FakeRevokedTokens()
         self.committed = 0
+        self.recorded = []
+        self.pending = []
+
+    def after_commit(self, action):
+        self.pending.append(action)
 
     def commit(self):
         self.committed += 1
+        actions, self.pending = self.pending, []
+        for action in actions:
+            action()
 
 
 class FakeEventStore(EventStore):

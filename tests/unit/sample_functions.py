@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 from pydantic import Field
 
+from shared_lib.accounts.shapes import Password
 from shared_lib.errors import Conflict, Throttled
 from shared_lib.http import Reply, http_function
-from shared_lib.schemas import Password, Request
+from shared_lib.http.requests import Request
 
 
 class Greeting(Request):
@@ -37,3 +40,8 @@ def conflict() -> None:
 @http_function("GET /api/teapot")
 def teapot() -> Reply:
     return Reply({"ok": True}, status=202, headers={"X-Extra": "1"})
+
+
+@http_function("GET /api/things/{id}/parts/{number}")
+def part(id: uuid.UUID, number: int) -> dict:
+    return {"id": str(id), "number": number, "types": [type(id).__name__, type(number).__name__]}

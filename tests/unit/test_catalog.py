@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from shared_lib.catalog import load_catalog, route_pattern
+from functions import load_catalog
+from shared_lib.catalog import route_pattern
 
 AUTH_ROUTES = {
     ("POST", "/api/auth/register", "register"),
@@ -52,7 +53,7 @@ def test_a_literal_route_wins_over_a_parameter():
 
 
 def test_openapi_lists_every_public_route_with_resolvable_schemas():
-    from shared_lib.openapi import build_document
+    from shared_lib.http.openapi import build_document
 
     specs = load_catalog()
     document = build_document(specs)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cloudevents.http import CloudEvent
 
-from shared_lib.events import time_of
+from shared_lib.events.types import time_of
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

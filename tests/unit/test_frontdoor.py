@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
+from functions import load_catalog
 from local.frontdoor import ERRORS, FrontDoorConfig, render
 from local.routes import RouteTable
-from shared_lib.catalog import load_catalog
 
 
 @pytest.fixture(scope="module")

@@ -113,7 +113,52 @@ def test_missing_or_malformed_credentials_are_401(header, monkeypatch, tmp_path)
     generate_signing_key(tmp_path / "k.pem", tmp_path / "jwks.json")
     monkeypatch.setenv("STREAMFN_JWT_PUBLIC_KEYS_FILE", str(tmp_path / "jwks.json"))
     reset_caches()
-    app = functions_framework.create_app("me", "functions/auth.py").test_client()
+    app = functions_framework.create_app("me", "functions/accounts.py").test_client()
     response = app.get("/api/auth/me", headers={"Authorization": header} if header else {})
     assert response.status_code == 401
     assert error_of(response)["code"] in {"not_authenticated", "invalid_token"}
+
+
+def test_typed_path_parameters_arrive_converted():
+    thing = "7d0c3f9e-2b4c-4b8a-9f1e-0a6c1d2e3f40"
+    response = client("part").get(f"/api/things/{thing}/parts/12")
+    assert response.status_code == 200
+    assert response.get_json() == {"id": thing, "number": 12, "types": ["UUID", "int"]}
+
+
+@pytest.mark.parametrize(("path", "noun"), [
+    ("/api/things/not-a-uuid/parts/1", "thing"),
+    ("/api/things/7d0c3f9e-2b4c-4b8a-9f1e-0a6c1d2e3f40/parts/-1", "part"),
+    ("/api/things/7d0c3f9e-2b4c-4b8a-9f1e-0a6c1d2e3f40/parts/1x", "part"),
+    ("/api/things/7d0c3f9e-2b4c-4b8a-9f1e-0a6c1d2e3f40/parts/99999999999999999999", "part"),
+    ("/api/things/7d0c3f9e-2b4c-4b8a-9f1e-0a6c1d2e3f40/parts/%D9%A3", "part"),
+])
+def test_a_malformed_typed_path_parameter_is_a_404_naming_the_resource(path, noun):
+    response = client("part").get(path)
+    assert response.status_code == 404
+    assert error_of(response)["message"] == f"No such {noun}."
+
+
+def test_the_public_surface_of_shared_lib_http_is_what_functions_import():
+    """functions/ import these names from shared_lib.http; anything else there is private,
+    and a change to this list is a change to every function's contract."""
+    import shared_lib.http as http
+
+    assert sorted(http.__all__) == [
+        "Client", "Page", "PageQuery", "Reply", "Request",
+        "event_function", "http_function", "scheduled_function",
+    ]
+    public = {name for name in vars(http) if not name.startswith("_")}
+    assert public - set(http.__all__) <= {
+        "annotations", "auth", "functions", "paging", "paths", "requests", "responses", "storable",
+        "openapi",
+    }, "shared_lib/http/__init__.py re-exports, and defines nothing of its own"
+
+
+def test_functions_import_the_pipeline_only_through_its_public_surface():
+    """(The OpenAPI builder is not the pipeline: only the openapi function imports it.)"""
+    root = Path(__file__).resolve().parents[2] / "functions"
+    reaching_in = [f"{module.name}: {line.strip()}" for module in sorted(root.glob("*.py"))
+                   for line in module.read_text().splitlines()
+                   if "from shared_lib.http." in line and "shared_lib.http.openapi" not in line]
+    assert reaching_in == []

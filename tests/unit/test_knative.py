@@ -11,8 +11,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from functions import load_catalog
 from local.services import ROOT
-from shared_lib.catalog import EVENT, HTTP, SCHEDULE, load_catalog
+from shared_lib.catalog import EVENT, HTTP, SCHEDULE
 from tests.manifests import crd_schema, documents, func_schema, mapping_schema
 
 DOCUMENTS = documents()
@@ -186,7 +187,7 @@ def test_senders_and_subscribers_carry_oidc_identities():
     """Knative's sender identity: the Broker takes events only from the functions' and the
     ingest pod's service accounts, each with a projected token for the Broker's audience,
     and every Trigger and PingSource presents a token for its function's own audience."""
-    from shared_lib.sender import broker_audience, function_audience
+    from shared_lib.events.sender import broker_audience, function_audience
 
     [policy] = of_kind("EventPolicy")
     assert policy["spec"]["to"][0]["ref"]["kind"] == "Broker"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from shared_lib.recordings import playlist_seconds, raw_file
+from shared_lib.recordings.services import playlist_seconds, raw_file
 
 STREAM = uuid.UUID("0b5c3f3e-9a51-4bde-8f0e-1f2a3b4c5d6e")
 MEDIA = Path("/srv/media")

@@ -8,7 +8,7 @@ import pytest
 from local.issuer import ALLOWED_SENDERS, BROKER, FUNCTIONS, ISSUER, Issuer
 from shared_lib.config import Settings
 from shared_lib.errors import NotAuthenticated
-from shared_lib.sender import function_audience, verify_request
+from shared_lib.events.sender import function_audience, verify_request
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import pytest
 from pydantic import BaseModel
 
 from shared_lib.errors import InvalidInput
-from shared_lib.pagination import decode_cursor, encode_cursor
-from shared_lib.storable import refuse_unstorable
+from shared_lib.http.paging import decode_cursor, encode_cursor
+from shared_lib.http.storable import refuse_unstorable
 
 
 class Inner(BaseModel):

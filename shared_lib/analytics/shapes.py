@@ -1,0 +1,63 @@
+"""Analytics as clients see them: a player's view report, a stream's and a channel's numbers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from shared_lib.http.requests import Request
+
+
+class ViewReport(Request):
+    session_id: uuid.UUID
+    action: Literal["join", "heartbeat", "leave"]
+
+
+class ViewAccepted(BaseModel):
+    concurrent_viewers: int
+
+
+class Sample(BaseModel):
+    minute: datetime
+    viewers: int
+
+
+class StreamAnalytics(BaseModel):
+    stream_id: uuid.UUID
+    status: str
+    concurrent_viewers: int
+    peak_viewers: int
+    unique_viewers: int
+    total_views: int
+    watch_time_seconds: int
+    average_watch_seconds: int
+    timeline: list[Sample]
+    final: bool
+
+
+class GrowthDay(BaseModel):
+    day: datetime
+    new_followers: int
+
+
+class TopStream(BaseModel):
+    id: uuid.UUID
+    title: str
+    started_at: datetime | None
+    total_views: int
+    peak_viewers: int
+    watch_time_seconds: int
+
+
+class ChannelAnalytics(BaseModel):
+    streams: int
+    total_views: int
+    watch_time_seconds: int
+    average_watch_seconds: int
+    peak_viewers: int
+    followers: int
+    follower_growth: list[GrowthDay]
+    top_streams: list[TopStream]

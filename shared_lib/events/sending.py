@@ -1,0 +1,64 @@
+"""Sending a CloudEvent to K_SINK in binary mode, with the sender's token.
+
+Knative's SinkBinding (or the local runner) sets K_SINK to the broker and may set
+K_CE_OVERRIDES to `{"extensions": {...}}`, which every emitted event must carry."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from shared_lib.config import get_settings
+
+log = logging.getLogger(__name__)
+
+SEND_TIMEOUT_SECONDS = 2.0
+
+
+def binary_headers(
+    *, type: str, source: str, subject: str | None = None, event_id: str | None = None
+) -> dict[str, str]:
+    """The ce-* headers of a binary-mode CloudEvent carrying JSON data."""
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": event_id or str(uuid.uuid4()),
+        "ce-source": source,
+        "ce-type": type,
+        "ce-time": datetime.now(UTC).isoformat(),
+        "content-type": "application/json",
+    }
+    if subject:
+        headers["ce-subject"] = subject
+    overrides = get_settings().k_ce_overrides
+    if overrides:
+        for name, value in json.loads(overrides).get("extensions", {}).items():
+            headers[f"ce-{name.lower()}"] = str(value)
+    return headers
+
+
+def send(headers: dict[str, str], data: Any) -> bool:
+    """One POST to K_SINK. True when the sink accepted the event."""
+    sink = get_settings().k_sink
+    if not sink:
+        log.warning("K_SINK is not set; %s %s not sent", headers["ce-type"], headers["ce-id"])
+        return False
+    from shared_lib.events.sender import sender_token
+
+    body = json.dumps(data, default=str).encode("utf-8")
+    token = sender_token()
+    authorization = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(sink, data=body, headers={**headers, **authorization},
+                                     method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:
+            return bool(response.status < 300)
+    except urllib.error.HTTPError as exc:
+        log.error("the sink refused %s %s with %s", headers["ce-type"], headers["ce-id"], exc.code)
+    except OSError as exc:
+        log.warning("the sink is unreachable for %s %s: %s", headers["ce-type"], headers["ce-id"], exc)
+    return False

@@ -1,0 +1,108 @@
+"""The follow graph: edges, exact counters, and keyset-ordered lists of either side."""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from shared_lib.accounts.models import User
+from shared_lib.db import keyset
+from shared_lib.follows.models import Follow
+
+Edge = tuple[User, datetime]
+
+
+class FollowRepository(abc.ABC):
+    @abc.abstractmethod
+    def follow(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
+        """Add the edge; True if it is new (and the counters moved)."""
+
+    @abc.abstractmethod
+    def unfollow(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
+        """Remove the edge; True if it existed (and the counters moved)."""
+
+    @abc.abstractmethod
+    def is_following(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool: ...
+
+    @abc.abstractmethod
+    def followers(self, user_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None,
+                  limit: int) -> list[Edge]: ...
+
+    @abc.abstractmethod
+    def following(self, user_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None,
+                  limit: int) -> list[Edge]: ...
+
+
+class SqlFollowRepository(FollowRepository):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _move_counters(self, follower_id: uuid.UUID, followed_id: uuid.UUID, step: int) -> None:
+        # Counters move by increments under row locks, so concurrent follows never lose
+        # one; rows are always locked in id order, so two opposite follows cannot deadlock.
+        changes = {follower_id: {"following_count": User.following_count + step},
+                   followed_id: {"followers_count": User.followers_count + step}}
+        for user_id in sorted(changes, key=str):
+            self.session.execute(update(User).where(User.id == user_id).values(**changes[user_id]))
+
+    def follow(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
+        inserted = self.session.execute(
+            insert(Follow)
+            .values(follower_id=follower_id, followed_id=followed_id)
+            .on_conflict_do_nothing()
+            .returning(Follow.follower_id)
+        ).first()
+        if inserted:
+            self._move_counters(follower_id, followed_id, +1)
+        return inserted is not None
+
+    def unfollow(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
+        deleted = self.session.execute(
+            delete(Follow)
+            .where(Follow.follower_id == follower_id,
+                   Follow.followed_id == followed_id)
+            .returning(Follow.follower_id)
+        ).first()
+        if deleted:
+            self._move_counters(follower_id, followed_id, -1)
+        return deleted is not None
+
+    def is_following(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
+        return self.session.get(Follow, (follower_id, followed_id)) is not None
+
+    def followed_among(self, follower_id: uuid.UUID, channel_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of `channel_ids` the user follows now."""
+        if not channel_ids:
+            return set()
+        query = select(Follow.followed_id).where(
+            Follow.follower_id == follower_id,
+            Follow.followed_id.in_(channel_ids))
+        return set(self.session.scalars(query))
+
+    def _page(self, mine: InstrumentedAttribute[uuid.UUID], theirs: InstrumentedAttribute[uuid.UUID],
+              user_id: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Edge]:
+        query = (
+            select(User, Follow.created_at)
+            .join(Follow, User.id == theirs)
+            .where(mine == user_id)
+            .order_by(Follow.created_at.desc(), theirs.desc())
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(tuple_(Follow.created_at, theirs) < keyset(after))
+        return [(user, created_at) for user, created_at in self.session.execute(query)]
+
+    def followers(self, user_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None,
+                  limit: int) -> list[Edge]:
+        return self._page(Follow.followed_id, Follow.follower_id,
+                          user_id, after, limit)
+
+    def following(self, user_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None,
+                  limit: int) -> list[Edge]:
+        return self._page(Follow.follower_id, Follow.followed_id,
+                          user_id, after, limit)

@@ -1,0 +1,76 @@
+"""Following and unfollowing: idempotent edges, exact counters, and the events they emit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
+
+from shared_lib import errors
+from shared_lib.accounts.shapes import PublicUser
+from shared_lib.events.outbox import record
+from shared_lib.events.types import EventType
+from shared_lib.follows.shapes import FollowEdge, FollowPage, FollowState
+
+if TYPE_CHECKING:
+    from shared_lib.accounts.models import User
+    from shared_lib.db import UnitOfWork
+    from shared_lib.http.paging import PageQuery
+
+SOURCE = "/functions/follow"
+
+
+def set_following(uow: UnitOfWork, *, follower_id: uuid.UUID, username: str,
+                  following: bool) -> FollowState:
+    """Make `follower_id` follow (or stop following) `username`; the target, with fresh
+    counts. Repeating a follow or an unfollow changes nothing and emits nothing."""
+    target = uow.users.get_by_username(username)
+    if target is None:
+        raise errors.UserNotFound()
+    if target.id == follower_id:
+        raise errors.CannotFollowSelf()
+    changed = (uow.follows.follow if following else uow.follows.unfollow)(follower_id, target.id)
+    if changed:
+        record(
+            uow,
+            type=EventType.USER_FOLLOWED if following else EventType.USER_UNFOLLOWED,
+            source=SOURCE,
+            subject=str(target.id),
+            data={"follower_id": str(follower_id), "followed_id": str(target.id),
+                  "followed_username": target.username,
+                  "at": datetime.now(UTC).isoformat()},
+        )
+    uow.users.reload(target)
+    return _state(uow, target, following=following)
+
+
+def _state(uow: UnitOfWork, target: User, *, following: bool) -> FollowState:
+    return FollowState(following=following,
+                       user=PublicUser.of(target, is_live=uow.users.is_live(target.id)))
+
+
+def _channel(uow: UnitOfWork, username: str) -> User:
+    user = uow.users.get_by_username(username)
+    if user is None:
+        raise errors.UserNotFound()
+    return user
+
+
+def state(uow: UnitOfWork, *, follower_id: uuid.UUID, username: str) -> FollowState:
+    """Whether `follower_id` follows `username` (what its follow button shows)."""
+    target = _channel(uow, username)
+    return _state(uow, target, following=uow.follows.is_following(follower_id, target.id))
+
+
+def edges(uow: UnitOfWork, username: str, query: PageQuery,
+          side: Literal["followers", "following"]) -> FollowPage:
+    """Who follows `username`, or whom it follows, newest first."""
+    owner = _channel(uow, username)
+    listing = uow.follows.followers if side == "followers" else uow.follows.following
+    rows = listing(owner.id, after=query.after(datetime.fromisoformat, uuid.UUID),
+                   limit=query.fetch)
+    rows, cursor = query.page(rows, lambda edge: (edge[1].isoformat(), edge[0].id))
+    live = uow.users.live_among([user.id for user, _ in rows])
+    return FollowPage(items=[FollowEdge(user=PublicUser.of(user, is_live=user.id in live),
+                                        followed_at=at) for user, at in rows],
+                      next_cursor=cursor)

@@ -1,0 +1,42 @@
+"""Who is calling: a bearer token verified and checked against revocations, or the ingest
+tier's shared secret."""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING
+
+import flask
+
+from shared_lib import errors
+from shared_lib.config import get_settings
+from shared_lib.http.requests import bearer_token
+
+if TYPE_CHECKING:
+    from shared_lib.security import AccessClaims
+
+
+AUTH_MODES = {"none", "user", "optional", "internal"}
+INGEST_SECRET_HEADER = "X-Streamfn-Ingest-Secret"
+
+
+def authenticate(request: flask.Request, mode: str) -> AccessClaims | None:
+    if mode == "internal":
+        secret = request.headers.get(INGEST_SECRET_HEADER, "")
+        if not hmac.compare_digest(secret.encode(), get_settings().ingest_secret.encode()):
+            raise errors.NotAuthenticated("This endpoint is for the ingest tier only.")
+        return None
+    token = bearer_token(request)
+    if token is None:
+        if mode == "user":
+            raise errors.NotAuthenticated()
+        return None
+    if mode == "none":
+        return None
+    from shared_lib.accounts.revocation import is_revoked
+    from shared_lib.security import get_verifier
+
+    claims = get_verifier().verify(token)
+    if is_revoked(claims):
+        raise errors.InvalidToken()
+    return claims

@@ -1,0 +1,268 @@
+"""The decorators that turn a plain function into an HTTP, event or scheduled function: the
+one handler pipeline.
+
+    @http_function("PUT /api/users/{username}/follow", auth="user", response=FollowState)
+    def follow(username: str, account: User, uow: UnitOfWork) -> FollowState: ...
+
+Each decorator registers the function with functions-framework (as an HTTP function: event
+functions answer 202 with an empty body, which a Knative broker counts as delivered) and
+with the catalog. The wrapper does, once for every function: route and method checks, the
+body size limit, JSON parsing and validation, authentication, the unit of work, and the
+mapping of the error tree to status codes and JSON bodies. The handler asks for what it
+needs by parameter name:
+
+    body     the validated request model      query    the validated query model (paging)
+    user     the verified AccessClaims        account  the caller's User, loaded (401 if gone)
+    uow      an open UnitOfWork, committed when the handler returns (and its events sent)
+    client   the caller's address             cookies  the request's cookies, by name
+    event    the CloudEvent (event functions)
+    any path parameter by its name, e.g. `username` for /api/users/{username}; annotated
+    `uuid.UUID` or `int`, it arrives converted, and a malformed one is a 404.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import flask
+import functions_framework
+
+from shared_lib import catalog, errors
+from shared_lib.catalog import EVENT, HTTP, SCHEDULE, FunctionSpec, Scaling
+from shared_lib.http.auth import AUTH_MODES, authenticate
+from shared_lib.http.paths import path_converters, path_parameters
+from shared_lib.http.requests import client_of, parse_json_body, read_body, validate
+from shared_lib.http.responses import View, guarded, json_response
+from shared_lib.http.storable import refuse_unstorable
+
+if TYPE_CHECKING:
+    from shared_lib.db import UnitOfWork
+    from shared_lib.security import AccessClaims
+
+Handler = Callable[..., Any]
+Decorator = Callable[[Handler], Handler]
+
+HEALTH_PATH = "/healthz"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A handler's answer when the decorator's status or headers are not enough."""
+
+    body: Any
+    status: int = 200
+    headers: dict[str, str] | None = None
+
+
+def _wants(handler: Handler) -> set[str]:
+    return set(inspect.signature(handler).parameters)
+
+
+def _register(spec: FunctionSpec, handler: Handler, view: View) -> Handler:
+    @functools.wraps(handler)
+    def function(request: flask.Request) -> flask.Response:
+        return safe(request)
+
+    safe = guarded(spec.name, view)
+    # What the catalog, the tests and the OpenAPI document read off a declared function.
+    setattr(function, "spec", spec)  # noqa: B010 - an attribute functools.wraps' type lacks
+    setattr(function, "handler", handler)  # noqa: B010 - the same
+    catalog.register(spec)
+    return cast(Handler, functions_framework.http(function))
+
+
+def _spec(handler: Handler, kind: str, scaling: Scaling | None, **fields: Any) -> FunctionSpec:
+    return FunctionSpec(
+        name=handler.__name__.replace("_", "-"),
+        target=handler.__name__,
+        module=handler.__module__.rsplit(".", 1)[-1],
+        kind=kind,
+        summary=(inspect.getdoc(handler) or "").split("\n")[0],
+        scaling=scaling or Scaling(),
+        **fields,
+    )
+
+
+def _health(request: flask.Request) -> flask.Response | None:
+    if request.path == HEALTH_PATH and request.method == "GET":
+        return json_response({"status": "ok"})
+    return None
+
+
+# --- the unit of work and the account --------------------------------------------------
+
+
+@contextmanager
+def _unit_of_work(wants: set[str], user: AccessClaims | None) -> Iterator[dict[str, Any]]:
+    """The handler's unit of work and loaded account, as keyword arguments; committed (and
+    its events sent) when the handler returns, rolled back when it raises."""
+    from shared_lib.db import UnitOfWork
+
+    with UnitOfWork() as uow:
+        supplied: dict[str, Any] = {"uow": uow} if "uow" in wants else {}
+        if "account" in wants:
+            account = uow.users.get(user.user_id) if user is not None else None
+            if user is not None and account is None:
+                raise errors.InvalidToken()
+            supplied["account"] = account
+        try:
+            yield supplied
+        except errors.StreamfnError as error:
+            if error.commits:
+                uow.commit()
+            raise
+        uow.commit()
+
+
+def _pipeline(wants: set[str]) -> Callable[[AccessClaims | None], Any]:
+    if wants & {"uow", "account"}:
+        return lambda user: _unit_of_work(wants, user)
+    return lambda user: nullcontext({})
+
+
+# --- decorators ------------------------------------------------------------------------
+
+
+def http_function(
+    route: str,
+    *,
+    body: Any = None,
+    query: Any = None,
+    response: Any = None,
+    auth: str = "none",
+    status: int = 200,
+    scaling: Scaling | None = None,
+    media: bool = False,
+) -> Decorator:
+    """Declare an HTTP function served at `route` ("METHOD /path/{param}"); `media`: it
+    needs the media volume."""
+    method, path = route.split(" ", 1)
+    assert auth in AUTH_MODES, auth
+
+    def decorate(handler: Handler) -> Handler:
+        spec = _spec(
+            handler, HTTP, scaling, method=method, path=path, auth=auth,
+            body=body, query=query, response=response, status=status, media=media,
+        )
+        wants = _wants(handler)
+        assert "account" not in wants or auth in {"user", "optional"}, spec.name
+        pattern, converters = spec.path_pattern, path_converters(handler, path)
+        session = _pipeline(wants)
+
+        def view(request: flask.Request) -> flask.Response:
+            health = _health(request)
+            if health is not None:
+                return health
+            match = pattern.match(request.path)
+            if match is None:
+                raise errors.NotFound("No such route.")
+            if request.method != method:
+                raise errors.MethodNotAllowed(allowed=[method])
+            if body is None:
+                read_body(request)
+            kwargs = path_parameters(match.groupdict(), wants, converters)
+            user = authenticate(request, auth)
+            if "user" in wants:
+                kwargs["user"] = user
+            if "client" in wants:
+                kwargs["client"] = client_of(request)
+            if "cookies" in wants:
+                kwargs["cookies"] = dict(request.cookies)
+            if body is not None:
+                kwargs["body"] = parse_json_body(request, body)
+                refuse_unstorable(kwargs["body"])
+            if query is not None:
+                kwargs["query"] = validate(query, request.args.to_dict())
+                refuse_unstorable(kwargs["query"])
+            with session(user) as supplied:
+                result = handler(**kwargs, **supplied)
+            return _to_response(result, status)
+
+        return _register(spec, handler, view)
+
+    return decorate
+
+
+def _to_response(result: Any, status: int) -> flask.Response:
+    headers = None
+    if isinstance(result, Reply):
+        result, status, headers = result.body, result.status, result.headers
+    if hasattr(result, "model_dump"):
+        result = result.model_dump(mode="json")
+    if result is None:
+        return json_response(None, 204 if status == 200 else status, headers)
+    return json_response(result, status, headers)
+
+
+def _event_view(spec: FunctionSpec, handler: Handler, *, claim: bool) -> View:
+    wants = _wants(handler)
+
+    def view(request: flask.Request) -> flask.Response:
+        health = _health(request)
+        if health is not None:
+            return health
+        if request.method != "POST":
+            raise errors.MethodNotAllowed(allowed=["POST"])
+        from shared_lib.events.receipt import parse_event
+        from shared_lib.events.sender import function_audience, verify_request
+
+        verify_request(request.headers.get("Authorization", ""), audience=function_audience(spec.name))
+        event = parse_event(request.headers, read_body(request))
+        if spec.event_type and event["type"] != spec.event_type:
+            raise errors.InvalidInput(f"{spec.name} takes {spec.event_type}, not {event['type']}.")
+        kwargs: dict[str, Any] = {"event": event} if "event" in wants else {}
+        if not claim and "uow" not in wants:
+            handler(**kwargs)
+            return flask.Response(status=202)
+        with _unit_of_work({"uow"}, None) as supplied:
+            uow: UnitOfWork = supplied["uow"]
+            first = not claim or uow.events.claim(
+                consumer=spec.name,
+                source=event["source"],
+                event_id=event["id"],
+                event_type=event["type"],
+            )
+            if first:
+                handler(**kwargs, **({"uow": uow} if "uow" in wants else {}))
+        return flask.Response(status=202)
+
+    return view
+
+
+def event_function(event_type: str, *, scaling: Scaling | None = None, media: bool = False,
+                   claim: bool = True) -> Decorator:
+    """Declare a function that receives `event_type` from the broker.
+
+    Delivery is at least once; the wrapper records (source, id) in the same transaction as
+    the handler's effect, so a redelivered event is acknowledged and has no second effect.
+    `claim=False` is for handlers idempotent by the state they read, which must not hold
+    a transaction open while they wait on something else.
+    """
+
+    def decorate(handler: Handler) -> Handler:
+        spec = _spec(handler, EVENT, scaling, event_type=event_type, media=media)
+        return _register(spec, handler, _event_view(spec, handler, claim=claim))
+
+    return decorate
+
+
+def scheduled_function(schedule: str, *, scaling: Scaling | None = None,
+                       media: bool = False) -> Decorator:
+    """Declare a function fired by a PingSource on a cron `schedule`.
+
+    Scheduled work recomputes from the truth, so it is idempotent by construction and
+    needs no claim: a retried firing simply runs again.
+    """
+    from shared_lib.events.types import EventType
+
+    def decorate(handler: Handler) -> Handler:
+        spec = _spec(handler, SCHEDULE, scaling, event_type=EventType.PING, schedule=schedule,
+                     media=media)
+        return _register(spec, handler, _event_view(spec, handler, claim=False))
+
+    return decorate

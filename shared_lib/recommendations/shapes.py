@@ -1,0 +1,29 @@
+"""Recommendations as clients see them: a stream or a channel, its score, and why."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from shared_lib.accounts.shapes import PublicUser
+from shared_lib.http.paging import Page
+from shared_lib.streams.shapes import Stream
+
+
+class StreamRecommendation(BaseModel):
+    stream: Stream
+    score: float
+    reason: str
+
+
+class UserRecommendation(BaseModel):
+    user: PublicUser
+    score: float
+    reason: str
+
+
+class StreamRecommendations(Page[StreamRecommendation]):
+    pass
+
+
+class UserRecommendations(Page[UserRecommendation]):
+    pass
