@@ -42,8 +42,9 @@ def cold_start(source: str, target: str, method: str, path: str, body, env) -> f
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     from functions import load_catalog
-    from local.platform import Platform, Ports
+    from local.platform import Platform
     from local.services import Profile
+    from local.settings import Ports
 
     # Real PostgreSQL and Redis: a function whose first answer needs them pays for them.
     platform = Platform(Profile("bench", pg_port=55434, redis_port=56381), Ports(),

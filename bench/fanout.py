@@ -32,8 +32,9 @@ FROM user_relationships WHERE followed_id = :channel
 def main() -> None:
     from sqlalchemy import text
 
-    from local.platform import Platform, Ports, reset_caches
+    from local.platform import Platform, reset_caches
     from local.services import Profile
+    from local.settings import Ports
     from shared_lib.db import UnitOfWork
     from shared_lib.streams import services as streams
     from tests.functions_client import FunctionClient

@@ -72,8 +72,9 @@ def seed(uow_factory, channel: str) -> None:
 
 
 def main() -> None:
-    from local.platform import Platform, Ports
+    from local.platform import Platform
     from local.services import Profile
+    from local.settings import Ports
     from shared_lib.db import UnitOfWork
     from shared_lib.http.paging import encode_cursor
     from shared_lib.security import get_signer

@@ -33,8 +33,9 @@ def callback_time(log: Path, stream_id: str, after: float) -> float | None:
 
 
 def main() -> None:
-    from local.platform import Platform, Ports
+    from local.platform import Platform
     from local.services import Profile
+    from local.settings import Ports
 
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
                   stat=free_port(), sidecar=free_port(), functions=free_port())

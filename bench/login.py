@@ -25,8 +25,9 @@ PER_BLOCK = int(os.environ.get("BENCH_PER_BLOCK", 5))
 
 
 def main() -> None:
-    from local.platform import Platform, Ports
+    from local.platform import Platform
     from local.services import Profile
+    from local.settings import Ports
 
     profile = Profile("bench", pg_port=55434, redis_port=56381)
     platform = Platform(profile, Ports(), environment="development")

@@ -175,8 +175,9 @@ def recompute_measured(engine):
 def main() -> None:
     from sqlalchemy import text
 
-    from local.platform import Platform, Ports
+    from local.platform import Platform
     from local.services import Profile
+    from local.settings import Ports
     from shared_lib.db import batch_engine
 
     platform = Platform(Profile("bench", pg_port=55434, redis_port=56381), Ports(),

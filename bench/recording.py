@@ -70,8 +70,9 @@ def through_function(call, media: Path, source: Path, stream_id: str) -> float:
 
 
 def main() -> None:
-    from local.platform import Platform, Ports, reset_caches
+    from local.platform import Platform, reset_caches
     from local.services import Profile
+    from local.settings import Ports
     from shared_lib.accounts.models import User
     from shared_lib.db import UnitOfWork
     from shared_lib.streams import services as streams

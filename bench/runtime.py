@@ -93,8 +93,9 @@ def first_request(platform, spec: FunctionSpec) -> float:
 
 
 def main() -> None:
-    from local.platform import Platform, Ports
+    from local.platform import Platform
     from local.services import Profile
+    from local.settings import Ports
     from tests.e2e.conftest import free_port
 
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),

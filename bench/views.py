@@ -78,8 +78,9 @@ def load(port: int, path: str, body: bool, seconds: float, rate: float = 0) -> t
 def main() -> None:
     from sqlalchemy import text
 
-    from local.platform import Platform, Ports
+    from local.platform import Platform
     from local.services import Profile
+    from local.settings import Ports
     from shared_lib.accounts.models import User
     from shared_lib.analytics.rollup import rollup
     from shared_lib.cache import get_redis_bytes

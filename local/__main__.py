@@ -13,9 +13,9 @@ import os
 import signal
 import sys
 import threading
-from pathlib import Path
 
-from local.platform import Platform, Ports, dev_profile, lock
+from local.platform import Platform, lock
+from local.settings import Ports, RuntimeSettings, dev_profile
 
 
 def dev() -> int:
@@ -27,9 +27,8 @@ def dev() -> int:
         return 1
     from local.web import build
 
-    environment = os.environ.get("STREAMFN_ENVIRONMENT", "development")
-    certificate, key = (os.environ.get(f"STREAMFN_TLS_{part}_FILE") for part in ("CERTIFICATE", "KEY"))
-    tls = (Path(certificate), Path(key)) if certificate and key else None
+    settings = RuntimeSettings()
+    environment, tls = settings.environment, settings.tls
     platform = Platform(profile, ports, site=build(), environment=environment, tls=tls)
     scheme = "https" if tls else "http"
     stopping = threading.Event()
@@ -63,7 +62,8 @@ def dev() -> int:
 
 
 def _dev_settings() -> None:
-    from local.platform import function_env, reset_caches
+    from local.platform import reset_caches
+    from local.settings import function_env
 
     os.environ.update(function_env(dev_profile(), Ports.from_environment(), environment="development"))
     reset_caches()

@@ -13,6 +13,7 @@ kill -9 included: delivery resumes when it starts again.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import socket
@@ -267,3 +268,20 @@ class Broker:
             self._pool.shutdown(wait=True, cancel_futures=False)
         if self._inbox:
             self._inbox.close()
+
+
+def http_send(port: int, path: str = "/", timeout: float = 30.0, token=None):
+    """POST a binary-mode event to whatever listens on 127.0.0.1:`port`, with the bearer
+    token `token()` gives (the subscriber's audience), if any."""
+
+    def send(headers: dict[str, str], body: bytes):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        authorization = {"Authorization": f"Bearer {token()}"} if token else {}
+        try:
+            connection.request("POST", path, body=body, headers={**headers, **authorization})
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+    return send

@@ -1,5 +1,5 @@
 """The rtmp-ingest pod on one machine: nginx with the RTMP module, from the template in
-rtmp-ingest/, and the callback sidecar, each its own process, supervised by the runtime.
+rtmp_ingest/, and the callback sidecar, each its own process, supervised by the runtime.
 
 nginx gets its own prefix, logs and temp paths under .local/<profile>/nginx and runs in
 the foreground as a child. Run as root, its workers drop to `nobody`, which owns the
@@ -8,7 +8,6 @@ media directory they write HLS and DASH into.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import signal
@@ -18,20 +17,10 @@ from pathlib import Path
 
 from local.processes import Supervised, spawn
 from local.services import ROOT, port_open, wait_for_port
+from rtmp_ingest.sidecar.config import render_nginx_conf, stat_token
 
 RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
-TEMPLATE = ROOT / "rtmp-ingest" / "nginx.conf.template"
-SIDECAR = ROOT / "rtmp-ingest" / "sidecar.py"
-
-
-def sidecar_module():
-    """rtmp-ingest/sidecar.py as a module (its folder name is not importable)."""
-    if "rtmp_ingest_sidecar" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("rtmp_ingest_sidecar", SIDECAR)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["rtmp_ingest_sidecar"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["rtmp_ingest_sidecar"]
+TEMPLATE = ROOT / "rtmp_ingest" / "nginx.conf.template"
 
 
 @dataclass
@@ -65,13 +54,13 @@ class Ingest:
             for path in (run, self.media_dir, *written):
                 shutil.chown(path, "nobody", "nogroup")
         conf = self.home / "nginx.conf"
-        conf.write_text(sidecar_module().render_nginx_conf(TEMPLATE.read_text(), {
+        conf.write_text(render_nginx_conf(TEMPLATE.read_text(), {
             "USER_DIRECTIVE": user, "RUN_DIR": str(run), "LOG_DIR": str(logs),
             "RTMP_MODULE": RTMP_MODULE, "RTMP_LISTEN": f"{self.ports.bind}:{self.ports.rtmp}",
             "SIDECAR_PORT": str(self.ports.sidecar), "UPDATE_SECONDS": str(self.update_seconds),
             "MEDIA_DIR": str(self.media_dir), "HTTP_LISTEN": f"127.0.0.1:{self.ports.media}",
             "STAT_PORT": str(self.ports.stat),
-            "STAT_TOKEN": sidecar_module().stat_token(self.env["STREAMFN_INGEST_SECRET"]),
+            "STAT_TOKEN": stat_token(self.env["STREAMFN_INGEST_SECRET"]),
         }))
         conf.chmod(0o600)  # it holds the stat page's token
         return conf
@@ -91,8 +80,9 @@ class Ingest:
                        # The ingest pod's own service-account token for the broker.
                        "STREAMFN_SENDER_TOKEN_FILE": str(Path(self.env["STREAMFN_SENDER_TOKEN_FILE"])
                                                          .with_name("rtmp-ingest"))}
+        command = [sys.executable, "-m", "rtmp_ingest.sidecar"]
         sidecar = Supervised("ingest sidecar",
-                             lambda: spawn([sys.executable, str(SIDECAR)], cwd=ROOT, env=sidecar_env,
+                             lambda: spawn(command, cwd=ROOT, env=sidecar_env,
                                            log_file=logs / "sidecar.log"))
         sidecar.ready = lambda: wait_for_port(self.ports.sidecar, what="the ingest sidecar",
                                               process=sidecar.process)

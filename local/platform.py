@@ -9,20 +9,17 @@ Every listener binds 127.0.0.1. Ports and the runtime's settings come from the e
 from __future__ import annotations
 
 import functools
-import http.client
 import logging
 import os
-import secrets
 import shutil
 import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from local import issuer, services
-from local.broker import QUEUE_ENV, WAKEUP_ENV, Broker, Delivery, Trigger
+from local.broker import QUEUE_ENV, WAKEUP_ENV, Broker, Delivery, Trigger, http_send
 from local.event_store import EventStore
 from local.frontdoor import FrontDoorConfig, render
 from local.ingest import Ingest, IngestPorts
@@ -32,94 +29,16 @@ from local.routes import RouteTable
 from local.runtime import Runtime
 from local.scheduler import Scheduler
 from local.services import ROOT
+from local.settings import (
+    Ports,
+    RuntimeSettings,
+    function_env,
+    media_dir,
+    sender_tokens,
+)
 
 log = logging.getLogger(__name__)
 INGRESS = "broker-ingress"
-
-
-@dataclass
-class Ports:
-    api: int = 8080
-    hls: int = 8081
-    internal: int = 8082
-    rtmp: int = 1935
-    stat: int = 8083
-    sidecar: int = 8084
-    functions: int = 9100
-    # Where the public listeners (API, RTMP) bind, and the host name public URLs carry.
-    # Loopback under `make dev`; a machine's own address in production.
-    bind: str = "127.0.0.1"
-    host: str = "127.0.0.1"
-
-    @classmethod
-    def from_environment(cls) -> Ports:
-        env = os.environ
-        return cls(
-            bind=env.get("STREAMFN_BIND_ADDRESS", "127.0.0.1"),
-            host=env.get("STREAMFN_PUBLIC_HOST", "127.0.0.1"),
-            api=int(env.get("STREAMFN_API_PORT", 8080)),
-            hls=int(env.get("STREAMFN_HLS_PORT", 8081)),
-            internal=int(env.get("STREAMFN_INTERNAL_PORT", 8082)),
-            rtmp=int(env.get("STREAMFN_RTMP_PORT", 1935)),
-            stat=int(env.get("STREAMFN_STAT_PORT", 8083)),
-            sidecar=int(env.get("STREAMFN_SIDECAR_PORT", 8084)),
-            functions=int(env.get("STREAMFN_FUNCTIONS_BASE_PORT", 9100)),
-        )
-
-
-def _secret_file(profile: services.Profile, name: str) -> str:
-    path = profile.home / "secrets" / name
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(32))
-    return path.read_text().strip()
-
-
-def media_dir(profile: services.Profile) -> Path:
-    """Where nginx writes HLS, DASH and recordings, and the functions write replays: the
-    volume the ingest pod and the media functions share on a cluster."""
-    return profile.home / "nginx" / "media"
-
-
-def function_env(profile: services.Profile, ports: Ports, *, environment: str,
-                 tls: bool = False) -> dict[str, str]:
-    """The settings every function process gets, as a ConfigMap and Secret would give them.
-    With TLS the front door serves the media too, so players load it from the page's own
-    (HTTPS) origin."""
-    from shared_lib.security import generate_signing_key
-
-    keys = profile.home / "keys"
-    private, jwks = keys / "jwt-private.pem", keys / "jwks.json"
-    if not private.exists():
-        generate_signing_key(private, jwks)
-    tokens = sender_tokens(profile)
-    tokens.refresh(force=True)
-    return {
-        "STREAMFN_ENVIRONMENT": environment,
-        "STREAMFN_DATABASE_URL": profile.database_url,
-        "STREAMFN_REDIS_URL": profile.redis_url,
-        "STREAMFN_JWT_PRIVATE_KEY_FILE": str(private),
-        "STREAMFN_JWT_PUBLIC_KEYS_FILE": str(jwks),
-        "STREAMFN_INGEST_SECRET": _secret_file(profile, "ingest-secret"),
-        "STREAMFN_PUBLIC_HLS_BASE_URL": (f"https://{ports.host}:{ports.api}" if tls
-                                         else f"http://{ports.host}:{ports.hls}"),
-        "STREAMFN_PUBLIC_RTMP_URL": f"rtmp://{ports.host}:{ports.rtmp}/live",
-        "STREAMFN_MEDIA_DIR": str(media_dir(profile)),
-        # `make dev` is for local testing: webhooks may point at receivers on this machine.
-        "STREAMFN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": str(environment == "development").lower(),
-        # Everyone on one machine registers from 127.0.0.1 while trying it out.
-        **({"STREAMFN_REGISTER_MAX_PER_ADDRESS": "1000"} if environment == "development" else {}),
-        "K_SINK": f"http://127.0.0.1:{ports.internal}/",
-        "STREAMFN_OIDC_ISSUER": issuer.ISSUER,
-        "STREAMFN_OIDC_JWKS_FILE": str(tokens.issuer.jwks_file),
-        "STREAMFN_SENDER_TOKEN_FILE": str(tokens.paths[issuer.FUNCTIONS]),
-    }
-
-
-def sender_tokens(profile: services.Profile) -> issuer.TokenFiles:
-    """The local issuer of the profile, and the senders' token files it keeps fresh."""
-    return issuer.TokenFiles(issuer.Issuer(profile.home / "keys"), profile.home / "tokens")
 
 
 def reset_caches() -> None:
@@ -130,23 +49,6 @@ def reset_caches() -> None:
                    cache.get_redis_bytes,
                    security.get_signer, security.get_jwks, security.get_verifier):
         cached.cache_clear()
-
-
-def http_send(port: int, path: str = "/", timeout: float = 30.0, token=None):
-    """POST a binary-mode event to whatever listens on 127.0.0.1:`port`, with the bearer
-    token `token()` gives (the subscriber's audience), if any."""
-
-    def send(headers: dict[str, str], body: bytes):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-        authorization = {"Authorization": f"Bearer {token()}"} if token else {}
-        try:
-            connection.request("POST", path, body=body, headers={**headers, **authorization})
-            response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            connection.close()
-
-    return send
 
 
 def _listeners(names: list[str], base: int) -> dict[str, socket.socket]:
@@ -181,11 +83,11 @@ class Platform:
         self.site = site
         self.extra_specs = list(extra_specs)  # benchmarks add their baseline beside the catalog
         self.tls = tls
-        env = os.environ
-        self.idle_seconds = idle_seconds if idle_seconds is not None else float(
-            env.get("STREAMFN_SCALE_TO_ZERO_SECONDS", 60))
-        self.scale_down_seconds = scale_down_seconds if scale_down_seconds is not None else float(
-            env.get("STREAMFN_SCALE_DOWN_SECONDS", 30))
+        settings = RuntimeSettings()
+        self.idle_seconds = (settings.scale_to_zero_seconds if idle_seconds is None
+                             else idle_seconds)
+        self.scale_down_seconds = (settings.scale_down_seconds if scale_down_seconds is None
+                                   else scale_down_seconds)
         self.env: dict[str, str] = {}
         self.servers: dict[str, Supervised] = {}
         self.runtime: Runtime | None = None
@@ -354,22 +256,6 @@ class Platform:
                 server.stop()
         services.stop_redis(self.profile)
         services.stop_postgres(self.profile)
-
-
-def dev_profile() -> services.Profile:
-    return services.Profile(
-        os.environ.get("STREAMFN_PROFILE", "dev"),
-        pg_port=int(os.environ.get("STREAMFN_PG_PORT", 55432)),
-        redis_port=int(os.environ.get("STREAMFN_REDIS_PORT", 56379)),
-    )
-
-
-def test_profile() -> services.Profile:
-    return services.Profile(
-        "test",
-        pg_port=int(os.environ.get("STREAMFN_TEST_PG_PORT", 55433)),
-        redis_port=int(os.environ.get("STREAMFN_TEST_REDIS_PORT", 56380)),
-    )
 
 
 def lock(path: Path) -> bool:

@@ -107,7 +107,7 @@ def _client(*, decode: bool) -> redis.Redis:
 
     settings = get_settings()
     return redis.Redis.from_url(
-        settings.redis_url,
+        settings.redis_url.get_secret_value(),
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
         health_check_interval=30,

@@ -1,8 +1,9 @@
 """Typed settings, read from the environment once and lazily through get_settings().
 
-Every variable is named STREAMFN_<FIELD> (upper case), except K_SINK and K_CE_OVERRIDES,
-which Knative injects under its own names. Nothing reads the environment at import time:
-a function pays for its settings on the first request that needs them.
+pydantic-settings reads them: every variable is named STREAMFN_<FIELD> (upper case), except
+K_SINK and K_CE_OVERRIDES, which Knative injects under its own names. Secrets are SecretStr,
+so they print as stars in a log or a traceback. Nothing reads the environment at import
+time: a function pays for its settings on the first request that needs them.
 
 Outside development and test, a missing or placeholder secret is a start-up error, so a
 cluster can never run with the signing key or ingest secret of a laptop.
@@ -10,11 +11,12 @@ cluster can never run with the signing key or ingest secret of a laptop.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDERS = {"", "change-me", "changeme", "secret", "placeholder"}
 RELAXED_ENVIRONMENTS = {"development", "test"}
@@ -24,13 +26,15 @@ class SettingsError(RuntimeError):
     """The environment describes a configuration that must not run."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STREAMFN_", frozen=True, extra="ignore",
+                                      populate_by_name=True, env_ignore_empty=True)
+
     environment: str = "development"
-    database_url: str = "postgresql+pg8000://streamfn@127.0.0.1:5432/streamfn"
+    database_url: SecretStr = SecretStr("postgresql+pg8000://streamfn@127.0.0.1:5432/streamfn")
     database_pool_size: int = 2
     database_max_overflow: int = 3
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_timeout_seconds: float = 0.5
 
     jwt_private_key_file: str = ""
@@ -72,9 +76,11 @@ class Settings:
     sender_token_file: str = ""
 
     max_body_bytes: int = 64 * 1024
-    ingest_secret: str = "change-me"
-    k_sink: str = ""
-    k_ce_overrides: str = ""
+    ingest_secret: SecretStr = SecretStr("change-me")
+    # Knative's own names: a SinkBinding injects these.
+    k_sink: str = Field(default="", validation_alias=AliasChoices("K_SINK", "k_sink"))
+    k_ce_overrides: str = Field(default="", validation_alias=AliasChoices("K_CE_OVERRIDES",
+                                                                            "k_ce_overrides"))
 
     @property
     def relaxed(self) -> bool:
@@ -86,14 +92,15 @@ class Settings:
     def read_public_keys(self) -> bytes:
         return _read_file(self.jwt_public_keys_file, "jwt_public_keys_file")
 
-    def validate(self) -> Settings:
+    @model_validator(mode="after")
+    def _fit_to_run(self) -> Settings:
         if self.bcrypt_rounds < 4 or self.bcrypt_rounds > 16:
             raise SettingsError("STREAMFN_BCRYPT_ROUNDS must be between 4 and 16")
         if self.replay_retention_days < 1:
             raise SettingsError("STREAMFN_REPLAY_RETENTION_DAYS must be at least 1")
         if self.relaxed:
             return self
-        if self.ingest_secret.strip().lower() in PLACEHOLDERS:
+        if self.ingest_secret.get_secret_value().strip().lower() in PLACEHOLDERS:
             raise SettingsError("STREAMFN_INGEST_SECRET is a placeholder outside development")
         if self.bcrypt_rounds < 12:
             raise SettingsError("STREAMFN_BCRYPT_ROUNDS below 12 is for development only")
@@ -108,35 +115,30 @@ def _read_file(path: str, field: str) -> bytes:
     return Path(path).read_bytes()
 
 
-TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+def env_name(field: str) -> str:
+    """The variable a field is read from."""
+    return field.upper() if field.startswith("k_") else f"STREAMFN_{field.upper()}"
 
 
-def _coerce(raw: str, kind: type) -> object:
-    if kind is bool:
-        if raw.strip().lower() not in TRUE | FALSE:
-            raise ValueError(raw)
-        return raw.strip().lower() in TRUE
-    if kind is int:
-        return int(raw)
-    if kind is float:
-        return float(raw)
-    return raw
+def _checked(build: Callable[[], Settings]) -> Settings:
+    """Settings, or a SettingsError naming the variable that is wrong (never its value)."""
+    try:
+        return build()
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        raise SettingsError(f"{env_name(field)}: {first['msg']}") from None
 
 
 def from_environment(environ: Mapping[str, str]) -> Settings:
-    values: dict[str, object] = {}
-    kinds = {"int": int, "float": float, "str": str, "bool": bool}
-    for field in dataclasses.fields(Settings):
-        name = field.name.upper() if field.name.startswith("k_") else f"STREAMFN_{field.name.upper()}"
-        if name in environ:
-            try:
-                values[field.name] = _coerce(environ[name], kinds[str(field.type)])
-            except ValueError:
-                raise SettingsError(f"{name} must be a {field.type}") from None
-    return Settings(**values).validate()  # type: ignore[arg-type]  # each coerced to its field's type
+    """The settings `environ` describes, and nothing else (what a child process started
+    with it will see)."""
+    values = {field: environ[env_name(field)] for field in Settings.model_fields
+              if environ.get(env_name(field))}
+    return _checked(lambda: Settings.model_validate(values))
 
 
 @functools.cache
 def get_settings() -> Settings:
     """The process's settings, read from the environment on first use."""
-    return from_environment(os.environ)
+    return _checked(Settings)

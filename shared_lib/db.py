@@ -63,7 +63,7 @@ def user_column(*, primary_key: bool = False) -> Mapped[uuid.UUID]:
 def get_engine() -> Engine:
     settings = get_settings()
     return create_engine(
-        settings.database_url,
+        settings.database_url.get_secret_value(),
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_pre_ping=True,
@@ -80,7 +80,7 @@ def batch_engine(*, timeout_seconds: int = 900) -> Engine:
     enough for a statement that runs for minutes. Request paths keep get_engine()'s 5 s."""
     from sqlalchemy.pool import NullPool
 
-    return create_engine(get_settings().database_url, poolclass=NullPool,
+    return create_engine(get_settings().database_url.get_secret_value(), poolclass=NullPool,
                          connect_args={"timeout": timeout_seconds}, hide_parameters=True)
 
 

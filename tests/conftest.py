@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 from local import services
-from local.platform import Ports, function_env, reset_caches, test_profile
+from local.platform import reset_caches
+from local.settings import Ports, function_env, test_profile
 
 TEST_SETTINGS = {
     "STREAMFN_ENVIRONMENT": "test",

@@ -19,7 +19,7 @@ def _app(name: str):
 
 def sender_token(name: str) -> str:
     """A token of the test profile's issuer for an event function, as its Trigger presents."""
-    from local.platform import sender_tokens, test_profile
+    from local.settings import sender_tokens, test_profile
     from shared_lib.events.sender import function_audience
 
     return sender_tokens(test_profile()).issuer.mint(

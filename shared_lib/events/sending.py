@@ -9,8 +9,6 @@ import json
 import logging
 import urllib.error
 import urllib.request
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from shared_lib.config import get_settings
@@ -23,22 +21,23 @@ SEND_TIMEOUT_SECONDS = 2.0
 def binary_headers(
     *, type: str, source: str, subject: str | None = None, event_id: str | None = None
 ) -> dict[str, str]:
-    """The ce-* headers of a binary-mode CloudEvent carrying JSON data."""
-    headers = {
-        "ce-specversion": "1.0",
-        "ce-id": event_id or str(uuid.uuid4()),
-        "ce-source": source,
-        "ce-type": type,
-        "ce-time": datetime.now(UTC).isoformat(),
-        "content-type": "application/json",
-    }
+    """The headers of a binary-mode CloudEvent carrying JSON data, made by the cloudevents
+    SDK (a new id and the time unless given), with K_CE_OVERRIDES' extensions."""
+    from cloudevents.conversion import to_binary
+    from cloudevents.http import CloudEvent
+
+    attributes: dict[str, str] = {"type": type, "source": source,
+                                  "datacontenttype": "application/json"}
+    if event_id:
+        attributes["id"] = event_id
     if subject:
-        headers["ce-subject"] = subject
+        attributes["subject"] = subject
     overrides = get_settings().k_ce_overrides
     if overrides:
         for name, value in json.loads(overrides).get("extensions", {}).items():
-            headers[f"ce-{name.lower()}"] = str(value)
-    return headers
+            attributes[name.lower()] = str(value)
+    headers, _ = to_binary(CloudEvent(attributes, None))
+    return dict(headers)
 
 
 def send(headers: dict[str, str], data: Any) -> bool:

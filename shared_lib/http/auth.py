@@ -23,7 +23,7 @@ INGEST_SECRET_HEADER = "X-Streamfn-Ingest-Secret"
 def authenticate(request: flask.Request, mode: str) -> AccessClaims | None:
     if mode == "internal":
         secret = request.headers.get(INGEST_SECRET_HEADER, "")
-        if not hmac.compare_digest(secret.encode(), get_settings().ingest_secret.encode()):
+        if not hmac.compare_digest(secret.encode(), get_settings().ingest_secret.get_secret_value().encode()):
             raise errors.NotAuthenticated("This endpoint is for the ingest tier only.")
         return None
     token = bearer_token(request)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import pytest
 
 from local.broker import Delivery
-from local.platform import Platform, Ports, test_profile
+from local.platform import Platform
+from local.settings import Ports, test_profile
 from tests.conftest import TEST_SETTINGS
 
 

@@ -122,7 +122,7 @@ def test_the_rtmp_ingest_image_serves_publish_and_playback(platform):
                    "STAT_URL": f"http://127.0.0.1:{ports['stat']}/stat",
                    "SHOW_RTMP_URL": f"rtmp://127.0.0.1:{ports['rtmp']}/show",
                    "K_SINK": platform.env["K_SINK"], "POD_NAME": "rtmp-ingest-test"}
-    command = entrypoint("rtmp-ingest/Containerfile")[0].replace("/app/", f"{ROOT}/")
+    command = entrypoint("rtmp_ingest/Containerfile")[0].replace("/app/", f"{ROOT}/")
     processes = [
         subprocess.Popen([command, "sidecar"], env={**os.environ, **sidecar_env},
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),

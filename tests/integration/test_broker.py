@@ -9,9 +9,8 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from local.broker import Broker, Delivery, Trigger
+from local.broker import Broker, Delivery, Trigger, http_send
 from local.event_store import EventStore
-from local.platform import http_send
 
 
 class Subscriber:

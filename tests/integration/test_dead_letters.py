@@ -22,7 +22,7 @@ def test_a_dead_letter_is_kept_listed_and_replayed_with_its_id(call, sink, monke
     for _ in range(2):
         stored = call("store-dead-letter", "POST", "/", data=b'{"follower_id": "a"}', headers=headers)
         assert stored.status_code == 202
-    secret = {INGEST_SECRET_HEADER: get_settings().ingest_secret}
+    secret = {INGEST_SECRET_HEADER: get_settings().ingest_secret.get_secret_value()}
     assert call("list-dead-letters", headers={}).status_code == 401
     listed = call("list-dead-letters", path="/internal/dead-letters?limit=100", headers=secret)
     mine = [d for d in listed.get_json()["items"] if d["event_id"] == event_id]
@@ -33,11 +33,11 @@ def test_a_dead_letter_is_kept_listed_and_replayed_with_its_id(call, sink, monke
     monkeypatch.setenv("K_SINK", url)
     reset_caches()
     replayed = call("replay-dead-letter", path=f"/internal/dead-letters/{mine[0]['id']}/replay",
-                    headers={INGEST_SECRET_HEADER: get_settings().ingest_secret})
+                    headers={INGEST_SECRET_HEADER: get_settings().ingest_secret.get_secret_value()})
     assert replayed.status_code == 200 and replayed.get_json()["replayed_at"]
     [(sent, body)] = received
     assert sent["Ce-Id"] == event_id and sent["Ce-Type"] == "dev.streamfn.user.followed"
     assert b"follower_id" in body
     missing = call("replay-dead-letter", path="/internal/dead-letters/999999999/replay",
-                   headers={INGEST_SECRET_HEADER: get_settings().ingest_secret})
+                   headers={INGEST_SECRET_HEADER: get_settings().ingest_secret.get_secret_value()})
     assert missing.status_code == 404

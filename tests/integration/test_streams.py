@@ -22,7 +22,7 @@ def create(call, token, **fields):
 def secret():
     from shared_lib.config import get_settings
 
-    return {INGEST_SECRET_HEADER: get_settings().ingest_secret}
+    return {INGEST_SECRET_HEADER: get_settings().ingest_secret.get_secret_value()}
 
 
 def authorize(call, key, phase="publish", headers=None):

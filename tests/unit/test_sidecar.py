@@ -8,9 +8,10 @@ import time
 import pytest
 from werkzeug.test import Client
 
-from local.ingest import sidecar_module
-
-sidecar = sidecar_module()
+from rtmp_ingest.sidecar import callbacks
+from rtmp_ingest.sidecar.callbacks import Sidecar
+from rtmp_ingest.sidecar.config import Config
+from rtmp_ingest.sidecar.events import EventSender
 
 
 class Broker:
@@ -31,13 +32,13 @@ def wait_for(check, timeout=5.0):
 
 
 def test_events_the_broker_did_not_take_survive_a_restart_of_the_sidecar(tmp_path):
-    down = sidecar.EventSender(tmp_path, send=Broker(up=False))
+    down = EventSender(tmp_path, send=Broker(up=False))
     for n in range(3):
         down.emit(type="dev.streamfn.stream.started", source="/rtmp-ingest/p", subject=f"s{n}",
                   data={"n": n})
     assert len(list(tmp_path.glob("*.json"))) == 3
     broker = Broker(up=True)
-    sidecar.EventSender(tmp_path, send=broker)  # the next sidecar on the same volume
+    EventSender(tmp_path, send=broker)  # the next sidecar on the same volume
     assert wait_for(lambda: len(broker.received) == 3)
     assert [data["n"] for _, data in broker.received] == [0, 1, 2], "in the order they happened"
     assert wait_for(lambda: not list(tmp_path.glob("*.json")))
@@ -45,9 +46,9 @@ def test_events_the_broker_did_not_take_survive_a_restart_of_the_sidecar(tmp_pat
 
 @pytest.fixture
 def app(tmp_path):
-    config = sidecar.Config(ingest_secret="s3cret", media_dir=tmp_path, pod="p")
+    config = Config(ingest_secret="s3cret", media_dir=tmp_path, pod="p")
     broker = Broker(up=True)
-    return sidecar.Sidecar(config, sidecar.EventSender(config.spool, send=broker)), broker
+    return Sidecar(config, EventSender(config.spool, send=broker)), broker
 
 
 def callback(app, path, form, remote="127.0.0.1"):
@@ -87,9 +88,8 @@ def test_only_the_relay_of_an_authorized_publish_goes_live_in_show(app):
 def test_an_authorized_publish_is_relayed_into_show_as_a_named_publish(app, monkeypatch):
     sidecar_app, _ = app
     stream = "5bdd3d7e-0000-4000-8000-000000000000"
-    sidecar_app.config.authorize_url = "http://authorize.invalid"
     answers = iter([(200, {"stream_id": stream}), (200, {"stream_id": stream})])
-    monkeypatch.setattr(sidecar, "call_function", lambda *_: next(answers))
+    monkeypatch.setattr(callbacks, "call_function", lambda *_: next(answers))
     first, second = (callback(sidecar_app, "/rtmp/publish", {"app": "live", "name": "live_key"})
                      for _ in range(2))
     assert first.status_code == second.status_code == 302

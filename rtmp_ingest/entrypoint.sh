@@ -16,12 +16,13 @@ case "${1:-}" in
     export RTMP_LISTEN="${RTMP_LISTEN:-1935}" HTTP_LISTEN="${HTTP_LISTEN:-8081}"
     export SIDECAR_PORT="${SIDECAR_PORT:-8084}" STAT_PORT="${STAT_PORT:-8083}"
     export UPDATE_SECONDS="${UPDATE_SECONDS:-2}"
-    "$PYTHON" "$HERE/sidecar.py" render "$HERE/nginx.conf.template" "$NGINX_HOME/nginx.conf"
+    PYTHONPATH="${PYTHONPATH:-$(dirname "$HERE")}" \
+      "$PYTHON" -m rtmp_ingest.sidecar render "$HERE/nginx.conf.template" "$NGINX_HOME/nginx.conf"
     exec nginx -p "$NGINX_HOME" -c "$NGINX_HOME/nginx.conf" -e "$NGINX_HOME/logs/error.log"
     ;;
   sidecar)
     export PYTHONPATH="${PYTHONPATH:-$(dirname "$HERE")}"
-    exec "$PYTHON" "$HERE/sidecar.py"
+    exec "$PYTHON" -m rtmp_ingest.sidecar
     ;;
   *)
     echo "usage: entrypoint.sh nginx|sidecar" >&2

@@ -1,0 +1,162 @@
+"""nginx-rtmp's callbacks (on localhost, HTTP/1.0), as a WSGI app.
+
+    live  on_publish       ask authorize-publish; yes: 302 to rtmp://127.0.0.1:PORT/show/<id>
+                           (nginx relays the stream into `show`), no or no answer: 403
+    live  on_update        every few seconds: is the key still valid? (a rotated key: 403,
+                           and nginx ends the publish)
+    show  on_publish       the relay began: emit dev.streamfn.stream.started
+    show  on_publish_done  the relay ended: emit dev.streamfn.stream.ended (exactly once)
+    show  on_record_done   nginx closed the broadcast's recording: emit
+                           dev.streamfn.recording.completed with the file's path
+
+It keeps no state about streams: the `show` callbacks carry the public id. Every form field
+is read by its FIRST value (a publisher may append `?name=other` to its URL, which nginx
+adds as a second field). The stream key arrives in the `name` field of the `live`
+callbacks and is never logged, stored or put in a URL.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rtmp_ingest.sidecar.config import SECRET_HEADER, Config
+from rtmp_ingest.sidecar.events import EventSender
+
+log = logging.getLogger("rtmp-ingest")
+
+STARTED, ENDED = "dev.streamfn.stream.started", "dev.streamfn.stream.ended"
+RECORDED = "dev.streamfn.recording.completed"
+
+
+def call_function(config: Config, url: str, payload: dict) -> tuple[int, dict]:
+    """POST JSON to an internal function; (status, body). Network trouble is status 0."""
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST",
+        headers={"Content-Type": "application/json", SECRET_HEADER: config.ingest_secret.get_secret_value()},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=config.timeout_seconds) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else {}
+    except urllib.error.HTTPError as error:
+        return error.code, {}
+    except (OSError, ValueError):
+        return 0, {}
+
+
+def _answer(status: int, location: str | None = None):
+    from werkzeug.wrappers import Response
+
+    headers = {"Location": location} if location else {}
+    return Response(b"", status=status, headers=headers)
+
+
+def _is_publish_id(value: str | None) -> bool:
+    return bool(value) and len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
+def public_id(value: str | None) -> str | None:
+    try:
+        return str(uuid.UUID(value or ""))
+    except ValueError:
+        return None
+
+
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
+@dataclass
+class Sidecar:
+    config: Config
+    events: EventSender | None = None
+
+    def __post_init__(self) -> None:
+        if self.events is None:
+            self.events = EventSender(self.config.spool)
+
+    def __call__(self, environ, start_response):
+        from werkzeug.wrappers import Request
+
+        request = Request(environ)
+        if request.path != "/healthz" and environ.get("REMOTE_ADDR") not in LOOPBACK:
+            return _answer(403)(environ, start_response)
+        # The first value of each field: `?name=other` appended to the URL comes second.
+        form = {key: request.form.getlist(key)[0] for key in request.form.keys()}
+        routes = {
+            "/rtmp/publish": self.on_publish,
+            "/rtmp/update": self.on_update,
+            "/rtmp/show/publish": self.on_show_publish,
+            "/rtmp/show/publish_done": self.on_show_publish_done,
+            "/rtmp/show/record_done": self.on_show_record_done,
+        }
+        if request.path == "/healthz":
+            return _answer(200)(environ, start_response)
+        handler = routes.get(request.path)
+        if handler is None or request.method != "POST":
+            return _answer(404)(environ, start_response)
+        return handler(form)(environ, start_response)
+
+    def on_publish(self, form: dict):
+        key = form.get("name", "")
+        if form.get("app") != "live" or not key:
+            return _answer(403)
+        status, body = call_function(self.config, self.config.authorize,
+                                     {"stream_key": key, "phase": "publish",
+                                      "pod": self.config.pod})
+        stream_id = public_id(body.get("stream_id")) if status == 200 else None
+        if stream_id is None:
+            # Refused, or the functions could not answer: fail closed.
+            log.info("refused a publish from %s (authorize answered %s)", form.get("addr"), status)
+            return _answer(403)
+        log.info("publish from %s authorized as stream %s", form.get("addr"), stream_id)
+        # Each publish is named, so a reconnect onto the same stream is told from the publish
+        # it replaces; the token lets `show` tell this relay from a key-less local publish.
+        publish_id = uuid.uuid4().hex
+        return _answer(302, f"{self.config.show}/{stream_id}?publish={publish_id}"
+                            f"&relay={self.config.relay_token(stream_id, publish_id)}")
+
+    def on_update(self, form: dict):
+        if form.get("call") != "update_publish" or form.get("app") != "live":
+            return _answer(200)  # the local relay's own updates
+        status, _ = call_function(self.config, self.config.authorize,
+                                  {"stream_key": form.get("name", ""), "phase": "update",
+                                   "pod": self.config.pod})
+        if status == 403 or status == 401:
+            log.info("ending a publish from %s: its key is no longer valid", form.get("addr"))
+            return _answer(403)
+        # Anything else (the functions briefly unreachable) keeps an authorized stream going.
+        return _answer(200)
+
+    def _show_event(self, form: dict, type: str, data: dict):
+        stream_id = public_id(form.get("name"))
+        if form.get("app") != "show" or stream_id is None:
+            return _answer(403)
+        now = datetime.now(UTC).isoformat()
+        publish = {"publish_id": form["publish"]} if _is_publish_id(form.get("publish")) else {}
+        self.events.emit(type=type, source=self.config.source, subject=stream_id,
+                         data={"stream_id": stream_id, "pod": self.config.pod, **publish, **data(now)})
+        log.info("%s %s", type.rsplit(".", 1)[-1], stream_id)
+        return _answer(200)
+
+    def on_show_publish(self, form: dict):
+        stream_id = public_id(form.get("name")) or ""
+        expected = self.config.relay_token(stream_id, form.get("publish", ""))
+        if not hmac.compare_digest(form.get("relay", ""), expected):
+            log.warning("refused a publish into show that is not a relay of an authorized one")
+            return _answer(403)
+        return self._show_event(form, STARTED, lambda now: {"started_at": now})
+
+    def on_show_publish_done(self, form: dict):
+        return self._show_event(form, ENDED, lambda now: {"ended_at": now, "reason": "publish_done"})
+
+    def on_show_record_done(self, form: dict):
+        # The path names the public id only (the `show` application is recorded).
+        return self._show_event(form, RECORDED, lambda now: {"path": form.get("path", ""),
+                                                             "recorded_at": now})
