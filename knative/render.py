@@ -1,9 +1,13 @@
-"""Render every manifest in knative/ (and func.yaml) from the function catalog.
+"""Render the manifests the function catalog drives: a Knative Service per function (and
+functions/kustomization.yaml listing them), the Triggers and PingSources, the Emissary
+Mappings, and the service accounts and EventPolicies of sender identity.
 
     python knative/render.py           write the files
     python knative/render.py --check   exit 1 if a fresh render differs from the files
 
-The rendered files are checked in; a test fails when they drift from the catalog.
+The rendered files are checked in; a test fails when they drift from the catalog. What the
+catalog does not drive (the namespace, config, secret templates, the rtmp-ingest pod, the
+web app) is plain YAML beside them, and knative/kustomization.yaml puts it all together.
 """
 
 from __future__ import annotations
@@ -23,8 +27,6 @@ from shared_lib.catalog import EVENT, HTTP, SCHEDULE, FunctionSpec  # noqa: E402
 
 NAMESPACE = "streamfn"
 FUNCTION_IMAGE = "ghcr.io/streamfn/streamfn-functions"
-INGEST_IMAGE = "ghcr.io/streamfn/streamfn-rtmp-ingest"
-WEB_IMAGE = "ghcr.io/streamfn/streamfn-web"
 VERSION = "0.1.0"
 BROKER = "default"
 DEAD_LETTER_SINK = "store-dead-letter"
@@ -168,186 +170,6 @@ def eventing(specs: list[FunctionSpec]) -> list[dict]:
     return documents
 
 
-def config() -> list[dict]:
-    return [
-        {"apiVersion": "v1", "kind": "ConfigMap",
-         "metadata": {"name": "streamfn-config", "namespace": NAMESPACE, "labels": _labels("config")},
-         "data": {
-             "STREAMFN_ENVIRONMENT": "production",
-             "STREAMFN_JWT_PUBLIC_KEYS_FILE": f"{JWKS_DIR}/jwks.json",
-             "STREAMFN_JWT_ISSUER": "streamfn",
-             "STREAMFN_JWT_AUDIENCE": "streamfn-api",
-             "STREAMFN_BCRYPT_ROUNDS": "12",
-             # Small pools per pod; PgBouncer (transaction pooling) in front of PostgreSQL.
-             "STREAMFN_DATABASE_POOL_SIZE": "2",
-             "STREAMFN_DATABASE_MAX_OVERFLOW": "3",
-             "STREAMFN_TRUSTED_PROXY_HOPS": "1",
-             "STREAMFN_PUBLIC_HLS_BASE_URL": "https://media.streamfn.example",
-             "STREAMFN_PUBLIC_RTMP_URL": "rtmp://ingest.streamfn.example/live",
-             "STREAMFN_STALE_STREAM_SECONDS": "60",
-             "STREAMFN_MEDIA_DIR": MEDIA_DIR,
-             "STREAMFN_REPLAY_RETENTION_DAYS": "30",
-             "K_SINK": f"http://broker-ingress.knative-eventing.svc.cluster.local/{NAMESPACE}/{BROKER}",
-             **identity.settings(),
-         }},
-        {"apiVersion": "v1", "kind": "ConfigMap",
-         "metadata": {"name": "streamfn-jwks", "namespace": NAMESPACE, "labels": _labels("config")},
-         "data": {"jwks.json": '{"keys": []}\n'}},
-    ]
-
-
-def secrets() -> list[dict]:
-    """Templates only: every value is a placeholder the functions refuse to run with."""
-    return [
-        {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-         "metadata": {"name": "streamfn-secrets", "namespace": NAMESPACE, "labels": _labels("config")},
-         "stringData": {
-             "STREAMFN_DATABASE_URL":
-                 f"postgresql+pg8000://streamfn:change-me@pgbouncer.{NAMESPACE}.svc.cluster.local:6432/streamfn",
-             "STREAMFN_REDIS_URL": f"redis://:change-me@redis.{NAMESPACE}.svc.cluster.local:6379/0",
-             "STREAMFN_INGEST_SECRET": "change-me",
-         }},
-        {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-         "metadata": {"name": "streamfn-jwt-signing", "namespace": NAMESPACE,
-                      "labels": _labels("config")},
-         "stringData": {"jwt-private.pem": "change-me: an Ed25519 private key in PEM\n"}},
-    ]
-
-
-def _env(values: dict) -> list[dict]:
-    return [{"name": key, "value": value} for key, value in values.items()]
-
-
-def rtmp_ingest() -> list[dict]:
-    common = {"SIDECAR_PORT": "8084", "STAT_PORT": "8083", "MEDIA_DIR": MEDIA_DIR}
-    media = [{"name": "media", "mountPath": MEDIA_DIR}]
-    from_config = [{"configMapRef": {"name": "streamfn-config"}}]
-    secret = {"name": "STREAMFN_INGEST_SECRET",
-              "valueFrom": {"secretKeyRef": {"name": "streamfn-secrets", "key": "STREAMFN_INGEST_SECRET"}}}
-    pod = {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
-    labels = {"app.kubernetes.io/name": "rtmp-ingest", **_labels("ingest")}
-    return [
-        {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-         "metadata": {"name": MEDIA_CLAIM, "namespace": NAMESPACE, "labels": _labels("media")},
-         # Live segments, recordings and replays (STREAMFN_REPLAY_RETENTION_DAYS bounds them).
-         "spec": {"accessModes": ["ReadWriteMany"],
-                  "resources": {"requests": {"storage": "200Gi"}}}},
-        {"apiVersion": "apps/v1", "kind": "Deployment",
-         "metadata": {"name": "rtmp-ingest", "namespace": NAMESPACE, "labels": labels},
-         "spec": {
-             "replicas": 1,
-             # A publish lives on one pod: replace pods one at a time, never all at once.
-             "strategy": {"type": "RollingUpdate",
-                          "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-             "selector": {"matchLabels": {"app.kubernetes.io/name": "rtmp-ingest"}},
-             "template": {
-                 "metadata": {"labels": labels},
-                 "spec": {
-                     "serviceAccountName": identity.INGEST_ACCOUNT,
-                     "terminationGracePeriodSeconds": 30,
-                     "containers": [
-                         {"name": "nginx", "image": f"{INGEST_IMAGE}:{VERSION}", "args": ["nginx"],
-                          # The ingest secret derives the stat page's token.
-                          "env": [*_env({**common, "RTMP_LISTEN": "1935", "HTTP_LISTEN": "8081",
-                                         "UPDATE_SECONDS": "2"}), secret],
-                          "ports": [{"name": "rtmp", "containerPort": 1935, "protocol": "TCP"},
-                                    {"name": "media", "containerPort": 8081, "protocol": "TCP"}],
-                          "readinessProbe": {"tcpSocket": {"port": 1935}, "periodSeconds": 5},
-                          "livenessProbe": {"tcpSocket": {"port": 1935}, "periodSeconds": 15},
-                          "resources": {"requests": {"cpu": "500m", "memory": "256Mi"},
-                                        "limits": {"cpu": "2", "memory": "1Gi"}},
-                          "volumeMounts": media},
-                         {"name": "sidecar", "image": f"{INGEST_IMAGE}:{VERSION}", "args": ["sidecar"],
-                          "env": [*_env({
-                              **common,
-                              # Probes come to the pod's address; callbacks only from loopback.
-                              "SIDECAR_HOST": "0.0.0.0",
-                              "AUTHORIZE_URL": f"http://{_host('authorize-publish')}/internal/ingest/authorize",
-                              "REPORT_URL": f"http://{_host('ingest-report')}/internal/ingest/report",
-                              "STAT_URL": "http://127.0.0.1:8083/stat",
-                              "SHOW_RTMP_URL": "rtmp://127.0.0.1:1935/show",
-                              "STREAMFN_SENDER_TOKEN_FILE":
-                                  identity.settings()["STREAMFN_SENDER_TOKEN_FILE"]}),
-                              secret, pod],
-                          "envFrom": from_config,
-                          "ports": [{"name": "callbacks", "containerPort": 8084, "protocol": "TCP"}],
-                          "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8084},
-                                             "periodSeconds": 5},
-                          "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8084},
-                                            "periodSeconds": 15},
-                          "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                                        "limits": {"cpu": "1", "memory": "256Mi"}},
-                          "volumeMounts": [*media, identity.sender_volume()[1]]},
-                     ],
-                     "volumes": [MEDIA_VOLUME, identity.sender_volume()[0]],
-                 },
-             },
-         }},
-        {"apiVersion": "v1", "kind": "Service",
-         "metadata": {"name": "rtmp-ingest", "namespace": NAMESPACE, "labels": labels},
-         "spec": {"type": "LoadBalancer",
-                  "selector": {"app.kubernetes.io/name": "rtmp-ingest"},
-                  "ports": [{"name": "rtmp", "port": 1935, "targetPort": 1935, "protocol": "TCP"},
-                            {"name": "media", "port": 80, "targetPort": 8081, "protocol": "TCP"}]}},
-        {"apiVersion": "sources.knative.dev/v1", "kind": "SinkBinding",
-         "metadata": {"name": "rtmp-ingest", "namespace": NAMESPACE, "labels": labels},
-         "spec": {"subject": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "rtmp-ingest"},
-                  "sink": {"ref": {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker",
-                                   "name": BROKER}}}},
-    ]
-
-
-def web() -> list[dict]:
-    """The web app: static files from nginx (web/Containerfile), at every path that no API
-    Mapping claims. Kept warm: it is the first thing a visitor loads."""
-    probe = {"httpGet": {"path": "/healthz"}}
-    return [
-        {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
-         "metadata": {"name": "web", "namespace": NAMESPACE, "labels": _labels("web")},
-         "spec": {"template": {
-             "metadata": {"annotations": {"autoscaling.knative.dev/min-scale": "1",
-                                          "autoscaling.knative.dev/max-scale": "5",
-                                          "autoscaling.knative.dev/target": "500"}},
-             "spec": {
-                 "timeoutSeconds": 30,
-                 "containers": [{
-                     "image": f"{WEB_IMAGE}:{VERSION}",
-                     "ports": [{"containerPort": 8080}],
-                     "resources": {"requests": {"cpu": "50m", "memory": "32Mi"},
-                                   "limits": {"cpu": "500m", "memory": "128Mi"}},
-                     "readinessProbe": {**probe, "periodSeconds": 5},
-                     "livenessProbe": {**probe, "periodSeconds": 15},
-                 }],
-             },
-         }}},
-        {"apiVersion": "getambassador.io/v3alpha1", "kind": "Mapping",
-         "metadata": {"name": "web", "namespace": NAMESPACE, "labels": _labels("web")},
-         "spec": {"hostname": "*", "prefix": "/", "rewrite": "",
-                  "service": f"http://{_host('web')}", "host_rewrite": _host("web"),
-                  "timeout_ms": 30000,
-                  # Below every API route: the app only gets what the API does not claim.
-                  "precedence": -100}},
-    ]
-
-
-def func_yaml() -> dict:
-    return {
-        "specVersion": "0.36.0",
-        "name": "streamfn-functions",
-        "runtime": "python",
-        "image": f"{FUNCTION_IMAGE}:{VERSION}",
-        "namespace": NAMESPACE,
-        "created": "2026-11-25T00:00:00Z",
-        "invoke": "http",
-        "build": {"builder": "pack", "buildEnvs": [{"name": "BP_CPYTHON_VERSION", "value": "3.11"}]},
-        "run": {"envs": [{"name": "FUNCTION_SOURCE", "value": "functions/accounts.py"},
-                         {"name": "FUNCTION_TARGET", "value": "login"}]},
-        "deploy": {"namespace": NAMESPACE,
-                   "healthEndpoints": {"liveness": "/healthz", "readiness": "/healthz"},
-                   "options": {"scale": {"min": 0, "max": 20, "metric": "concurrency", "target": 14}}},
-    }
-
-
 def _dump(documents: list[dict]) -> str:
     return GENERATED + "".join("---\n" + yaml.safe_dump(d, sort_keys=False) for d in documents)
 
@@ -357,28 +179,16 @@ def render() -> dict[Path, str]:
     specs = load_catalog()
     here = ROOT / "knative"
     files = {
-        here / "namespace.yaml": _dump([{"apiVersion": "v1", "kind": "Namespace",
-                                         "metadata": {"name": NAMESPACE, "labels": _labels("namespace")}}]),
-        here / "config.yaml": _dump(config()),
-        here / "secrets.yaml": _dump(secrets()),
         here / "identity.yaml": _dump(identity.identity()),
         here / "eventing.yaml": _dump(eventing(specs)),
         here / "mappings.yaml": _dump([mapping(s) for s in specs if s.kind == HTTP and not s.internal]),
-        here / "rtmp-ingest.yaml": _dump(rtmp_ingest()),
-        here / "web.yaml": _dump(web()),
-        ROOT / "func.yaml": GENERATED + yaml.safe_dump(func_yaml(), sort_keys=False),
     }
     for spec in specs:
         files[here / "functions" / f"{spec.name}.yaml"] = _dump([function_service(spec)])
-    resources = sorted(str(path.relative_to(here)) for path in files if path.parent != ROOT)
-    files[here / "kustomization.yaml"] = GENERATED + yaml.safe_dump({
+    files[here / "functions" / "kustomization.yaml"] = GENERATED + yaml.safe_dump({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "namespace": NAMESPACE,
-        "resources": ["namespace.yaml", *[r for r in resources if r != "namespace.yaml"]],
-        "images": [{"name": FUNCTION_IMAGE, "newTag": VERSION},
-                   {"name": INGEST_IMAGE, "newTag": VERSION},
-                   {"name": WEB_IMAGE, "newTag": VERSION}],
+        "resources": sorted(f"{spec.name}.yaml" for spec in specs),
     }, sort_keys=False)
     return files
 

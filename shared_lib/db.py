@@ -13,11 +13,22 @@ import abc
 import functools
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from sqlalchemy import DateTime, Engine, ForeignKey, Tuple, create_engine, func, literal, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Interval,
+    Tuple,
+    create_engine,
+    func,
+    literal,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -231,6 +242,11 @@ class SqlRepository(Repository[T]):
         """Re-read a row this transaction (or a concurrent one) has changed in SQL."""
         self.session.refresh(item)
         return item
+
+
+def seconds_ago(seconds: float) -> ColumnElement[datetime]:
+    """now() minus `seconds`, the interval a bound parameter (never text in the statement)."""
+    return func.now() - literal(timedelta(seconds=seconds), Interval())
 
 
 def escape_like(value: str) -> str:

@@ -7,12 +7,12 @@ import abc
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, text, tuple_, update
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared_lib.accounts.models import RefreshToken, RevokedAccessToken, User
-from shared_lib.db import Repository, SqlRepository, escape_like, keyset
+from shared_lib.db import Repository, SqlRepository, escape_like, keyset, seconds_ago
 from shared_lib.statuses import StreamStatus
 from shared_lib.streams.models import LiveStream
 
@@ -129,7 +129,7 @@ class SqlRefreshTokenRepository(SqlRepository[RefreshToken], RefreshTokenReposit
         return self.session.scalar(query.limit(1)) is not None
 
     def revoked_families_since(self, *, seconds: int) -> list[uuid.UUID]:
-        since = func.now() - text(f"interval '{int(seconds)} seconds'")
+        since = seconds_ago(seconds)
         query = select(RefreshToken.family_id).where(RefreshToken.revoked_at > since).distinct()
         return list(self.session.scalars(query))
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import abc
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from shared_lib.db import SqlRepository
+from shared_lib.db import SqlRepository, seconds_ago
 from shared_lib.events.models import DeadLetter, OutboxEvent, ProcessedEvent
 
 
@@ -51,7 +51,7 @@ class SqlOutboxRepository:
 
     def pending(self, *, older_than_seconds: int, limit: int) -> list[OutboxEvent]:
         """The oldest unsent events, locked so that two relays never send the same batch."""
-        cutoff = func.now() - text(f"interval '{int(older_than_seconds)} seconds'")
+        cutoff = seconds_ago(older_than_seconds)
         query = (
             select(OutboxEvent)
             .where(OutboxEvent.created_at < cutoff)

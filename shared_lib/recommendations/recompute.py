@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -35,150 +36,21 @@ LOCK = "hashtext('streamfn:recommendations')"
 # co-viewing, then what is popular.
 SCORES = {"follow": 1000.0, "category": 300.0, "coview": 100.0, "fof": 100.0, "popular": 10.0}
 
-COMMON = [
-    # Each channel's category: the one most of its streams had.
-    """CREATE UNLOGGED TABLE rec_work.rec_channel_category AS
-       SELECT DISTINCT ON (s.user_id) s.user_id AS channel_id, m.category
-       FROM live_streams s JOIN stream_metadata m ON m.stream_id = s.id
-       WHERE m.category IS NOT NULL
-       GROUP BY s.user_id, m.category
-       ORDER BY s.user_id, count(*) DESC, max(s.created_at) DESC""",
-    # A channel's popularity: followers, and viewers counted twice.
-    """CREATE UNLOGGED TABLE rec_work.rec_category_top AS
-       SELECT channel_id, category, pop, rank FROM (
-         SELECT c.channel_id, c.category,
-                (u.followers_count + 2 * coalesce(w.viewers, 0))::float8 AS pop,
-                row_number() OVER (PARTITION BY c.category
-                                   ORDER BY u.followers_count + 2 * coalesce(w.viewers, 0) DESC,
-                                            c.channel_id) AS rank
-         FROM rec_work.rec_channel_category c JOIN users u ON u.id = c.channel_id
-         LEFT JOIN (SELECT channel_id, count(*) AS viewers FROM channel_views GROUP BY 1) w
-           ON w.channel_id = c.channel_id) ranked
-       WHERE rank <= 15""",
-]
-
-INTEREST = [
-    # What each user is interested in: watch time, and a follow counting as five minutes (a
-    # channel both watched and followed has two rows; every use of the table sums them).
-    """CREATE UNLOGGED TABLE rec_work.rec_interest AS
-       SELECT user_id, channel_id, (watch_seconds + 60)::float8 AS weight FROM channel_views
-       UNION ALL
-       SELECT follower_id, followed_id, 300::float8 FROM user_relationships""",
-    # Each user's eight strongest interests seed co-viewing.
-    """CREATE UNLOGGED TABLE rec_work.rec_interest_top AS
-       SELECT user_id, channel_id, weight FROM (
-         SELECT user_id, channel_id, weight,
-                row_number() OVER (PARTITION BY user_id ORDER BY weight DESC, channel_id) AS rank
-         FROM rec_work.rec_interest) ranked WHERE rank <= 8""",
-    """CREATE INDEX ON rec_work.rec_interest_top (user_id)""",
-    """CREATE UNLOGGED TABLE rec_work.rec_interest_total AS
-       SELECT user_id, sum(weight) AS weight FROM rec_work.rec_interest GROUP BY 1""",
-    """CREATE UNIQUE INDEX ON rec_work.rec_interest_total (user_id)""",
-    # The categories each user watches (or follows), as shares, top two.
-    """CREATE UNLOGGED TABLE rec_work.rec_user_category AS
-       SELECT user_id, category, share FROM (
-         SELECT i.user_id, c.category,
-                sum(i.weight) / sum(sum(i.weight)) OVER (PARTITION BY i.user_id) AS share,
-                row_number() OVER (PARTITION BY i.user_id ORDER BY sum(i.weight) DESC,
-                                   c.category) AS rank
-         FROM rec_work.rec_interest i
-         JOIN rec_work.rec_channel_category c ON c.channel_id = i.channel_id
-         GROUP BY i.user_id, c.category) ranked
-       WHERE rank <= 2""",
-    """CREATE INDEX ON rec_work.rec_user_category (user_id)""",
-    """CREATE UNLOGGED TABLE rec_work.rec_users AS
-       SELECT user_id, row_number() OVER (ORDER BY user_id) AS n
-       FROM rec_work.rec_interest_total""",
-    """CREATE INDEX ON rec_work.rec_users (n)""",
-]
-
-COVIEW = [
-    # Co-viewing: channels whose audiences overlap (cosine), from each viewer's 20 most
-    # watched channels; the 10 most similar per channel.
-    """CREATE UNLOGGED TABLE rec_work.rec_viewing AS
-       SELECT user_id, channel_id FROM (
-         SELECT user_id, channel_id, row_number() OVER (PARTITION BY user_id
-                                                        ORDER BY watch_seconds DESC) AS rank
-         FROM channel_views) ranked WHERE rank <= 20""",
-    """CREATE UNLOGGED TABLE rec_work.rec_audience AS
-       SELECT channel_id, count(*)::float AS viewers FROM rec_work.rec_viewing GROUP BY 1""",
-    """CREATE UNLOGGED TABLE rec_work.rec_similar AS
-       SELECT a, b, similarity FROM (
-         SELECT pairs.a, pairs.b, pairs.common / sqrt(na.viewers * nb.viewers) AS similarity,
-                row_number() OVER (PARTITION BY pairs.a ORDER BY pairs.common DESC, pairs.b) AS rank
-         FROM (SELECT x.channel_id AS a, y.channel_id AS b, count(*) AS common
-               FROM rec_work.rec_viewing x JOIN rec_work.rec_viewing y
-                 ON y.user_id = x.user_id AND y.channel_id <> x.channel_id
-               GROUP BY 1, 2) pairs
-         JOIN rec_work.rec_audience na ON na.channel_id = pairs.a
-         JOIN rec_work.rec_audience nb ON nb.channel_id = pairs.b) ranked
-       WHERE rank <= 10""",
-    """CREATE INDEX ON rec_work.rec_similar (a)""",
-]
-
-ANALYZE = ("ANALYZE rec_work.rec_interest, rec_work.rec_interest_top, rec_work.rec_similar, "
-           "rec_work.rec_users, "
-           "rec_work.rec_user_category, rec_work.rec_category_top")
-
-def _top_k(table: str, sources: list[str], *, exclude_followed: bool = False) -> str:
-    """INSERT the K best candidates per user of this batch from the union of `sources`
-    (each yields user_id, channel_id, score, reason, detail); a channel named by several
-    sources keeps its best score. Never the user themself."""
-    followed = """
-      AND NOT EXISTS (SELECT 1 FROM user_relationships f
-                      WHERE f.follower_id = candidates.user_id
-                        AND f.followed_id = candidates.channel_id)""" if exclude_followed else ""
-    union = "\n      UNION ALL\n".join(sources)
-    return f"""
-INSERT INTO {table}_next (user_id, channel_id, score, reason, detail)
-SELECT user_id, channel_id, score, reason, detail FROM (
-  SELECT best.*, row_number() OVER (PARTITION BY user_id ORDER BY score DESC, channel_id) AS rank
-  FROM (
-    SELECT DISTINCT ON (user_id, channel_id) user_id, channel_id, score, reason, detail FROM (
-      {union}
-    ) candidates
-    WHERE candidates.channel_id <> candidates.user_id{followed}
-    ORDER BY user_id, channel_id, score DESC
-  ) best
-) ranked WHERE rank <= :k
-"""
+SQL = Path(__file__).with_name("sql")
+# Bound into the candidate statements: one mutual follow outweighs the best category match
+# among channel suggestions.
+STREAM_SCORES = {"follow_score": SCORES["follow"], "coview_score": SCORES["coview"],
+                 "category_score": SCORES["category"]}
+USER_SCORES = {"fof_score": SCORES["fof"], "category_score": SCORES["fof"] * 0.5}
 
 
-def _by_category(weight: float) -> str:
-    """Popular channels of the batch's users' categories, weighted by each category's share."""
-    return f"""SELECT c.user_id, t.channel_id, {weight} * c.share / t.rank, 'category', t.category
-      FROM rec_work.rec_user_category c JOIN rec_work.rec_users u ON u.user_id = c.user_id
-      JOIN rec_work.rec_category_top t ON t.category = c.category
-      WHERE u.n BETWEEN :lo AND :hi"""
+def statements(name: str) -> list[str]:
+    """The statements of sql/NAME.sql, in order: `;` at a line's end ends each, and comment
+    lines (`--`) are for the reader, not the server."""
+    lines = [line for line in (SQL / f"{name}.sql").read_text().splitlines()
+             if not line.lstrip().startswith("--")]
+    return [part.strip().rstrip(";") for part in "\n".join(lines).split(";\n") if part.strip()]
 
-
-FOLLOWED = f"""SELECT r.follower_id AS user_id, r.followed_id AS channel_id,
-             {SCORES['follow']}::float8 AS score, 'follow' AS reason, NULL AS detail
-      FROM user_relationships r JOIN rec_work.rec_users u ON u.user_id = r.follower_id
-      WHERE u.n BETWEEN :lo AND :hi"""
-
-CO_VIEWED = f"""SELECT i.user_id, s.b, {SCORES['coview']} * sum(s.similarity * i.weight)
-                             / max(total.weight), 'coview', NULL
-      FROM rec_work.rec_interest_top i JOIN rec_work.rec_users u ON u.user_id = i.user_id
-      JOIN rec_work.rec_similar s ON s.a = i.channel_id
-      JOIN rec_work.rec_interest_total total ON total.user_id = i.user_id
-      WHERE u.n BETWEEN :lo AND :hi
-      GROUP BY i.user_id, s.b"""
-
-FRIENDS_OF_FRIENDS = f"""SELECT r1.follower_id AS user_id, r2.followed_id AS channel_id,
-             ({SCORES['fof']} * count(*))::float8 AS score,
-             'fof' AS reason, count(*)::text AS detail
-      FROM user_relationships r1 JOIN rec_work.rec_users u ON u.user_id = r1.follower_id
-      JOIN user_relationships r2 ON r2.follower_id = r1.followed_id
-      WHERE u.n BETWEEN :lo AND :hi
-      GROUP BY r1.follower_id, r2.followed_id"""
-
-STREAM_CANDIDATES = _top_k("recommended_streams",
-                           [FOLLOWED, CO_VIEWED, _by_category(SCORES["category"])])
-# Channel suggestions: one mutual follow outweighs the best category match.
-USER_CANDIDATES = _top_k("recommended_users",
-                         [FRIENDS_OF_FRIENDS, _by_category(SCORES["fof"] * 0.5)],
-                         exclude_followed=True)
 
 TABLES = ("recommended_streams", "recommended_users")
 
@@ -270,10 +142,10 @@ def _prepare(connection: Connection, engine: Engine) -> int:
     connection.execute(text("CREATE SCHEMA rec_work"))
     for table in TABLES:
         connection.execute(text(f"CREATE TABLE {table}_next (LIKE {table} INCLUDING DEFAULTS)"))
-    _statements(COMMON)(connection)
+    _statements(statements("common"))(connection)
     connection.commit()
-    _in_parallel(engine, [_statements(INTEREST), _statements(COVIEW)])
-    connection.execute(text(ANALYZE))
+    _in_parallel(engine, [_statements(statements("interest")), _statements(statements("coview"))])
+    _statements(statements("analyze"))(connection)
     connection.commit()
     return int(connection.execute(text("SELECT count(*) FROM rec_work.rec_users")).scalar() or 0)
 
@@ -283,6 +155,7 @@ def _fill(engine: Engine, users: int, *, batch: int, top_k: int,
     """Two connections take alternate batches; each batch writes both kinds. Then each
     staging table gets its primary key, the two built side by side."""
     starts = list(range(1, users + 1, batch))
+    [streams], [users_] = statements("stream_candidates"), statements("user_candidates")
 
     def batches(mine: list[tuple[int, int]]) -> Job:
         def job(connection: Connection) -> None:
@@ -290,8 +163,8 @@ def _fill(engine: Engine, users: int, *, batch: int, top_k: int,
                 if fail_after_batches is not None and index >= fail_after_batches:
                     raise RuntimeError("recompute interrupted (test)")
                 bounds = {"lo": lo, "hi": lo + batch - 1, "k": top_k}
-                connection.execute(text(STREAM_CANDIDATES), bounds)
-                connection.execute(text(USER_CANDIDATES), bounds)
+                connection.execute(text(streams), {**bounds, **STREAM_SCORES})
+                connection.execute(text(users_), {**bounds, **USER_SCORES})
                 connection.commit()
         return job
 

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, tuple_, update
+from sqlalchemy import Select, func, select, tuple_, update
 
 from shared_lib.accounts.models import User
-from shared_lib.db import SqlRepository, escape_like, keyset
+from shared_lib.db import SqlRepository, escape_like, keyset, seconds_ago
 from shared_lib.recordings.models import Recording
 from shared_lib.statuses import StreamStatus
 from shared_lib.streams.models import LiveStream, StreamMetadata
@@ -92,12 +92,12 @@ class SqlStreamRepository(SqlRepository[LiveStream]):
             update(LiveStream)
             .where(LiveStream.id == stream_id,
                    (LiveStream.last_seen_at.is_(None))
-                   | (LiveStream.last_seen_at < func.now() - text(f"interval '{every_seconds} seconds'")))
+                   | (LiveStream.last_seen_at < seconds_ago(every_seconds)))
             .values(last_seen_at=func.now())
         )
 
     def stale_live(self, *, older_than_seconds: int, limit: int = 500) -> list[LiveStream]:
-        cutoff = func.now() - text(f"interval '{int(older_than_seconds)} seconds'")
+        cutoff = seconds_ago(older_than_seconds)
         query = (select(LiveStream)
                  .where(LiveStream.status == StreamStatus.LIVE,
                         func.coalesce(LiveStream.last_seen_at, LiveStream.started_at) < cutoff)

@@ -1,0 +1,28 @@
+-- The K best channels for each user of a batch (:lo to :hi) to follow: friends of friends
+-- (with their mutual count), and popular channels of their categories; never one followed.
+INSERT INTO recommended_users_next (user_id, channel_id, score, reason, detail)
+SELECT user_id, channel_id, score, reason, detail FROM (
+  SELECT best.*, row_number() OVER (PARTITION BY user_id ORDER BY score DESC, channel_id) AS rank
+  FROM (
+    SELECT DISTINCT ON (user_id, channel_id) user_id, channel_id, score, reason, detail FROM (
+      SELECT r1.follower_id AS user_id, r2.followed_id AS channel_id,
+             (CAST(:fof_score AS float8) * count(*)) AS score,
+             'fof' AS reason, count(*)::text AS detail
+      FROM user_relationships r1 JOIN rec_work.rec_users u ON u.user_id = r1.follower_id
+      JOIN user_relationships r2 ON r2.follower_id = r1.followed_id
+      WHERE u.n BETWEEN :lo AND :hi
+      GROUP BY r1.follower_id, r2.followed_id
+      UNION ALL
+      SELECT c.user_id, t.channel_id, CAST(:category_score AS float8) * c.share / t.rank,
+             'category', t.category
+      FROM rec_work.rec_user_category c JOIN rec_work.rec_users u ON u.user_id = c.user_id
+      JOIN rec_work.rec_category_top t ON t.category = c.category
+      WHERE u.n BETWEEN :lo AND :hi
+    ) candidates
+    WHERE candidates.channel_id <> candidates.user_id
+      AND NOT EXISTS (SELECT 1 FROM user_relationships f
+                      WHERE f.follower_id = candidates.user_id
+                        AND f.followed_id = candidates.channel_id)
+    ORDER BY user_id, channel_id, score DESC
+  ) best
+) ranked WHERE rank <= :k
