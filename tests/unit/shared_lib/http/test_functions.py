@@ -157,7 +157,7 @@ def test_the_public_surface_of_shared_lib_http_is_what_functions_import():
 
 def test_functions_import_the_pipeline_only_through_its_public_surface():
     """(The OpenAPI builder is not the pipeline: only the openapi function imports it.)"""
-    root = Path(__file__).resolve().parents[2] / "functions"
+    root = Path(__file__).resolve().parents[4] / "functions"
     reaching_in = [f"{module.name}: {line.strip()}" for module in sorted(root.glob("*.py"))
                    for line in module.read_text().splitlines()
                    if "from shared_lib.http." in line and "shared_lib.http.openapi" not in line]
