@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from shared_lib.catalog import Scaling
 from shared_lib.http import PageQuery, http_function, scheduled_function
-from shared_lib.recommendations import ranking, recompute
+from shared_lib.recommendations import ranking
 from shared_lib.recommendations.shapes import StreamRecommendations, UserRecommendations
 
 if TYPE_CHECKING:
@@ -37,4 +37,6 @@ def recommended_users(query: PageQuery, account: User, uow: UnitOfWork) -> UserR
 @scheduled_function("*/10 * * * *", scaling=RECOMPUTE)
 def recompute_recommendations() -> None:
     """Recompute every active user's recommendations in set-based SQL, then swap them in."""
+    from shared_lib.recommendations import recompute  # SQLAlchemy Core: only this one needs it
+
     recompute.run()

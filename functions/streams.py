@@ -4,11 +4,10 @@ rotate-stream-key."""
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
-from shared_lib.accounts.models import User
 from shared_lib.catalog import Scaling
 from shared_lib.config import get_settings
-from shared_lib.db import UnitOfWork
 from shared_lib.http import PageQuery, Reply, http_function
 from shared_lib.streams import directory, services
 from shared_lib.streams.shapes import (
@@ -19,6 +18,10 @@ from shared_lib.streams.shapes import (
     StreamPage,
     StreamQuery,
 )
+
+if TYPE_CHECKING:
+    from shared_lib.accounts.models import User
+    from shared_lib.db import UnitOfWork
 
 # The browse and watch pages: a cold start here costs a viewer ~1 s (SQLAlchemy's import
 # alone is ~0.45 s, bench/cold_start.py), so one pod of each stays warm.

@@ -13,7 +13,6 @@ kill -9 included: delivery resumes when it starts again.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import socket
@@ -22,6 +21,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+
+import httpx
 
 from local.event_store import EventStore, Leased
 
@@ -160,7 +161,7 @@ class Broker:
         attempts = leased.attempts + 1
         try:
             response = trigger.send(leased.headers, leased.body)
-        except OSError as exc:
+        except (OSError, httpx.TransportError) as exc:
             delivered, retryable, reason = False, True, f"network error: {exc}"
         except Exception as exc:  # noqa: BLE001 - a broken subscriber is a failed attempt
             delivered, retryable, reason = False, True, f"{type(exc).__name__}: {exc}"
@@ -274,14 +275,14 @@ def http_send(port: int, path: str = "/", timeout: float = 30.0, token=None):
     """POST a binary-mode event to whatever listens on 127.0.0.1:`port`, with the bearer
     token `token()` gives (the subscriber's audience), if any."""
 
+    from shared_lib import outbound
+
+    url = f"http://127.0.0.1:{port}{path}"
+
     def send(headers: dict[str, str], body: bytes):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         authorization = {"Authorization": f"Bearer {token()}"} if token else {}
-        try:
-            connection.request("POST", path, body=body, headers={**headers, **authorization})
-            response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            connection.close()
+        response = outbound.client().post(url, content=body, headers={**headers, **authorization},
+                                          timeout=timeout)
+        return response.status_code, dict(response.headers), response.content
 
     return send

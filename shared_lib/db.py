@@ -238,6 +238,12 @@ class SqlRepository(Repository[T]):
     def get(self, key: Any) -> T | None:
         return self.session.get(self.model, key)
 
+    def create(self, **fields: Any) -> T:
+        """A new row of this repository's table, added (its server defaults fetched). Domain
+        code makes rows through here, so it never imports the models, and a function that
+        does not reach the database never pays for SQLAlchemy."""
+        return self.add(self.model(**fields))
+
     def reload(self, item: T) -> T:
         """Re-read a row this transaction (or a concurrent one) has changed in SQL."""
         self.session.refresh(item)

@@ -18,16 +18,17 @@ callbacks and is never logged, stored or put in a URL.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
-import urllib.error
-import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
+
 from rtmp_ingest.sidecar.config import SECRET_HEADER, Config
 from rtmp_ingest.sidecar.events import EventSender
+from shared_lib import outbound
 
 log = logging.getLogger("rtmp-ingest")
 
@@ -37,18 +38,14 @@ RECORDED = "dev.streamfn.recording.completed"
 
 def call_function(config: Config, url: str, payload: dict) -> tuple[int, dict]:
     """POST JSON to an internal function; (status, body). Network trouble is status 0."""
-    request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), method="POST",
-        headers={"Content-Type": "application/json", SECRET_HEADER: config.ingest_secret.get_secret_value()},
-    )
+    secret = config.ingest_secret.get_secret_value()
     try:
-        with urllib.request.urlopen(request, timeout=config.timeout_seconds) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else {}
-    except urllib.error.HTTPError as error:
-        return error.code, {}
-    except (OSError, ValueError):
+        response = outbound.client().post(url, json=payload, headers={SECRET_HEADER: secret},
+                                          timeout=config.timeout_seconds)
+        body = response.json() if response.content and response.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError):
         return 0, {}
+    return response.status_code, body if isinstance(body, dict) else {}
 
 
 def _answer(status: int, location: str | None = None):
@@ -76,6 +73,8 @@ LOOPBACK = {"127.0.0.1", "::1"}
 class Sidecar:
     config: Config
     events: EventSender | None = None
+    # (config, url, payload) -> (status, body): how it asks the internal functions.
+    call: Callable[[Config, str, dict], tuple[int, dict]] = call_function
 
     def __post_init__(self) -> None:
         if self.events is None:
@@ -107,7 +106,7 @@ class Sidecar:
         key = form.get("name", "")
         if form.get("app") != "live" or not key:
             return _answer(403)
-        status, body = call_function(self.config, self.config.authorize,
+        status, body = self.call(self.config, self.config.authorize,
                                      {"stream_key": key, "phase": "publish",
                                       "pod": self.config.pod})
         stream_id = public_id(body.get("stream_id")) if status == 200 else None
@@ -125,7 +124,7 @@ class Sidecar:
     def on_update(self, form: dict):
         if form.get("call") != "update_publish" or form.get("app") != "live":
             return _answer(200)  # the local relay's own updates
-        status, _ = call_function(self.config, self.config.authorize,
+        status, _ = self.call(self.config, self.config.authorize,
                                   {"stream_key": form.get("name", ""), "phase": "update",
                                    "pod": self.config.pod})
         if status == 403 or status == 401:

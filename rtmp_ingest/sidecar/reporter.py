@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 import subprocess
 import time
-import urllib.request
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from rtmp_ingest.sidecar.callbacks import call_function, public_id
 from rtmp_ingest.sidecar.config import Config, stat_token
+from shared_lib import outbound
 
 log = logging.getLogger("rtmp-ingest")
 
@@ -85,10 +85,10 @@ class Reporter:
 
     def report_once(self) -> int:
         secret = self.config.ingest_secret.get_secret_value()
-        request = urllib.request.Request(self.config.stat_url,
+        response = outbound.client().get(self.config.stat_url, timeout=5,
                                          headers={"X-Stat-Token": stat_token(secret)})
-        with urllib.request.urlopen(request, timeout=5) as response:
-            reports = parse_stat(response.read())
+        response.raise_for_status()
+        reports = parse_stat(response.content)
         now = time.monotonic()
         for report in reports:
             stream_id = report["stream_id"]

@@ -12,19 +12,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared_lib import errors
-from shared_lib.events.models import DeadLetter
 
 if TYPE_CHECKING:
     from cloudevents.http import CloudEvent
 
     from shared_lib.db import UnitOfWork
+    from shared_lib.events.models import DeadLetter
     from shared_lib.http.paging import PageQuery
 
 
 def store(uow: UnitOfWork, *, subscriber: str, headers: dict[str, Any], body: bytes, reason: str,
           attempts: int) -> None:
     lowered = {key.lower(): value for key, value in headers.items()}
-    uow.dead_letters.add(DeadLetter(
+    uow.dead_letters.create(
         subscriber=subscriber[:100],
         event_type=lowered.get("ce-type", "")[:200],
         event_source=lowered.get("ce-source", "")[:500],
@@ -33,7 +33,7 @@ def store(uow: UnitOfWork, *, subscriber: str, headers: dict[str, Any], body: by
         body=body,
         reason=reason[:2000],
         attempts=attempts,
-    ))
+    )
 
 
 def store_from_knative(uow: UnitOfWork, event: CloudEvent) -> None:

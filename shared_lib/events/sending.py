@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.error
-import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared_lib.config import get_settings
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -40,24 +41,27 @@ def binary_headers(
     return dict(headers)
 
 
-def send(headers: dict[str, str], data: Any) -> bool:
+def send(headers: dict[str, str], data: Any, *, client: httpx.Client | None = None) -> bool:
     """One POST to K_SINK. True when the sink accepted the event."""
     sink = get_settings().k_sink
     if not sink:
         log.warning("K_SINK is not set; %s %s not sent", headers["ce-type"], headers["ce-id"])
         return False
+    import httpx
+
+    from shared_lib import outbound
     from shared_lib.events.sender import sender_token
 
     body = json.dumps(data, default=str).encode("utf-8")
     token = sender_token()
     authorization = {"Authorization": f"Bearer {token}"} if token else {}
-    request = urllib.request.Request(sink, data=body, headers={**headers, **authorization},
-                                     method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:
-            return bool(response.status < 300)
-    except urllib.error.HTTPError as exc:
-        log.error("the sink refused %s %s with %s", headers["ce-type"], headers["ce-id"], exc.code)
-    except OSError as exc:
+        response = (client or outbound.client()).post(
+            sink, content=body, headers={**headers, **authorization}, timeout=SEND_TIMEOUT_SECONDS)
+    except httpx.HTTPError as exc:
         log.warning("the sink is unreachable for %s %s: %s", headers["ce-type"], headers["ce-id"], exc)
-    return False
+        return False
+    if response.status_code >= 300:
+        log.error("the sink refused %s %s with %s", headers["ce-type"], headers["ce-id"],
+                  response.status_code)
+    return response.status_code < 300

@@ -7,12 +7,9 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from sqlalchemy import text
-
 from shared_lib.accounts.shapes import PublicUser
-from shared_lib.cache import REDIS_ERRORS, Keys, get_redis
 from shared_lib.http.paging import decode_cursor, encode_cursor
-from shared_lib.recommendations.recompute import SCORES, TOP_K
+from shared_lib.recommendations.scores import SCORES, TOP_K
 from shared_lib.recommendations.shapes import (
     StreamRecommendation,
     StreamRecommendations,
@@ -42,6 +39,7 @@ def candidates(uow: UnitOfWork, kind: Kind,
                user_id: uuid.UUID) -> list[tuple[str, float, str, str | None]]:
     """(channel id, score, reason, detail) of the last recompute for `user_id`: from Redis,
     else from PostgreSQL (and then cached). `kind` is "streams" or "users"."""
+    from shared_lib.cache import REDIS_ERRORS, Keys, get_redis
     try:
         redis = get_redis()
         generation = str(redis.get(Keys.RECOMMENDATIONS_GENERATION) or "0")
@@ -51,6 +49,8 @@ def candidates(uow: UnitOfWork, kind: Kind,
             return [tuple(row) for row in json.loads(cached)]
     except REDIS_ERRORS:
         redis = None
+    from sqlalchemy import text  # here: the function's other answers need no SQLAlchemy
+
     rows = [(str(c), float(s), r, d)
             for c, s, r, d in uow.session.execute(text(STORED[kind]), {"u": user_id})]
     if redis is not None:
@@ -63,6 +63,8 @@ def candidates(uow: UnitOfWork, kind: Kind,
 
 def new_generation() -> None:
     """After a recompute: readers stop using what they cached of the previous one."""
+    from shared_lib.cache import REDIS_ERRORS, Keys, get_redis
+
     try:
         get_redis().incr(Keys.RECOMMENDATIONS_GENERATION)
     except REDIS_ERRORS:

@@ -24,17 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
+from shared_lib.recommendations.scores import SCORES, TOP_K
+
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
 
-TOP_K = 20
 BATCH = 10_000
 LOCK = "hashtext('streamfn:recommendations')"
-
-# The order the product wants: followed channels, then the categories you watch, then
-# co-viewing, then what is popular.
-SCORES = {"follow": 1000.0, "category": 300.0, "coview": 100.0, "fof": 100.0, "popular": 10.0}
 
 SQL = Path(__file__).with_name("sql")
 # Bound into the candidate statements: one mutual follow outweighs the best category match

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shared_lib.errors import ProcessingFailed
-from shared_lib.recordings.models import Recording
 from shared_lib.statuses import RecordingStatus
 
 if TYPE_CHECKING:
     from shared_lib.db import UnitOfWork
+    from shared_lib.recordings.models import Recording
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def remove_files(media: Path, stream_id: uuid.UUID) -> None:
 def _mark(uow: UnitOfWork, stream_id: uuid.UUID, status: str, **fields: Any) -> Recording:
     recording = uow.recordings.get(stream_id)
     if recording is None:
-        recording = uow.recordings.add(Recording(stream_id=stream_id, status=status, **fields))
+        recording = uow.recordings.create(stream_id=stream_id, status=status, **fields)
     else:
         recording.status = status
         for name, value in fields.items():

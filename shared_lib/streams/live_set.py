@@ -2,7 +2,8 @@
 
 PostgreSQL's stream status is the truth. The event functions update the set after their
 commit, best effort; the reaper rewrites it from PostgreSQL every minute, so a lost
-update or a restarted Redis heals within a minute.
+update or a restarted Redis heals within a minute. Redis's client is imported when the set
+is touched, after a commit: the ingest functions that import this module pay for it then.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 import logging
 import uuid
 
-from shared_lib.cache import REDIS_ERRORS, Keys, get_redis
-
 log = logging.getLogger(__name__)
 
 
 def mark(stream_id: uuid.UUID, *, live: bool) -> None:
+    from shared_lib.cache import REDIS_ERRORS, Keys, get_redis
+
     try:
         redis = get_redis()
         (redis.sadd if live else redis.srem)(Keys.LIVE_STREAMS, str(stream_id))
@@ -25,6 +26,8 @@ def mark(stream_id: uuid.UUID, *, live: bool) -> None:
 
 def replace(stream_ids: list[uuid.UUID]) -> None:
     """Make the set exactly `stream_ids`, atomically."""
+    from shared_lib.cache import REDIS_ERRORS, Keys, get_redis
+
     try:
         staging = Keys.LIVE_STREAMS + ":staging"
         pipe = get_redis().pipeline(transaction=True)

@@ -35,11 +35,9 @@ class SqlStreamRepository(SqlRepository[LiveStream]):
     def metadata(self, stream_id: uuid.UUID) -> StreamMetadata | None:
         return self.session.get(StreamMetadata, stream_id)
 
-    def add_with_metadata(self, stream: LiveStream, metadata: StreamMetadata) -> LiveStream:
-        self.session.add(stream)
-        self.session.flush()
-        metadata.stream_id = stream.id
-        self.session.add(metadata)
+    def create_with_metadata(self, metadata: dict[str, Any], **fields: Any) -> LiveStream:
+        stream = self.create(**fields)
+        self.session.add(StreamMetadata(stream_id=stream.id, **metadata))
         self.session.flush()
         return stream
 

@@ -14,16 +14,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared_lib import errors
-from shared_lib.accounts.models import User
 from shared_lib.events.outbox import record
 from shared_lib.events.types import EventType
 from shared_lib.security import hash_secret, new_secret, secret_matches
 from shared_lib.statuses import StreamStatus
 from shared_lib.streams import live_set
-from shared_lib.streams.models import LiveStream, StreamMetadata
 
 if TYPE_CHECKING:
+    from shared_lib.accounts.models import User
     from shared_lib.db import UnitOfWork
+    from shared_lib.streams.models import LiveStream
 
 KEY_PREFIX = "live_"
 EDITABLE = ("title", "description", "category", "tags", "language")
@@ -52,9 +52,9 @@ def user_for_key(uow: UnitOfWork, stream_key: str) -> User | None:
 
 
 def create(uow: UnitOfWork, user_id: uuid.UUID, **fields: Any) -> LiveStream:
-    stream = LiveStream(id=uuid.uuid4(), user_id=user_id, status=StreamStatus.CREATED)
-    metadata = StreamMetadata(**{k: v for k, v in fields.items() if k in EDITABLE})
-    return uow.streams.add_with_metadata(stream, metadata)
+    return uow.streams.create_with_metadata({k: v for k, v in fields.items() if k in EDITABLE},
+                                            id=uuid.uuid4(), user_id=user_id,
+                                            status=StreamStatus.CREATED)
 
 
 def edit(uow: UnitOfWork, user_id: uuid.UUID, stream_id: uuid.UUID, **fields: Any) -> None:

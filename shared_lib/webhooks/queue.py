@@ -23,7 +23,6 @@ from shared_lib import errors
 from shared_lib.events.outbox import record
 from shared_lib.events.types import EventType, data_of
 from shared_lib.statuses import DeliveryStatus, WebhookStatus
-from shared_lib.webhooks.models import Webhook
 from shared_lib.webhooks.signing import SIGNATURE_HEADER, new_webhook_secret, signature, standard_signature
 from shared_lib.webhooks.transport import Outcome, UnsafeUrl, normalize, post, resolve
 
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
     from shared_lib.config import Settings
     from shared_lib.db import UnitOfWork
     from shared_lib.events.models import OutboxEvent
+    from shared_lib.webhooks.models import Webhook
 
 EVENTS = {
     "stream.started": EventType.STREAM_STARTED,
@@ -56,8 +56,8 @@ def create(uow: UnitOfWork, user_id: uuid.UUID, *, url: str, events: list[str]) 
     if len(uow.webhooks.of_user(user_id)) >= MAX_PER_CHANNEL:
         raise errors.Conflict(f"A channel has at most {MAX_PER_CHANNEL} webhooks.")
     secret = new_webhook_secret()
-    webhook = uow.webhooks.add(Webhook(id=uuid.uuid4(), user_id=user_id, url=url,
-                                       events=events, secret=secret, status=WebhookStatus.ACTIVE))
+    webhook = uow.webhooks.create(id=uuid.uuid4(), user_id=user_id, url=url, events=events,
+                                  secret=secret, status=WebhookStatus.ACTIVE)
     return webhook, secret
 
 

@@ -10,14 +10,16 @@ control characters and spaces are refused.
 
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import socket
-import ssl
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from shared_lib import errors
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class UnsafeUrl(errors.InvalidInput):
@@ -104,30 +106,6 @@ def resolve(url: str, *, allow_private: bool) -> Target:
     return Target(parts.scheme, parts.hostname, port, path, addresses[0])
 
 
-class _Pinned(http.client.HTTPConnection):
-    """HTTP to the address `resolve` checked, with the URL's host in the Host header."""
-
-    def __init__(self, target: Target, timeout: float) -> None:
-        super().__init__(target.host, target.port, timeout=timeout)
-        self.address = target.address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
-
-
-class _PinnedTls(http.client.HTTPSConnection):
-    """HTTPS to the checked address; the certificate must still name the URL's host."""
-
-    def __init__(self, target: Target, timeout: float) -> None:
-        self.tls = ssl.create_default_context()
-        super().__init__(target.host, target.port, timeout=timeout, context=self.tls)
-        self.address = target.address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
-
-
 @dataclass
 class Outcome:
     ok: bool
@@ -135,16 +113,41 @@ class Outcome:
     error: str | None
 
 
-def post(target: Target, headers: dict[str, str], body: bytes, *, timeout: float) -> Outcome:
-    """One attempt; a 2xx is success, anything else (redirects included) a failure."""
-    connection = (_PinnedTls if target.scheme == "https" else _Pinned)(target, timeout)
+def _pinned_url(target: Target) -> str:
+    """The URL to the checked address itself: no second lookup, no rebinding."""
+    address = f"[{target.address}]" if ":" in target.address else target.address
+    return f"{target.scheme}://{address}:{target.port}{target.path}"
+
+
+def post(target: Target, headers: dict[str, str], body: bytes, *, timeout: float,
+         client: httpx.Client | None = None) -> Outcome:
+    """One attempt to the checked address, with the URL's host in the Host header and, over
+    TLS, as the SNI name the certificate must match; a 2xx is success, anything else
+    (redirects included) a failure. At most 64 KiB of the answer is read."""
+    import httpx
+
+    from shared_lib import outbound
+
+    default_port = target.port == (443 if target.scheme == "https" else 80)
+    host = target.host if default_port else f"{target.host}:{target.port}"
+    # Connection: close, so that no pooled connection checked for one host name is ever
+    # reused for another that resolves to the same address.
+    request = (client or outbound.client()).build_request(
+        "POST", _pinned_url(target), content=body,
+        headers={**headers, "Host": host, "Connection": "close"},
+        timeout=timeout, extensions={"sni_hostname": target.host})
     try:
-        connection.request("POST", target.path, body=body, headers=headers)
-        response = connection.getresponse()
-        response.read(64 * 1024)
-        ok = 200 <= response.status < 300
-        return Outcome(ok, response.status, None if ok else f"the receiver answered {response.status}")
-    except (OSError, http.client.HTTPException) as exc:
+        response = (client or outbound.client()).send(request, stream=True)
+        try:
+            read = 0
+            for chunk in response.iter_bytes():
+                read += len(chunk)
+                if read >= 64 * 1024:
+                    break
+        finally:
+            response.close()
+    except httpx.HTTPError as exc:
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
-    finally:
-        connection.close()
+    ok = 200 <= response.status_code < 300
+    return Outcome(ok, response.status_code,
+                   None if ok else f"the receiver answered {response.status_code}")

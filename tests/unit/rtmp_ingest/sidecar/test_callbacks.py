@@ -8,7 +8,6 @@ import time
 import pytest
 from werkzeug.test import Client
 
-from rtmp_ingest.sidecar import callbacks
 from rtmp_ingest.sidecar.callbacks import Sidecar
 from rtmp_ingest.sidecar.config import Config
 from rtmp_ingest.sidecar.events import EventSender
@@ -85,11 +84,11 @@ def test_only_the_relay_of_an_authorized_publish_goes_live_in_show(app):
                                  "started_at": broker.received[0][1]["started_at"]})]
 
 
-def test_an_authorized_publish_is_relayed_into_show_as_a_named_publish(app, monkeypatch):
+def test_an_authorized_publish_is_relayed_into_show_as_a_named_publish(app):
     sidecar_app, _ = app
     stream = "5bdd3d7e-0000-4000-8000-000000000000"
     answers = iter([(200, {"stream_id": stream}), (200, {"stream_id": stream})])
-    monkeypatch.setattr(callbacks, "call_function", lambda *_: next(answers))
+    sidecar_app.call = lambda *_: next(answers)
     first, second = (callback(sidecar_app, "/rtmp/publish", {"app": "live", "name": "live_key"})
                      for _ in range(2))
     assert first.status_code == second.status_code == 302

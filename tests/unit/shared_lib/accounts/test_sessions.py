@@ -13,11 +13,6 @@ from tests.unit.fakes import FakeUnitOfWork
 SETTINGS = Settings(environment="test", bcrypt_rounds=4)
 
 
-@pytest.fixture(autouse=True)
-def no_redis(monkeypatch):
-    monkeypatch.setattr(accounts, "remember_revocations", lambda **_: None)
-
-
 @pytest.fixture
 def signer(tmp_path):
     generate_signing_key(tmp_path / "k.pem", tmp_path / "k.json")
