@@ -218,7 +218,24 @@ def run_redis(profile: Profile) -> subprocess.Popen:
     )
     _children[f"redis-{profile.name}"] = process
     wait_for_port(profile.redis_port, what="Redis", process=process)
+    _wait_until_loaded(profile.redis_port)
     return process
+
+
+def _wait_until_loaded(port: int, timeout: float = 30.0) -> None:
+    """Redis listens while it replays its append-only file, answering -LOADING until done:
+    ready is when PING is answered +PONG."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+                connection.sendall(b"PING\r\n")
+                if connection.recv(64).startswith(b"+PONG"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"Redis on {port} did not finish loading within {timeout:.0f} s")
 
 
 def stop_redis(profile: Profile) -> None:

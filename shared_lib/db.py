@@ -185,18 +185,21 @@ class UnitOfWork:
         must follow the truth, such as a Redis copy of it."""
         self._after_commit.append(action)
 
-    def commit(self) -> None:
-        """Commit, then send what was recorded (what a failed send leaves in the outbox, the
-        relay-outbox schedule sends later), then run the after-commit actions."""
+    def commit(self, *, send: bool = True) -> list[OutboxEvent]:
+        """Commit, run the after-commit actions, then send what was recorded (what a failed
+        send leaves in the outbox, the relay-outbox schedule sends later). With `send=False`
+        the committed events are the caller's to send: the handler pipeline sends them once
+        its answer has gone out, so no caller waits on the broker."""
         self.session.commit()
         recorded, self.recorded = self.recorded, []
         actions, self._after_commit = self._after_commit, []
-        if recorded:
+        for action in actions:
+            action()
+        if recorded and send:
             from shared_lib.events.outbox import deliver
 
             deliver(recorded)
-        for action in actions:
-            action()
+        return recorded
 
     def rollback(self) -> None:
         self.session.rollback()

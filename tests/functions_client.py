@@ -42,5 +42,8 @@ class FunctionClient:
         client = _app(name).test_client()
         for cookie, value in (cookies or {}).items():
             client.set_cookie(cookie, value, path=spec.path)
-        return client.open(path or spec.path, method=method or spec.method, json=json,
-                           headers=all_headers, **kwargs)
+        response = client.open(path or spec.path, method=method or spec.method, json=json,
+                               headers=all_headers, buffered=True, **kwargs)
+        # buffered: the body is read and the response closed, as a WSGI server does once
+        # the last byte is out, which is when a function sends the events it committed.
+        return response

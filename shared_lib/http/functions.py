@@ -98,9 +98,11 @@ def _health(request: flask.Request) -> flask.Response | None:
 
 
 @contextmanager
-def _unit_of_work(wants: set[str], user: AccessClaims | None) -> Iterator[dict[str, Any]]:
-    """The handler's unit of work and loaded account, as keyword arguments; committed (and
-    its events sent) when the handler returns, rolled back when it raises."""
+def _unit_of_work(wants: set[str], user: AccessClaims | None,
+                  outgoing: list[Any]) -> Iterator[dict[str, Any]]:
+    """The handler's unit of work and loaded account, as keyword arguments; committed when the
+    handler returns (its events into `outgoing`, to send after the answer), rolled back when
+    it raises."""
     from shared_lib.db import UnitOfWork
 
     with UnitOfWork() as uow:
@@ -114,15 +116,26 @@ def _unit_of_work(wants: set[str], user: AccessClaims | None) -> Iterator[dict[s
             yield supplied
         except errors.StreamfnError as error:
             if error.commits:
-                uow.commit()
+                outgoing.extend(uow.commit(send=False))
             raise
-        uow.commit()
+        outgoing.extend(uow.commit(send=False))
 
 
-def _pipeline(wants: set[str]) -> Callable[[AccessClaims | None], Any]:
+def _pipeline(wants: set[str]) -> Callable[[AccessClaims | None, list[Any]], Any]:
     if wants & {"uow", "account"}:
-        return lambda user: _unit_of_work(wants, user)
-    return lambda user: nullcontext({})
+        return lambda user, outgoing: _unit_of_work(wants, user, outgoing)
+    return lambda user, outgoing: nullcontext({})
+
+
+def _answered(response: flask.Response, outgoing: list[Any]) -> flask.Response:
+    """`response`, sending the committed events once it has gone out (the WSGI server closes
+    it after the last byte): the caller never waits on the broker, and the outbox still
+    holds whatever a send does not deliver."""
+    if outgoing:
+        from shared_lib.events.outbox import deliver
+
+        response.call_on_close(lambda: deliver(outgoing))
+    return response
 
 
 # --- decorators ------------------------------------------------------------------------
@@ -179,9 +192,17 @@ def http_function(
             if query is not None:
                 kwargs["query"] = validate(query, request.args.to_dict())
                 refuse_unstorable(kwargs["query"])
-            with session(user) as supplied:
-                result = handler(**kwargs, **supplied)
-            return _to_response(result, status)
+            outgoing: list[Any] = []
+            try:
+                with session(user, outgoing) as supplied:
+                    result = handler(**kwargs, **supplied)
+            except errors.StreamfnError:
+                if outgoing:  # an error whose effect stands: its events go out all the same
+                    from shared_lib.events.outbox import deliver
+
+                    deliver(outgoing)
+                raise
+            return _answered(_to_response(result, status), outgoing)
 
         return _register(spec, handler, view)
 
@@ -219,7 +240,8 @@ def _event_view(spec: FunctionSpec, handler: Handler, *, claim: bool) -> View:
         if not claim and "uow" not in wants:
             handler(**kwargs)
             return flask.Response(status=202)
-        with _unit_of_work({"uow"}, None) as supplied:
+        outgoing: list[Any] = []
+        with _unit_of_work({"uow"}, None, outgoing) as supplied:
             uow: UnitOfWork = supplied["uow"]
             first = not claim or uow.events.claim(
                 consumer=spec.name,
@@ -229,7 +251,7 @@ def _event_view(spec: FunctionSpec, handler: Handler, *, claim: bool) -> View:
             )
             if first:
                 handler(**kwargs, **({"uow": uow} if "uow" in wants else {}))
-        return flask.Response(status=202)
+        return _answered(flask.Response(status=202), outgoing)
 
     return view
 

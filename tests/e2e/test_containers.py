@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from local.services import ROOT, wait_for_port
+from tests import factories
 from tests.e2e.conftest import free_port, http, register_user
 from tests.e2e.media import probe, publish, stop, wait_until
 
@@ -88,8 +89,7 @@ def test_the_function_image_serves_event_and_scheduled_functions(function_proces
         kind = "dev.streamfn.stream.started" if name == "on-stream-started" else "dev.knative.sources.ping"
         from tests.functions_client import sender_token
 
-        headers = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/test",
-                   "ce-type": kind, "Content-Type": "application/json"}
+        headers, _ = factories.cloudevent(kind, source="/test")
         unsigned = http("POST", f"http://127.0.0.1:{port}/", data=b'{"stream_id": "x"}', headers=headers)
         assert unsigned.status == 401
         answer = http("POST", f"http://127.0.0.1:{port}/", data=b'{"stream_id": "x"}',

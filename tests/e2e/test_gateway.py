@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from tests import factories
 from tests.e2e.conftest import http
 
 
@@ -45,8 +46,7 @@ def test_the_broker_ingress_takes_cloudevents_from_known_senders_and_refuses_the
     from tests.e2e.conftest import sender
 
     signed = sender(platform.env["STREAMFN_SENDER_TOKEN_FILE"])
-    event = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/e2e",
-             "ce-type": "dev.streamfn.nobody.listens", "Content-Type": "application/json"}
+    event, _ = factories.cloudevent("dev.streamfn.nobody.listens", source="/e2e")
     assert http("POST", f"{platform.internal_url}/", data=b"{}", headers={**event, **signed}).status == 202
     refused = http("POST", f"{platform.internal_url}/", data=b"{}",
                    headers={"Content-Type": "application/json", **signed})
@@ -63,8 +63,7 @@ def test_a_forged_go_live_sent_straight_to_the_event_function_is_refused(platfor
     _, tokens = register_user(platform.api_url, "fg")
     stream = http("POST", f"{platform.api_url}/api/streams", json_body={"title": "planned"},
                   token=tokens["access_token"]).json()
-    event = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/rtmp-ingest/x",
-             "ce-type": "dev.streamfn.stream.started", "Content-Type": "application/json"}
+    event, _ = factories.cloudevent("dev.streamfn.stream.started", source="/rtmp-ingest/x")
     port = platform.runtime.instances["on-stream-started"].port
     # Even a sender's token for the broker is not one for the function.
     broker_token = sender(platform.env["STREAMFN_SENDER_TOKEN_FILE"])

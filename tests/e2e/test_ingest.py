@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests import factories
 from tests.e2e.conftest import http, register_user, sender
 from tests.e2e.media import probe, publish, stop, wait_until
 
@@ -109,9 +110,8 @@ def test_a_redelivered_start_or_end_has_no_second_effect(platform, channel, stre
     assert platform.broker.drain(10)
     first = http("GET", f"{api}/api/streams/{live['id']}").json()
     for kind, event_id, source, data in [e for e in stream_events if e[3]["stream_id"] == live["id"]]:
-        headers = {"ce-specversion": "1.0", "ce-id": event_id, "ce-source": source, "ce-type": kind,
-                   "ce-subject": live["id"], "Content-Type": "application/json",
-                   **sender(platform.env["STREAMFN_SENDER_TOKEN_FILE"])}
+        headers, _ = factories.cloudevent(kind, source=source, subject=live["id"], id=event_id)
+        headers.update(sender(platform.env["STREAMFN_SENDER_TOKEN_FILE"]))
         for _ in range(3):
             assert http("POST", f"{platform.internal_url}/", data=json.dumps(data).encode(),
                         headers=headers).status == 202

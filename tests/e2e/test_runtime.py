@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from local.services import ROOT, port_open
+from tests import factories
 from tests.e2e.conftest import free_port, http, register_user, sender
 from tests.e2e.media import wait_until
 
@@ -278,9 +279,9 @@ def test_events_accepted_before_a_kill_9_are_each_delivered_once_after_a_restart
                       timeout=15), "the consumer is cold, so delivery takes a start"
     signed = sender(str(dev.home / "tokens" / "rtmp-ingest"))
     for stream_id in streams:
-        event = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/rtmp-ingest/e2e",
-                 "ce-type": "dev.streamfn.stream.started", "ce-subject": stream_id,
-                 "Content-Type": "application/json", **signed}
+        event, _ = factories.cloudevent("dev.streamfn.stream.started", source="/rtmp-ingest/e2e",
+                                        subject=stream_id)
+        event.update(signed)
         for _ in range(2):
             accepted = http("POST", f"{dev.internal}/", headers=event,
                             json_body={"stream_id": stream_id, "pod": "e2e"})
