@@ -76,6 +76,19 @@ class Keys:
     RECOMMENDATIONS_GENERATION = f"{PREFIX}recs:generation"
 
     @staticmethod
+    def chat_room(channel_id: str) -> str:
+        """A room's events (messages, deletions, bans, settings) as a Redis Stream."""
+        return f"{PREFIX}chat:{channel_id}:events"
+
+    @staticmethod
+    def chat_slow_mode(channel_id: str, user_id: str) -> str:
+        return f"{PREFIX}chat:{channel_id}:slow:{user_id}"
+
+    @staticmethod
+    def chat_rate(user_id: str) -> str:
+        return f"{PREFIX}chat:rate:{user_id}"
+
+    @staticmethod
     def recommendations(kind: str, generation: str, user_id: str) -> str:
         return f"{PREFIX}recs:{generation}:{kind}:{user_id}"
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         SqlUserRepository,
     )
     from shared_lib.analytics.repository import SqlAnalyticsRepository
+    from shared_lib.chat.repository import SqlChatRepository
     from shared_lib.events.models import OutboxEvent
     from shared_lib.events.repository import SqlDeadLetterRepository, SqlEventLog, SqlOutboxRepository
     from shared_lib.follows.repository import SqlFollowRepository
@@ -127,6 +128,7 @@ class UnitOfWork:
     outbox: SqlOutboxRepository
     notifications: SqlNotificationRepository
     webhooks: SqlWebhookRepository
+    chat: SqlChatRepository
 
     def __init__(self, session_factory: sessionmaker[Session] | None = None) -> None:
         self._session_factory = session_factory
@@ -140,6 +142,7 @@ class UnitOfWork:
             SqlUserRepository,
         )
         from shared_lib.analytics.repository import SqlAnalyticsRepository
+        from shared_lib.chat.repository import SqlChatRepository
         from shared_lib.events.repository import SqlDeadLetterRepository, SqlEventLog, SqlOutboxRepository
         from shared_lib.follows.repository import SqlFollowRepository
         from shared_lib.notifications.repository import SqlNotificationRepository
@@ -160,6 +163,7 @@ class UnitOfWork:
         self.outbox = SqlOutboxRepository(session)
         self.notifications = SqlNotificationRepository(session)
         self.webhooks = SqlWebhookRepository(session)
+        self.chat = SqlChatRepository(session)
         self.recorded, self._after_commit = [], []
         return self
 

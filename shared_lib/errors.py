@@ -132,8 +132,9 @@ class Throttled(StreamfnError):
     code = "throttled"
     default_message = "Too many attempts. Try again later."
 
-    def __init__(self, message: str | None = None, *, retry_after: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | None = None, *, retry_after: int,
+                 details: list[Any] | None = None) -> None:
+        super().__init__(message, details=details)
         self.retry_after = max(1, int(retry_after))
 
 

@@ -75,6 +75,10 @@ class SqlFollowRepository(FollowRepository):
     def is_following(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
         return self.session.get(Follow, (follower_id, followed_id)) is not None
 
+    def followed_since(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> datetime | None:
+        edge = self.session.get(Follow, (follower_id, followed_id))
+        return edge.created_at if edge is not None else None
+
     def followed_among(self, follower_id: uuid.UUID, channel_ids: list[uuid.UUID]) -> set[uuid.UUID]:
         """Which of `channel_ids` the user follows now."""
         if not channel_ids:

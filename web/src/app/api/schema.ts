@@ -123,6 +123,95 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/chat/{username}/bans/{target}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Ban a user from the room, or time them out for duration_seconds (owner and */
+        put: operations["ban-chat-user"];
+        post?: never;
+        /** Lift a ban or a timeout (owner and moderators). */
+        delete: operations["unban-chat-user"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/chat/{username}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The room's last messages, oldest first. */
+        get: operations["chat-history"];
+        put?: never;
+        /** Post a message: refused (and not stored) when banned or timed out, in slow mode too */
+        post: operations["send-chat-message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/chat/{username}/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a message from the room, for everyone (owner and moderators). */
+        delete: operations["delete-chat-message"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/chat/{username}/moderators/{target}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Appoint a moderator (the owner). */
+        put: operations["add-chat-moderator"];
+        post?: never;
+        /** Dismiss a moderator (the owner). */
+        delete: operations["remove-chat-moderator"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/chat/{username}/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The room's slow mode, follower-only mode and blocked terms. */
+        get: operations["chat-settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change slow mode, follower-only mode or the blocked terms (owner and moderators). */
+        patch: operations["update-chat-settings"];
+        trace?: never;
+    };
     "/api/notifications": {
         parameters: {
             query?: never;
@@ -496,6 +585,32 @@ export interface components {
             /** Codec */
             codec: string | null;
         };
+        /** Ban */
+        Ban: {
+            /** Banned */
+            banned: boolean;
+            /** Reason */
+            reason: string | null;
+            /** Until */
+            until: string | null;
+            user: components["schemas"]["UserSummary"];
+        };
+        /**
+         * BanRequest
+         * @description No duration: a ban until lifted. A duration: a timeout of that many seconds.
+         */
+        BanRequest: {
+            /**
+             * Duration Seconds
+             * @default null
+             */
+            duration_seconds?: number | null;
+            /**
+             * Reason
+             * @default null
+             */
+            reason?: string | null;
+        };
         /** ChannelAnalytics */
         ChannelAnalytics: {
             /** Average Watch Seconds */
@@ -616,6 +731,11 @@ export interface components {
             /** New Followers */
             new_followers: number;
         };
+        /** History */
+        History: {
+            /** Items */
+            items: components["schemas"]["Message"][];
+        };
         /** Inbox */
         Inbox: {
             /** Items */
@@ -681,6 +801,32 @@ export interface components {
             recording_enabled: boolean;
             /** Username */
             username: string;
+        };
+        /** Message */
+        Message: {
+            /** Id */
+            id: number;
+            /**
+             * Sent At
+             * Format: date-time
+             */
+            sent_at: string;
+            /** Stream Id */
+            stream_id: string | null;
+            /** Text */
+            text: string;
+            user: components["schemas"]["UserSummary"];
+        };
+        /** Moderator */
+        Moderator: {
+            /** Moderator */
+            moderator: boolean;
+            user: components["schemas"]["UserSummary"];
+        };
+        /** NewMessage */
+        NewMessage: {
+            /** Text */
+            text: string;
         };
         /** NewWebhook */
         NewWebhook: {
@@ -819,6 +965,15 @@ export interface components {
             /** Thumbnail Url */
             thumbnail_url: string | null;
         };
+        /** RoomSettings */
+        RoomSettings: {
+            /** Blocked Terms */
+            blocked_terms: string[];
+            /** Followers Only Minutes */
+            followers_only_minutes: number | null;
+            /** Slow Mode Seconds */
+            slow_mode_seconds: number;
+        };
         /** Sample */
         Sample: {
             /**
@@ -828,6 +983,27 @@ export interface components {
             minute: string;
             /** Viewers */
             viewers: number;
+        };
+        /**
+         * SettingsChange
+         * @description Only the fields sent change; followers_only_minutes null turns follower-only off.
+         */
+        SettingsChange: {
+            /**
+             * Blocked Terms
+             * @default null
+             */
+            blocked_terms?: string[];
+            /**
+             * Followers Only Minutes
+             * @default null
+             */
+            followers_only_minutes?: number | null;
+            /**
+             * Slow Mode Seconds
+             * @default null
+             */
+            slow_mode_seconds?: number;
         };
         /**
          * Stream
@@ -1329,6 +1505,302 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "ban-chat-user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+                target: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BanRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ban"];
+                };
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "unban-chat-user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+                target: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ban"];
+                };
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "chat-history": {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["History"];
+                };
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "send-chat-message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewMessage"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "delete-chat-message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "add-chat-moderator": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+                target: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Moderator"];
+                };
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "remove-chat-moderator": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+                target: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Moderator"];
+                };
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "chat-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomSettings"];
+                };
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "update-chat-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsChange"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomSettings"];
                 };
             };
             /** @description An error */

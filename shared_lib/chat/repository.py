@@ -1,0 +1,66 @@
+"""Chat's data: a room's messages, settings, moderators and bans."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+
+from shared_lib.accounts.models import User
+from shared_lib.chat.models import ChatBan, ChatMessage, ChatModerator, ChatSettings
+from shared_lib.db import SqlRepository, affected
+
+
+class SqlChatRepository(SqlRepository[ChatMessage]):
+    model = ChatMessage
+
+    def recent(self, channel_id: uuid.UUID, *, limit: int) -> list[tuple[ChatMessage, User]]:
+        """The room's last `limit` messages not deleted, oldest first, with their senders."""
+        query = (select(ChatMessage, User).join(User, User.id == ChatMessage.user_id)
+                 .where(ChatMessage.channel_id == channel_id, ChatMessage.deleted_at.is_(None))
+                 .order_by(ChatMessage.id.desc()).limit(limit))
+        return [(message, user) for message, user in reversed(self.session.execute(query).all())]
+
+    def message(self, channel_id: uuid.UUID, message_id: int) -> ChatMessage | None:
+        message = self.session.get(ChatMessage, message_id)
+        return message if message is not None and message.channel_id == channel_id else None
+
+    def settings(self, channel_id: uuid.UUID) -> ChatSettings | None:
+        return self.session.get(ChatSettings, channel_id)
+
+    def settings_for_update(self, channel_id: uuid.UUID) -> ChatSettings:
+        """The room's settings row, made with the defaults if it has none yet, and locked."""
+        self.session.execute(insert(ChatSettings).values(channel_id=channel_id)
+                             .on_conflict_do_nothing(index_elements=["channel_id"]))
+        found = self.session.scalar(select(ChatSettings).where(ChatSettings.channel_id == channel_id)
+                                    .with_for_update().execution_options(populate_existing=True))
+        assert found is not None
+        return found
+
+    def is_moderator(self, channel_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        return self.session.get(ChatModerator, (channel_id, user_id)) is not None
+
+    def appoint(self, channel_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        self.session.execute(insert(ChatModerator).values(channel_id=channel_id, user_id=user_id)
+                             .on_conflict_do_nothing(index_elements=["channel_id", "user_id"]))
+
+    def dismiss(self, channel_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        return affected(self.session.execute(delete(ChatModerator).where(
+            ChatModerator.channel_id == channel_id, ChatModerator.user_id == user_id))) > 0
+
+    def ban_of(self, channel_id: uuid.UUID, user_id: uuid.UUID) -> ChatBan | None:
+        return self.session.get(ChatBan, (channel_id, user_id))
+
+    def ban(self, channel_id: uuid.UUID, user_id: uuid.UUID, *, until: datetime | None,
+            reason: str | None, by: uuid.UUID) -> None:
+        """Ban or time out, replacing whatever ban or timeout there was."""
+        values = {"until": until, "reason": reason, "banned_by": by}
+        self.session.execute(insert(ChatBan).values(channel_id=channel_id, user_id=user_id, **values)
+                             .on_conflict_do_update(index_elements=["channel_id", "user_id"],
+                                                    set_=values))
+
+    def unban(self, channel_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        return affected(self.session.execute(delete(ChatBan).where(
+            ChatBan.channel_id == channel_id, ChatBan.user_id == user_id))) > 0

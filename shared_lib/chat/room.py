@@ -1,0 +1,186 @@
+"""A channel's chat room: its history, posting (every refusal checked before a message is
+stored or fanned out), deleting, bans and timeouts, moderators, and settings.
+
+Every change is announced on the room's Redis Stream after its commit (`message`,
+`delete`, `ban`, `settings`), which the chat-events function serves as Server-Sent Events;
+the stream's entry id is the event id a reconnecting client resumes from.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared_lib import errors
+from shared_lib.accounts.shapes import UserSummary
+from shared_lib.chat import rules
+from shared_lib.chat.shapes import Ban, History, Message, Moderator, RoomSettings
+
+if TYPE_CHECKING:
+    from shared_lib.accounts.models import User
+    from shared_lib.chat.shapes import BanRequest, SettingsChange
+    from shared_lib.db import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+STREAM_LENGTH = 1000  # the events a room keeps for reconnecting clients (approximately)
+FOREVER = datetime.max.replace(tzinfo=UTC)
+
+
+def channel(uow: UnitOfWork, username: str) -> User:
+    owner = uow.users.get_by_username(username)
+    if owner is None:
+        raise errors.UserNotFound()
+    return owner
+
+
+def _announce(uow: UnitOfWork, channel_id: uuid.UUID, kind: str, data: dict[str, Any]) -> None:
+    """Put an event on the room's stream once the transaction commits; best effort (a lost
+    one is healed by the history a client loads when it reconnects)."""
+
+    def publish() -> None:
+        from shared_lib.cache import REDIS_ERRORS, Keys, get_redis
+
+        try:
+            get_redis().xadd(Keys.chat_room(str(channel_id)),
+                             {"type": kind, "data": json.dumps(data, default=str)},
+                             maxlen=STREAM_LENGTH, approximate=True)
+        except REDIS_ERRORS:
+            log.warning("Redis is down: a chat %s event was not fanned out", kind)
+
+    uow.after_commit(publish)
+
+
+def _is_staff(uow: UnitOfWork, room: User, user_id: uuid.UUID) -> bool:
+    return user_id == room.id or uow.chat.is_moderator(room.id, user_id)
+
+
+def _require_staff(uow: UnitOfWork, room: User, account: User) -> None:
+    if not _is_staff(uow, room, account.id):
+        raise errors.NotPermitted("Only the channel owner and its moderators may do this.")
+
+
+# --- messages --------------------------------------------------------------------------
+
+
+def history(uow: UnitOfWork, username: str, *, limit: int) -> History:
+    room = channel(uow, username)
+    return History(items=[Message.of(m, u) for m, u in uow.chat.recent(room.id, limit=limit)])
+
+
+def send(uow: UnitOfWork, account: User, username: str, text: str) -> Message:
+    """Post `text` to the room, or refuse it with the reason; nothing refused is stored."""
+    from shared_lib.cache import get_redis, redis_errors
+    from shared_lib.chat.limits import admit
+
+    room = channel(uow, username)
+    text = rules.clean_text(text)
+    settings = uow.chat.settings(room.id)
+    now = datetime.now(UTC)
+    ban = uow.chat.ban_of(room.id, account.id)
+    staff = _is_staff(uow, room, account.id)
+    standing = rules.Standing(
+        staff=staff, banned_until=(ban.until or FOREVER) if ban is not None else None,
+        followed_since=uow.follows.followed_since(account.id, room.id))
+    rules.check_standing(standing, followers_only_minutes=settings.followers_only_minutes
+                         if settings else None, now=now)
+    term = rules.blocked_term(text, list(settings.blocked_terms) if settings else [])
+    if term is not None:
+        raise errors.InvalidInput("That message contains a term this chat blocks.",
+                                  details=[{"field": "text", "reason": "blocked_term"}])
+    slow = 0 if staff or settings is None else settings.slow_mode_seconds
+    with redis_errors():
+        admit(get_redis(), channel_id=str(room.id), user_id=str(account.id), slow_seconds=slow)
+    live = uow.streams.live_of(room.id)
+    message = uow.chat.create(channel_id=room.id, user_id=account.id, text=text,
+                              stream_id=live.id if live is not None else None)
+    shown = Message.of(message, account)
+    _announce(uow, room.id, "message", shown.model_dump(mode="json"))
+    return shown
+
+
+def delete(uow: UnitOfWork, account: User, username: str, message_id: int) -> None:
+    room = channel(uow, username)
+    _require_staff(uow, room, account)
+    message = uow.chat.message(room.id, message_id)
+    if message is None or message.deleted_at is not None:
+        raise errors.NotFound("No such message.")
+    message.deleted_at = datetime.now(UTC)
+    _announce(uow, room.id, "delete", {"id": message_id})
+
+
+# --- moderation ------------------------------------------------------------------------
+
+
+def _target(uow: UnitOfWork, username: str) -> User:
+    user = uow.users.get_by_username(username)
+    if user is None:
+        raise errors.UserNotFound()
+    return user
+
+
+def ban(uow: UnitOfWork, account: User, username: str, target_name: str,
+        request: BanRequest) -> Ban:
+    """Ban `target_name` (no duration) or time them out, replacing an earlier ban."""
+    room = channel(uow, username)
+    _require_staff(uow, room, account)
+    target = _target(uow, target_name)
+    if target.id == room.id or target.id == account.id:
+        raise errors.NotPermitted("The channel owner cannot be banned, nor can you ban yourself.")
+    if account.id != room.id and uow.chat.is_moderator(room.id, target.id):
+        raise errors.NotPermitted("Only the channel owner may ban a moderator.")
+    until = (datetime.now(UTC) + timedelta(seconds=request.duration_seconds)
+             if request.duration_seconds else None)
+    uow.chat.ban(room.id, target.id, until=until, reason=request.reason, by=account.id)
+    shown = Ban(user=UserSummary.of(target), banned=True, until=until, reason=request.reason)
+    _announce(uow, room.id, "ban", {"user": shown.user.model_dump(mode="json"),
+                                    "until": until.isoformat() if until else None})
+    return shown
+
+
+def unban(uow: UnitOfWork, account: User, username: str, target_name: str) -> Ban:
+    room = channel(uow, username)
+    _require_staff(uow, room, account)
+    target = _target(uow, target_name)
+    uow.chat.unban(room.id, target.id)
+    return Ban(user=UserSummary.of(target), banned=False, until=None, reason=None)
+
+
+def set_moderator(uow: UnitOfWork, account: User, username: str, target_name: str, *,
+                  moderator: bool) -> Moderator:
+    room = channel(uow, username)
+    if account.id != room.id:
+        raise errors.NotPermitted("Only the channel owner appoints moderators.")
+    target = _target(uow, target_name)
+    if target.id == room.id:
+        raise errors.InvalidInput("The channel owner moderates their own chat already.")
+    if moderator:
+        uow.chat.appoint(room.id, target.id)
+    else:
+        uow.chat.dismiss(room.id, target.id)
+    return Moderator(user=UserSummary.of(target), moderator=moderator)
+
+
+def settings_of(uow: UnitOfWork, username: str) -> RoomSettings:
+    return RoomSettings.of(uow.chat.settings(channel(uow, username).id))
+
+
+def change_settings(uow: UnitOfWork, account: User, username: str,
+                    change: SettingsChange) -> RoomSettings:
+    room = channel(uow, username)
+    _require_staff(uow, room, account)
+    settings = uow.chat.settings_for_update(room.id)
+    for field in change.model_fields_set:
+        value = getattr(change, field)
+        if field == "blocked_terms":
+            value = list(dict.fromkeys(value))
+        elif value is None and field != "followers_only_minutes":
+            raise errors.InvalidInput(f"{field} cannot be null.", details=[{"field": field}])
+        setattr(settings, field, value)
+    settings.updated_at = datetime.now(UTC)
+    shown = RoomSettings.of(settings)
+    _announce(uow, room.id, "settings", shown.model_dump(mode="json"))
+    return shown
