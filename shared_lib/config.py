@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PLACEHOLDERS = {"", "change-me", "changeme", "secret", "placeholder"}
 RELAXED_ENVIRONMENTS = {"development", "test"}
@@ -130,12 +130,25 @@ def _checked(build: Callable[[], Settings]) -> Settings:
         raise SettingsError(f"{env_name(field)}: {first['msg']}") from None
 
 
+class _Given(Settings):
+    """Settings from the values given alone: this process's environment is not read."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def from_environment(environ: Mapping[str, str]) -> Settings:
     """The settings `environ` describes, and nothing else (what a child process started
     with it will see)."""
     values = {field: environ[env_name(field)] for field in Settings.model_fields
               if environ.get(env_name(field))}
-    return _checked(lambda: Settings.model_validate(values))
+    return _checked(lambda: _Given(**values))  # type: ignore[arg-type]  # pydantic coerces the strings
 
 
 @functools.cache
