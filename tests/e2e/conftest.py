@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -88,16 +89,39 @@ def platform(servers):
     running.stop()
 
 
+class Received(list):
+    """What a recorder received: (headers, data) pairs, in order of arrival."""
+
+    def __init__(self, broker):
+        super().__init__()
+        self.broker = broker
+
+    def settle(self, count: int, timeout: float = 10.0) -> Received:
+        """Wait until `count` events arrived (a function sends what it committed after its
+        answer went out, so the broker may not hold it yet when the answer is read), then
+        until the broker has nothing left to deliver and a moment passed with nothing new,
+        so that an event too many shows as one."""
+        deadline = time.monotonic() + timeout
+        while len(self) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        seen = -1
+        while seen != len(self) and time.monotonic() < deadline:
+            seen = len(self)
+            self.broker.drain(max(0.1, deadline - time.monotonic()))
+            time.sleep(0.5)
+        return self
+
+
 @pytest.fixture
 def recorded(platform):
     """`recorded(*types)`: subscribe a recorder to those event types on the platform's broker
-    for this test; returns the list the (headers, data) it receives go into."""
+    for this test; returns the `Received` list the (headers, data) it receives go into."""
     added = []
 
-    def subscribe(*types: str) -> list:
+    def subscribe(*types: str) -> Received:
         from local.broker import Trigger
 
-        seen: list = []
+        seen = Received(platform.broker)
 
         def record(headers, body):
             seen.append((headers, json.loads(body) if body else None))
