@@ -1,13 +1,15 @@
-"""Live chat, one room per channel (DESIGN.md §10): chat-history, send-chat-message,
-delete-chat-message, ban and unban (timeouts are bans with a duration), add and remove
-moderators, and the room's settings. Anyone reads; posting needs a token; moderation is the
-owner's and the moderators'."""
+"""Live chat, one room per channel (DESIGN.md §10): chat-history, chat-events (the room as
+Server-Sent Events), send-chat-message, delete-chat-message, ban and unban (timeouts are
+bans with a duration), add and remove moderators, and the room's settings. Anyone reads;
+posting needs a token; moderation is the owner's and the moderators'."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
-from shared_lib.chat import room
+from shared_lib.catalog import Scaling
+from shared_lib.chat import feed, room
 from shared_lib.chat.shapes import (
     Ban,
     BanRequest,
@@ -19,17 +21,37 @@ from shared_lib.chat.shapes import (
     RoomSettings,
     SettingsChange,
 )
-from shared_lib.http import http_function
+from shared_lib.http import http_function, sse_function
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from shared_lib.accounts.models import User
     from shared_lib.db import UnitOfWork
+    from shared_lib.http import ServerEvent
+
+# An open stream is a request in flight: an instance holds up to a thousand listeners
+# (asyncio, one Redis reader a room), the autoscaler adds instances at 70% of that, and a
+# room nobody listens to holds nothing, so the function still scales to zero. Each stream
+# ends before Knative's 600 s request timeout and the browser resumes it; heartbeats every
+# 15 s keep it under the idle timeout.
+EVENTS_SCALING = Scaling(concurrency=1000, max_scale=10, timeout_seconds=600,
+                         response_start_timeout_seconds=10, idle_timeout_seconds=60,
+                         memory="256Mi")
 
 
 @http_function("GET /api/chat/{username}/messages", query=HistoryQuery, response=History)
 def chat_history(username: str, query: HistoryQuery, uow: UnitOfWork) -> History:
     """The room's last messages, oldest first."""
     return room.history(uow, username, limit=query.limit)
+
+
+@sse_function("GET /api/chat/{username}/events", scaling=EVENTS_SCALING)
+async def chat_events(username: str, last_event_id: str | None) -> AsyncIterator[ServerEvent]:
+    """The room as Server-Sent Events (message, delete, ban, settings); a reconnect resumes
+    after its Last-Event-ID with what it missed."""
+    key = await asyncio.to_thread(room.events_key, username)
+    return await feed.hub().listen(key, last_event_id)
 
 
 @http_function("POST /api/chat/{username}/messages", body=NewMessage, auth="user",

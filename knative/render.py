@@ -64,6 +64,8 @@ def function_service(spec: FunctionSpec) -> dict:
         {"name": "THREADS", "value": str(scaling.concurrency)},
         {"name": "CLOUD_RUN_TIMEOUT_SECONDS", "value": str(scaling.timeout_seconds)},
     ]
+    if spec.asgi:  # functions-framework --asgi: uvicorn workers, a stream without a thread
+        env.append({"name": "FUNCTION_USE_ASGI", "value": "true"})
     mounts = [{"name": "jwks", "mountPath": JWKS_DIR, "readOnly": True}]
     volumes = [{"name": "jwks", "configMap": {"name": "streamfn-jwks"}}]
     for volume, mount in (identity.sender_volume(), identity.issuer_volume()):
@@ -100,6 +102,10 @@ def function_service(spec: FunctionSpec) -> dict:
                 "serviceAccountName": identity.FUNCTIONS_ACCOUNT,
                 "containerConcurrency": scaling.concurrency,
                 "timeoutSeconds": scaling.timeout_seconds,
+                **({"responseStartTimeoutSeconds": scaling.response_start_timeout_seconds}
+                   if scaling.response_start_timeout_seconds else {}),
+                **({"idleTimeoutSeconds": scaling.idle_timeout_seconds}
+                   if scaling.idle_timeout_seconds else {}),
                 "containers": [{
                     "name": "function",
                     "image": f"{FUNCTION_IMAGE}:{VERSION}",
@@ -137,6 +143,8 @@ def mapping(spec: FunctionSpec) -> dict:
             "service": f"http://{_host(spec.name)}",
             "host_rewrite": _host(spec.name),
             "timeout_ms": spec.scaling.timeout_seconds * 1000,
+            **({"idle_timeout_ms": spec.scaling.idle_timeout_seconds * 1000}
+               if spec.scaling.idle_timeout_seconds else {}),
             # A literal path beats a parameter: /api/streams/key before /api/streams/{id}.
             "precedence": 10 if literal else 0,
         },

@@ -158,7 +158,8 @@ class Platform:
                        "STREAMFN_UPSTREAM_KEEPALIVE_SECONDS": str(int(self.idle_seconds + 15))}
         run = self.profile.home / "run"
         instances = [
-            Instance(spec.name, [sys.executable, "-m", "local.serve", str(ROOT / spec.source), spec.target],
+            Instance(spec.name, [sys.executable, "-m", "local.serve", *(["--asgi"] if spec.asgi else []),
+                                 str(ROOT / spec.source), spec.target],
                      process_env, self._policy(spec.scaling), listeners[spec.name], run,
                      self.logs / f"{spec.name}.log")
             for spec in specs
@@ -171,7 +172,8 @@ class Platform:
         self.runtime = Runtime(instances, list(self.servers.values()),
                                tasks=[sender_tokens(self.profile).refresh])
         ports = {instance.name: instance.port for instance in instances}
-        timeouts = [s.scaling.timeout_seconds for s in specs if s.kind == HTTP] or [30]
+        # A stream's timeout is its length: nginx times out silence, which heartbeats break.
+        timeouts = [s.scaling.timeout_seconds for s in specs if s.kind == HTTP and not s.asgi] or [30]
         self._serve_front_door(specs, ports, read_timeout=max(timeouts) + 60)
         subscriber_tokens = issuer.SubscriberTokens(issuer.Issuer(self.profile.home / "keys"))
         triggers = [Trigger(s.name, s.event_type,

@@ -6,12 +6,18 @@ arrives then waits in the kernel's accept queue, and the runtime starts this ser
 the socket's descriptor in STREAMFN_LISTEN_FD. gunicorn accepts from it directly, so a warm function
 has no proxy hop between nginx and its workers.
 
+An async function (the catalog's `asgi`, e.g. Server-Sent Events) is served the way
+functions-framework's --asgi mode serves it, by uvicorn workers under gunicorn, on the
+same socket and with the same activity reports: an open stream counts as a request in
+flight, so the function scales to zero only once nobody listens.
+
 Each worker writes what the autoscaler needs (requests in flight, their peak since the
 last report, the time of the last request) to `STREAMFN_STATS_DIR/<pid>` twice a second,
 and only when something changed. Threads follow the catalog's concurrency, as
 containerConcurrency does; more workers come and go by SIGTTIN/SIGTTOU from the runtime.
 
     python -m local.serve SOURCE TARGET
+    python -m local.serve --asgi SOURCE TARGET
     python -m local.serve --app module:attribute
 """
 
@@ -77,10 +83,44 @@ def read_activity(path: str) -> tuple[int, int, int, float] | None:
         return None
 
 
-def options() -> dict:
+# This worker's activity, once gunicorn has started it.
+activity: dict[str, Activity] = {}
+
+
+class CountedASGI:
+    """An ASGI app whose HTTP requests (an open stream included) count in the activity."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        counter = activity.get("worker") if scope["type"] == "http" else None
+        if counter is None:
+            await self.app(scope, receive, send)
+            return
+        counter.begin()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            counter.end()
+
+
+def uvicorn_worker():
+    """uvicorn's gunicorn worker, holding at most THREADS connections (more get 503) and
+    giving open streams 5 s to end when it stops (their clients reconnect elsewhere)."""
+    from uvicorn_worker import UvicornWorker
+
+    class Worker(UvicornWorker):
+        CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS,
+                         "limit_concurrency": int(os.environ.get("THREADS", 1000)),
+                         "timeout_graceful_shutdown": 5}
+
+    return Worker
+
+
+def options(*, asgi: bool = False) -> dict:
     env = os.environ
     stats = env.get("STREAMFN_STATS_DIR")
-    activity: dict[str, Activity] = {}
 
     def post_worker_init(worker) -> None:
         if stats:
@@ -99,7 +139,7 @@ def options() -> dict:
         "bind": [f"fd://{env['STREAMFN_LISTEN_FD']}"],
         "workers": int(env.get("WORKERS", 1)),
         "threads": int(env.get("THREADS", 8)),
-        "worker_class": "gthread",
+        "worker_class": uvicorn_worker() if asgi else "gthread",
         # Longer than the front door keeps an idle upstream connection, so nginx, never
         # gunicorn, closes it: a request is never sent on a connection being closed.
         "keepalive": int(env.get("STREAMFN_UPSTREAM_KEEPALIVE_SECONDS", 75)),
@@ -117,12 +157,17 @@ def options() -> dict:
 
 
 def load_app(argv: list[str]):
-    """The WSGI app: a catalog function (SOURCE TARGET), or `--app module:attribute`."""
+    """The app: a catalog function (SOURCE TARGET, WSGI), an async one (--asgi SOURCE
+    TARGET), or `--app module:attribute`."""
     if argv[0] == "--app":
         import importlib
 
         module, _, attribute = argv[1].partition(":")
         return getattr(importlib.import_module(module), attribute)
+    if argv[0] == "--asgi":
+        from functions_framework.aio import create_asgi_app
+
+        return CountedASGI(create_asgi_app(argv[2], argv[1]))
     import functions_framework
 
     return functions_framework.create_app(argv[1], argv[0])
@@ -133,7 +178,7 @@ def main(argv: list[str]) -> int:
 
     class Application(gunicorn.app.base.BaseApplication):
         def load_config(self) -> None:
-            for key, value in options().items():
+            for key, value in options(asgi=argv[0] == "--asgi").items():
                 self.cfg.set(key, value)
 
         def load(self):

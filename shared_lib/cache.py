@@ -142,6 +142,22 @@ def get_redis_bytes() -> redis.Redis:
     return _client(decode=False)
 
 
+def get_async_redis(*, block_seconds: float = 10.0) -> redis.asyncio.Redis:
+    """An asyncio client for the event loop it is first used on (the chat-events function),
+    whose reads may block for `block_seconds` (XREAD BLOCK) but whose connects fail fast."""
+    import redis.asyncio
+
+    settings = get_settings()
+    return redis.asyncio.Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        socket_timeout=block_seconds + 5,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+        socket_keepalive=True,
+        health_check_interval=30,
+        decode_responses=True,
+    )
+
+
 @contextlib.contextmanager
 def redis_errors() -> Iterator[None]:
     """Answer 503 when Redis cannot be reached, for writes that need it."""

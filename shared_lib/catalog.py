@@ -29,6 +29,10 @@ class Scaling:
     timeout_seconds: int = 30
     cpu: str = "100m"
     memory: str = "192Mi"
+    # For long-lived responses (Server-Sent Events): how long the first byte may take, and
+    # how long the response may go without a byte, before the platform gives up on it.
+    response_start_timeout_seconds: int | None = None
+    idle_timeout_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,9 @@ class FunctionSpec:
     scaling: Scaling = field(default_factory=Scaling)
     # Reads or writes the media volume (recordings, replays) the ingest pod shares.
     media: bool = False
+    # An async function served by functions-framework's ASGI mode (--asgi): it holds
+    # long-lived responses (Server-Sent Events) without a thread each.
+    asgi: bool = False
 
     @property
     def source(self) -> str:

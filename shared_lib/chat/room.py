@@ -12,7 +12,7 @@ import json
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from shared_lib import errors
 from shared_lib.accounts.shapes import UserSummary
@@ -67,8 +67,40 @@ def _require_staff(uow: UnitOfWork, room: User, account: User) -> None:
 
 
 def history(uow: UnitOfWork, username: str, *, limit: int) -> History:
+    """The last messages, and the room's last event id read before them: chat-events opened
+    after it repeats at most what the history holds (a client drops a message id twice
+    seen) and misses nothing."""
+    from shared_lib.cache import REDIS_ERRORS, Keys, get_redis
+
     room = channel(uow, username)
-    return History(items=[Message.of(m, u) for m, u in uow.chat.recent(room.id, limit=limit)])
+    try:
+        newest = cast(list[tuple[str, Any]],
+                      get_redis().xrevrange(Keys.chat_room(str(room.id)), count=1))
+        last_event_id: str | None = newest[0][0] if newest else "0-0"
+    except REDIS_ERRORS:
+        last_event_id = None
+    return History(items=[Message.of(m, u) for m, u in uow.chat.recent(room.id, limit=limit)],
+                   last_event_id=last_event_id)
+
+
+def events_key(username: str) -> str:
+    """The Redis Stream of `username`'s room; 404 for no such channel. Usernames never
+    change, so a found one is kept for the process's life (the chat-events function looks
+    it up for every listener that connects)."""
+    key = _event_keys.get(username)
+    if key is None:
+        from shared_lib.cache import Keys
+        from shared_lib.db import UnitOfWork
+
+        with UnitOfWork() as uow:
+            key = Keys.chat_room(str(channel(uow, username).id))
+        if len(_event_keys) >= 10_000:
+            _event_keys.clear()
+        _event_keys[username] = key
+    return key
+
+
+_event_keys: dict[str, str] = {}
 
 
 def send(uow: UnitOfWork, account: User, username: str, text: str) -> Message:

@@ -39,6 +39,9 @@ class Message(BaseModel):
 
 class History(BaseModel):
     items: list[Message]
+    last_event_id: str | None = Field(
+        description="the room's last event before these messages: open chat-events with it "
+                    "as last_event_id to miss nothing since (null while Redis is unavailable)")
 
 
 class HistoryQuery(BaseModel):

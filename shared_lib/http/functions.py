@@ -59,7 +59,7 @@ class Reply:
     headers: dict[str, str] | None = None
 
 
-def _wants(handler: Handler) -> set[str]:
+def parameters_of(handler: Handler) -> set[str]:
     return set(inspect.signature(handler).parameters)
 
 
@@ -76,7 +76,7 @@ def _register(spec: FunctionSpec, handler: Handler, view: View) -> Handler:
     return cast(Handler, functions_framework.http(function))
 
 
-def _spec(handler: Handler, kind: str, scaling: Scaling | None, **fields: Any) -> FunctionSpec:
+def spec_of(handler: Handler, kind: str, scaling: Scaling | None, **fields: Any) -> FunctionSpec:
     return FunctionSpec(
         name=handler.__name__.replace("_", "-"),
         target=handler.__name__,
@@ -158,11 +158,11 @@ def http_function(
     assert auth in AUTH_MODES, auth
 
     def decorate(handler: Handler) -> Handler:
-        spec = _spec(
+        spec = spec_of(
             handler, HTTP, scaling, method=method, path=path, auth=auth,
             body=body, query=query, response=response, status=status, media=media,
         )
-        wants = _wants(handler)
+        wants = parameters_of(handler)
         assert "account" not in wants or auth in {"user", "optional"}, spec.name
         pattern, converters = spec.path_pattern, path_converters(handler, path)
         session = _pipeline(wants)
@@ -221,7 +221,7 @@ def _to_response(result: Any, status: int) -> flask.Response:
 
 
 def _event_view(spec: FunctionSpec, handler: Handler, *, claim: bool) -> View:
-    wants = _wants(handler)
+    wants = parameters_of(handler)
 
     def view(request: flask.Request) -> flask.Response:
         health = _health(request)
@@ -267,7 +267,7 @@ def event_function(event_type: str, *, scaling: Scaling | None = None, media: bo
     """
 
     def decorate(handler: Handler) -> Handler:
-        spec = _spec(handler, EVENT, scaling, event_type=event_type, media=media)
+        spec = spec_of(handler, EVENT, scaling, event_type=event_type, media=media)
         return _register(spec, handler, _event_view(spec, handler, claim=claim))
 
     return decorate
@@ -283,7 +283,7 @@ def scheduled_function(schedule: str, *, scaling: Scaling | None = None,
     from shared_lib.events.types import EventType
 
     def decorate(handler: Handler) -> Handler:
-        spec = _spec(handler, SCHEDULE, scaling, event_type=EventType.PING, schedule=schedule,
+        spec = spec_of(handler, SCHEDULE, scaling, event_type=EventType.PING, schedule=schedule,
                      media=media)
         return _register(spec, handler, _event_view(spec, handler, claim=False))
 

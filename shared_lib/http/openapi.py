@@ -29,11 +29,23 @@ def _ref(model: Any) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+# What an event stream takes to resume (shared_lib/http/sse.py).
+RESUME = {"type": "string", "maxLength": 64}
+STREAM_PARAMETERS = [
+    {"name": "Last-Event-ID", "in": "header", "required": False, "schema": RESUME,
+     "description": "resume after this event (a reconnecting EventSource sends it)"},
+    {"name": "last_event_id", "in": "query", "required": False, "schema": RESUME,
+     "description": "the same, for a first connection (e.g. the history's last_event_id)"},
+]
+
+
 def _parameters(spec: FunctionSpec) -> list[dict[str, Any]]:
     params = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in spec.path_pattern.groupindex
     ]
+    if spec.asgi:
+        params += STREAM_PARAMETERS
     if spec.query is not None:
         schema = spec.query.model_json_schema()
         required = set(schema.get("required", []))
@@ -46,6 +58,9 @@ def _operation(spec: FunctionSpec) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "OK"}
     if spec.response is not None:
         ok["content"] = {"application/json": {"schema": _ref(spec.response)}}
+    elif spec.asgi:
+        ok["description"] = "Server-Sent Events: `id:`, `event:` and JSON `data:` lines"
+        ok["content"] = {"text/event-stream": {"schema": {"type": "string"}}}
     status = 204 if spec.status == 204 else spec.status
     operation: dict[str, Any] = {
         "operationId": spec.name,

@@ -43,18 +43,26 @@ def error_body(error: errors.StreamfnError) -> dict[str, Any]:
     return {"error": {"code": error.code, "message": error.message, "details": error.details}}
 
 
-def error_response(error: errors.StreamfnError) -> flask.Response:
-    """The one place an error becomes a status code."""
+INTERNAL_ERROR = {"error": {"code": "internal", "message": "Something went wrong.", "details": []}}
+
+
+def error_answer(error: errors.StreamfnError) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """The one place an error becomes a status code: (status, headers, JSON body)."""
     status = next((code for cls, code in STATUS.items() if isinstance(error, cls)), 500)
     headers = {}
     if isinstance(error, errors.Throttled):
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, errors.MethodNotAllowed) and error.allowed:
         headers["Allow"] = ", ".join(error.allowed)
-    return json_response(error_body(error), status, headers)
+    return status, headers, error_body(error)
 
 
-def _as_known_error(exc: Exception) -> errors.StreamfnError | None:
+def error_response(error: errors.StreamfnError) -> flask.Response:
+    status, headers, body = error_answer(error)
+    return json_response(body, status, headers)
+
+
+def as_known_error(exc: Exception) -> errors.StreamfnError | None:
     """Dependency failures that escaped a repository become 503, not 500."""
     from shared_lib.cache import REDIS_ERRORS
 
@@ -77,14 +85,11 @@ def guarded(name: str, view: View) -> View:
         except errors.StreamfnError as error:
             return error_response(error)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
-            known = _as_known_error(exc)
+            known = as_known_error(exc)
             if known is not None:
                 log.warning("%s: %s", name, known.message)
                 return error_response(known)
             log.exception("%s failed", name)
-            return json_response(
-                {"error": {"code": "internal", "message": "Something went wrong.", "details": []}},
-                500,
-            )
+            return json_response(INTERNAL_ERROR, 500)
 
     return run

@@ -141,6 +141,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/chat/{username}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The room as Server-Sent Events (message, delete, ban, settings); a reconnect resumes */
+        get: operations["chat-events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/chat/{username}/messages": {
         parameters: {
             query?: never;
@@ -735,6 +752,11 @@ export interface components {
         History: {
             /** Items */
             items: components["schemas"]["Message"][];
+            /**
+             * Last Event Id
+             * @description the room's last event before these messages: open chat-events with it as last_event_id to miss nothing since (null while Redis is unavailable)
+             */
+            last_event_id: string | null;
         };
         /** Inbox */
         Inbox: {
@@ -1573,6 +1595,43 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Ban"];
+                };
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "chat-events": {
+        parameters: {
+            query?: {
+                /** @description the same, for a first connection (e.g. the history's last_event_id) */
+                last_event_id?: string;
+            };
+            header?: {
+                /** @description resume after this event (a reconnecting EventSource sends it) */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-Sent Events: `id:`, `event:` and JSON `data:` lines */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             /** @description An error */
