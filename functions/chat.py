@@ -6,6 +6,7 @@ posting needs a token; moderation is the owner's and the moderators'."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import TYPE_CHECKING
 
 from shared_lib.catalog import Scaling
@@ -17,7 +18,10 @@ from shared_lib.chat.shapes import (
     HistoryQuery,
     Message,
     Moderator,
+    Moderators,
     NewMessage,
+    ReplayChat,
+    ReplayChatQuery,
     RoomSettings,
     SettingsChange,
 )
@@ -44,6 +48,12 @@ EVENTS_SCALING = Scaling(concurrency=1000, max_scale=10, timeout_seconds=600,
 def chat_history(username: str, query: HistoryQuery, uow: UnitOfWork) -> History:
     """The room's last messages, oldest first."""
     return room.history(uow, username, limit=query.limit)
+
+
+@http_function("GET /api/streams/{stream_id}/chat", query=ReplayChatQuery, response=ReplayChat)
+def stream_chat(stream_id: uuid.UUID, query: ReplayChatQuery, uow: UnitOfWork) -> ReplayChat:
+    """The chat as it happened during a stream, oldest first, for its replay to play along."""
+    return room.during(uow, stream_id, query)
 
 
 @sse_function("GET /api/chat/{username}/events", scaling=EVENTS_SCALING)
@@ -81,6 +91,12 @@ def ban_chat_user(username: str, target: str, body: BanRequest, account: User,
 def unban_chat_user(username: str, target: str, account: User, uow: UnitOfWork) -> Ban:
     """Lift a ban or a timeout (owner and moderators)."""
     return room.unban(uow, account, username, target)
+
+
+@http_function("GET /api/chat/{username}/moderators", response=Moderators)
+def chat_moderators(username: str, uow: UnitOfWork) -> Moderators:
+    """The room's moderators (the owner moderates too, without being listed)."""
+    return room.moderators(uow, username)
 
 
 @http_function("PUT /api/chat/{username}/moderators/{target}", auth="user", response=Moderator)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from shared_lib.accounts.models import User
@@ -22,6 +22,25 @@ class SqlChatRepository(SqlRepository[ChatMessage]):
                  .where(ChatMessage.channel_id == channel_id, ChatMessage.deleted_at.is_(None))
                  .order_by(ChatMessage.id.desc()).limit(limit))
         return [(message, user) for message, user in reversed(self.session.execute(query).all())]
+
+    def during(self, stream_id: uuid.UUID, *, since: datetime | None,
+               after: tuple[datetime, int] | None, limit: int) -> list[tuple[ChatMessage, User]]:
+        """The messages sent during a stream and not deleted, oldest first: from `since`,
+        or after the (sent_at, id) of the last one served."""
+        query = (select(ChatMessage, User).join(User, User.id == ChatMessage.user_id)
+                 .where(ChatMessage.stream_id == stream_id, ChatMessage.deleted_at.is_(None))
+                 .order_by(ChatMessage.sent_at, ChatMessage.id).limit(limit))
+        if since is not None:
+            query = query.where(ChatMessage.sent_at >= since)
+        if after is not None:
+            query = query.where(tuple_(ChatMessage.sent_at, ChatMessage.id)
+                                > tuple_(literal(after[0]), literal(after[1])))
+        return [(message, user) for message, user in self.session.execute(query).all()]
+
+    def moderators(self, channel_id: uuid.UUID) -> list[User]:
+        return list(self.session.scalars(
+            select(User).join(ChatModerator, ChatModerator.user_id == User.id)
+            .where(ChatModerator.channel_id == channel_id).order_by(User.username)))
 
     def message(self, channel_id: uuid.UUID, message_id: int) -> ChatMessage | None:
         message = self.session.get(ChatMessage, message_id)

@@ -17,11 +17,19 @@ from typing import TYPE_CHECKING, Any, cast
 from shared_lib import errors
 from shared_lib.accounts.shapes import UserSummary
 from shared_lib.chat import rules
-from shared_lib.chat.shapes import Ban, History, Message, Moderator, RoomSettings
+from shared_lib.chat.shapes import (
+    Ban,
+    History,
+    Message,
+    Moderator,
+    Moderators,
+    ReplayChat,
+    RoomSettings,
+)
 
 if TYPE_CHECKING:
     from shared_lib.accounts.models import User
-    from shared_lib.chat.shapes import BanRequest, SettingsChange
+    from shared_lib.chat.shapes import BanRequest, ReplayChatQuery, SettingsChange
     from shared_lib.db import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -81,6 +89,22 @@ def history(uow: UnitOfWork, username: str, *, limit: int) -> History:
         last_event_id = None
     return History(items=[Message.of(m, u) for m, u in uow.chat.recent(room.id, limit=limit)],
                    last_event_id=last_event_id)
+
+
+def during(uow: UnitOfWork, stream_id: uuid.UUID, query: ReplayChatQuery) -> ReplayChat:
+    """A stream's chat as it happened, for its replay."""
+    if uow.streams.get(stream_id) is None:
+        raise errors.NotFound("No such stream.")
+    after = query.after(datetime.fromisoformat, int)
+    rows = uow.chat.during(stream_id, since=query.since, limit=query.fetch,
+                           after=(after[0], after[1]) if after else None)
+    rows, cursor = query.page(rows, lambda row: (row[0].sent_at.isoformat(), row[0].id))
+    return ReplayChat(items=[Message.of(m, u) for m, u in rows], next_cursor=cursor)
+
+
+def moderators(uow: UnitOfWork, username: str) -> Moderators:
+    room = channel(uow, username)
+    return Moderators(items=[UserSummary.of(user) for user in uow.chat.moderators(room.id)])
 
 
 def events_key(username: str) -> str:

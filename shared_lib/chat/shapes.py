@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared_lib.accounts.shapes import UserSummary
 from shared_lib.chat.rules import MAX_LENGTH
+from shared_lib.http.paging import Page, PageQuery
 from shared_lib.http.requests import Request
 
 if TYPE_CHECKING:
@@ -42,6 +43,20 @@ class History(BaseModel):
     last_event_id: str | None = Field(
         description="the room's last event before these messages: open chat-events with it "
                     "as last_event_id to miss nothing since (null while Redis is unavailable)")
+
+
+class ReplayChat(Page[Message]):
+    """The chat of a stream as it happened, oldest first."""
+
+
+class ReplayChatQuery(PageQuery):
+    since: datetime | None = Field(
+        default=None, description="start at the first message sent at or after this time "
+                                  "(a replay seeks there)")
+
+
+class Moderators(BaseModel):
+    items: list[UserSummary]
 
 
 class HistoryQuery(BaseModel):

@@ -4,6 +4,7 @@ of DESIGN.md §10 with its status, moderation, and the events a room's stream ca
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -217,3 +218,42 @@ def test_a_message_sent_during_a_broadcast_names_the_stream(call):
     stream_id = go_live(call, owner)
     sent = send(call, channel, owner, "we are live").get_json()
     assert sent["stream_id"] == stream_id
+
+
+def test_a_streams_chat_replays_as_it_happened_oldest_first_in_pages(call):
+    from tests.integration.test_streams import go_live
+
+    channel, owner = room(call)
+    send(call, channel, owner, "before the stream")
+    stream_id = go_live(call, owner)
+    sent = [send(call, channel, owner, f"live {n}").get_json() for n in range(5)]
+    assert call("delete-chat-message", path=f"/api/chat/{channel}/messages/{sent[1]['id']}",
+                token=owner).status_code == 204
+    url = f"/api/streams/{stream_id}/chat?limit=2"
+    first = call("stream-chat", path=url).get_json()
+    assert [m["text"] for m in first["items"]] == ["live 0", "live 2"], "deleted ones stay gone"
+    second = call("stream-chat", path=f"{url}&cursor={first['next_cursor']}").get_json()
+    assert [m["text"] for m in second["items"]] == ["live 3", "live 4"]
+    since = sent[3]["sent_at"].replace("+00:00", "Z")
+    seek = call("stream-chat", path=f"/api/streams/{stream_id}/chat?since={since}").get_json()
+    assert [m["text"] for m in seek["items"]] == ["live 3", "live 4"] and seek["next_cursor"] is None
+    assert call("stream-chat", path=f"/api/streams/{uuid.uuid4()}/chat").status_code == 404
+    assert call("stream-chat", path=f"{url}&cursor=bogus").status_code == 400
+
+
+def test_the_moderators_are_listed_for_everyone_as_the_owner_appoints_them(call):
+    channel, owner = room(call)
+    moderator, _ = factories.new_user(call, "m")
+
+    def listed():
+        answer = call("chat-moderators", path=f"/api/chat/{channel}/moderators")
+        assert answer.status_code == 200
+        return [u["username"] for u in answer.get_json()["items"]]
+
+    assert listed() == []
+    assert call("add-chat-moderator", path=f"/api/chat/{channel}/moderators/{moderator}",
+                token=owner).status_code == 200
+    assert listed() == [moderator]
+    assert call("remove-chat-moderator", method="DELETE",
+                path=f"/api/chat/{channel}/moderators/{moderator}", token=owner).status_code == 200
+    assert listed() == []

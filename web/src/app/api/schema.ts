@@ -193,6 +193,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/chat/{username}/moderators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The room's moderators (the owner moderates too, without being listed). */
+        get: operations["chat-moderators"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/chat/{username}/moderators/{target}": {
         parameters: {
             query?: never;
@@ -412,6 +429,23 @@ export interface paths {
         put?: never;
         /** A player reports a join, a heartbeat (every 30 s) or a leave for its session. */
         post: operations["record-view"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/streams/{stream_id}/chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The chat as it happened during a stream, oldest first, for its replay to play along. */
+        get: operations["stream-chat"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -845,6 +879,11 @@ export interface components {
             moderator: boolean;
             user: components["schemas"]["UserSummary"];
         };
+        /** Moderators */
+        Moderators: {
+            /** Items */
+            items: components["schemas"]["UserSummary"][];
+        };
         /** NewMessage */
         NewMessage: {
             /** Text */
@@ -986,6 +1025,16 @@ export interface components {
             hls: string;
             /** Thumbnail Url */
             thumbnail_url: string | null;
+        };
+        /**
+         * ReplayChat
+         * @description The chat of a stream as it happened, oldest first.
+         */
+        ReplayChat: {
+            /** Items */
+            items: components["schemas"]["Message"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /** RoomSettings */
         RoomSettings: {
@@ -1743,6 +1792,37 @@ export interface operations {
             };
         };
     };
+    "chat-moderators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Moderators"];
+                };
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "add-chat-moderator": {
         parameters: {
             query?: never;
@@ -2275,6 +2355,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ViewAccepted"];
+                };
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "stream-chat": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                since?: string | null;
+            };
+            header?: never;
+            path: {
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayChat"];
                 };
             };
             /** @description An error */
