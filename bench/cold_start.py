@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-from harness import ROOT, first_answer, free_port, median, start_function
+from harness import BENCH_PROFILE, ROOT, first_answer, free_port, median, start_function
 
 from local.services import terminate  # noqa: E402 - after harness sets the path
 
@@ -43,11 +43,10 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from functions import load_catalog
     from local.platform import Platform
-    from local.services import Profile
     from local.settings import Ports
 
     # Real PostgreSQL and Redis: a function whose first answer needs them pays for them.
-    platform = Platform(Profile("bench", pg_port=55434, redis_port=56381), Ports(),
+    platform = Platform(BENCH_PROFILE, Ports(),
                         environment="development")
     env = platform.start_servers()
     specs = load_catalog()

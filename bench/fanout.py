@@ -17,8 +17,8 @@ import sys
 import time
 import uuid
 
-import harness  # noqa: F401 - puts the repository on sys.path
 from follows import FOLLOWERS, seed
+from harness import BENCH_PROFILE  # (harness puts the repository on sys.path)
 
 RUNS = int(os.environ.get("BENCH_RUNS", 3))
 
@@ -33,13 +33,12 @@ def main() -> None:
     from sqlalchemy import text
 
     from local.platform import Platform, reset_caches
-    from local.services import Profile
     from local.settings import Ports
     from shared_lib.db import UnitOfWork
     from shared_lib.streams import services as streams
     from tests.functions_client import FunctionClient
 
-    platform = Platform(Profile("bench", pg_port=55434, redis_port=56381), Ports(),
+    platform = Platform(BENCH_PROFILE, Ports(),
                         environment="development")
     try:
         platform.start_servers()

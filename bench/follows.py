@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 
-from harness import first_answer, free_port, request, start_broker, start_function
+from harness import BENCH_PROFILE, first_answer, free_port, request, start_broker, start_function
 
 from local.services import terminate  # noqa: E402 - after harness sets the path
 
@@ -73,13 +73,12 @@ def seed(uow_factory, channel: str) -> None:
 
 def main() -> None:
     from local.platform import Platform
-    from local.services import Profile
     from local.settings import Ports
     from shared_lib.db import UnitOfWork
     from shared_lib.http.paging import encode_cursor
     from shared_lib.security import get_signer
 
-    profile = Profile("bench", pg_port=55434, redis_port=56381)
+    profile = BENCH_PROFILE
     platform = Platform(profile, Ports(), environment="development")
     env = platform.start_servers()
     env["THREADS"] = str(CLIENTS)

@@ -14,6 +14,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from local.services import Profile  # noqa: E402 - after the path
+
+# The benchmarks' own PostgreSQL and Redis (below the ephemeral port range).
+BENCH_PROFILE = Profile("bench", pg_port=15434, redis_port=16381)
 logging.getLogger("alembic").setLevel(logging.WARNING)
 
 

@@ -16,7 +16,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import harness  # noqa: F401 - puts the repository on sys.path
+from harness import BENCH_PROFILE  # (harness puts the repository on sys.path)
 
 from tests.e2e.conftest import free_port, http, register_user
 from tests.e2e.media import probe, publish, stop, wait_until
@@ -34,12 +34,11 @@ def callback_time(log: Path, stream_id: str, after: float) -> float | None:
 
 def main() -> None:
     from local.platform import Platform
-    from local.services import Profile
     from local.settings import Ports
 
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
                   stat=free_port(), sidecar=free_port(), functions=free_port())
-    platform = Platform(Profile("bench", pg_port=55434, redis_port=56381), ports,
+    platform = Platform(BENCH_PROFILE, ports,
                         schedule=False, environment="development")
     platform.start()
     api = platform.api_url

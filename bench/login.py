@@ -15,7 +15,7 @@ import time
 import uuid
 
 import bcrypt
-from harness import first_answer, free_port, request, start_function
+from harness import BENCH_PROFILE, first_answer, free_port, request, start_function
 
 from local.services import terminate  # noqa: E402 - after harness sets the path
 
@@ -26,10 +26,9 @@ PER_BLOCK = int(os.environ.get("BENCH_PER_BLOCK", 5))
 
 def main() -> None:
     from local.platform import Platform
-    from local.services import Profile
     from local.settings import Ports
 
-    profile = Profile("bench", pg_port=55434, redis_port=56381)
+    profile = BENCH_PROFILE
     platform = Platform(profile, Ports(), environment="development")
     env = platform.start_servers()
     env.update({"STREAMFN_BCRYPT_ROUNDS": str(COST), "THREADS": "2"})

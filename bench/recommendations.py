@@ -18,7 +18,7 @@ import os
 import resource
 import time
 
-import harness  # noqa: F401 - puts the repository on sys.path
+from harness import BENCH_PROFILE  # (harness puts the repository on sys.path)
 
 USERS = int(os.environ.get("BENCH_USERS", 100_000))
 CHANNELS = int(os.environ.get("BENCH_CHANNELS", 5_000))
@@ -176,11 +176,10 @@ def main() -> None:
     from sqlalchemy import text
 
     from local.platform import Platform
-    from local.services import Profile
     from local.settings import Ports
     from shared_lib.db import batch_engine
 
-    platform = Platform(Profile("bench", pg_port=55434, redis_port=56381), Ports(),
+    platform = Platform(BENCH_PROFILE, Ports(),
                         environment="development")
     platform.start_servers()
     engine = batch_engine()

@@ -21,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-import harness  # noqa: F401 - puts the repository on sys.path
+from harness import BENCH_PROFILE  # (harness puts the repository on sys.path)
 
 MINUTES = float(os.environ.get("BENCH_RECORDING_MINUTES", 10))
 RUNS = int(os.environ.get("BENCH_RUNS", 3))
@@ -71,7 +71,6 @@ def through_function(call, media: Path, source: Path, stream_id: str) -> float:
 
 def main() -> None:
     from local.platform import Platform, reset_caches
-    from local.services import Profile
     from local.settings import Ports
     from shared_lib.accounts.models import User
     from shared_lib.db import UnitOfWork
@@ -82,7 +81,7 @@ def main() -> None:
     media = work / "media"
     for folder in ("recordings", "replays"):
         (media / folder).mkdir(parents=True)
-    platform = Platform(Profile("bench", pg_port=55434, redis_port=56381), Ports(),
+    platform = Platform(BENCH_PROFILE, Ports(),
                         environment="development")
     try:
         platform.start_servers()

@@ -23,7 +23,7 @@ import statistics
 import time
 import uuid
 
-from harness import first_answer, free_port, start_broker, start_function
+from harness import BENCH_PROFILE, first_answer, free_port, start_broker, start_function
 
 from local.services import terminate  # noqa: E402 - after harness sets the path
 
@@ -79,7 +79,6 @@ def main() -> None:
     from sqlalchemy import text
 
     from local.platform import Platform
-    from local.services import Profile
     from local.settings import Ports
     from shared_lib.accounts.models import User
     from shared_lib.analytics.rollup import rollup
@@ -88,7 +87,7 @@ def main() -> None:
     from shared_lib.streams import live_set as live_set
     from shared_lib.streams.models import LiveStream, StreamMetadata
 
-    platform = Platform(Profile("bench", pg_port=55434, redis_port=56381), Ports(),
+    platform = Platform(BENCH_PROFILE, Ports(),
                         environment="development")
     env = platform.start_servers()
     env.update({"THREADS": str(THREADS), "K_SINK": start_broker()[0]})

@@ -23,10 +23,10 @@ class RuntimeSettings(BaseSettings):
 
     environment: str = "development"
     profile: str = "dev"
-    pg_port: int = 55432
-    redis_port: int = 56379
-    test_pg_port: int = 55433
-    test_redis_port: int = 56380
+    pg_port: int = 15432
+    redis_port: int = 16379
+    test_pg_port: int = 15433
+    test_redis_port: int = 16380
     # Where the public listeners (API, RTMP) bind, and the host name public URLs carry.
     bind_address: str = "127.0.0.1"
     public_host: str = "127.0.0.1"

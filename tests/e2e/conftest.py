@@ -69,6 +69,14 @@ def register_user(api: str, prefix: str = "e") -> tuple[str, dict]:
     return name, answer.json()
 
 
+def login(api: str, username: str, password: str = "correct horse battery") -> str:
+    """An access token for an existing account."""
+    answer = http("POST", f"{api}/api/auth/login",
+                  json_body={"username": username, "password": password})
+    assert answer.status == 200, answer.body
+    return answer.json()["access_token"]
+
+
 def start_platform(*, ingest: bool = True, site=None, **runtime) -> Platform:
     """The platform on free ports; `runtime`: idle_seconds, scale_down_seconds."""
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
@@ -135,3 +143,20 @@ def recorded(platform):
     yield subscribe
     for trigger in added:
         platform.broker.triggers.remove(trigger)
+
+
+@pytest.fixture
+def browsers(tmp_path_factory, monkeypatch):
+    """`browsers()` opens one more headless Chromium; all are closed after the test."""
+    from tests.e2e.browser import chromium
+
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium must not try to download a driver
+    opened = []
+
+    def open_one():
+        opened.append(chromium(tmp_path_factory))
+        return opened[-1]
+
+    yield open_one
+    for driver in opened:
+        driver.quit()

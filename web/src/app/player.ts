@@ -5,7 +5,7 @@
 // A live playlist appears a second or two after the stream goes live in the API (the first
 // segment has to be written), and a network blip can fail a load: the player keeps trying,
 // with a growing pause, instead of leaving a black box behind.
-import { Component, ElementRef, OnDestroy, effect, input, signal, viewChild } from '@angular/core';
+import { Component, ElementRef, OnDestroy, effect, input, output, signal, viewChild } from '@angular/core';
 import type Hls from 'hls.js';
 import type { ErrorData, LoaderConfig } from 'hls.js';
 
@@ -23,7 +23,8 @@ const PLAYLIST_LOADS: LoaderConfig = {
 @Component({
   selector: 'app-player',
   template: `
-    <video #video controls autoplay muted playsinline data-test="player"></video>
+    <video #video controls autoplay muted playsinline data-test="player"
+           (timeupdate)="time.emit(video.currentTime)" (seeked)="time.emit(video.currentTime)"></video>
     @if (status()) { <div class="muted" data-test="player-status">{{ status() }}</div> }
   `,
   styles: `video { width: 100%; aspect-ratio: 16 / 9; background: #000; border-radius: 6px; display: block; }`,
@@ -31,6 +32,8 @@ const PLAYLIST_LOADS: LoaderConfig = {
 export class Player implements OnDestroy {
   readonly src = input.required<string>();
   readonly live = input(true);
+  /** The playhead, in seconds from the start, as it moves (a replay's chat follows it). */
+  readonly time = output<number>();
   protected readonly status = signal('');
   private readonly video = viewChild.required<ElementRef<HTMLVideoElement>>('video');
   private hls: Hls | null = null;

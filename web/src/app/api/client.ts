@@ -29,6 +29,14 @@ export type Notification = S['NotificationView'];
 export type MarkRead = S['MarkRead'];
 export type Unread = S['Unread'];
 export type Category = NonNullable<StreamDetails['category']>;
+export type ChatMessage = S['Message'];
+export type ChatHistory = S['History'];
+export type ChatSettings = S['RoomSettings'];
+export type ChatSettingsChange = S['SettingsChange'];
+export type ChatBan = S['Ban'];
+export type ChatModerators = S['Moderators'];
+export type ReplayChat = S['ReplayChat'];
+export type UserSummary = ChatMessage['user'];
 
 /** An API error as the platform sends it: a code, a message, and per-field details. */
 export class ApiError {
@@ -37,6 +45,8 @@ export class ApiError {
     readonly code: string,
     readonly message: string,
     readonly fields: Record<string, string>,
+    readonly details: Record<string, unknown>[] = [],
+    readonly retryAfter: number | null = null,
   ) {}
 
   static of(error: unknown): ApiError {
@@ -61,8 +71,13 @@ export class ApiError {
     if (field && !fields[field]) {
       fields[field] = body.message;
     }
-    return new ApiError(error.status, body.code, body.message, fields);
+    const retryAfter = Number(error.headers?.get('Retry-After')) || null;
+    return new ApiError(error.status, body.code, body.message, fields, body.details ?? [], retryAfter);
   }
+}
+
+function chat(channel: string): string {
+  return `/api/chat/${encodeURIComponent(channel)}`;
 }
 
 @Injectable({ providedIn: 'root' })
@@ -144,6 +159,45 @@ export class Api {
   following(username: string): Observable<FollowPage> {
     return this.http.get<FollowPage>(`/api/users/${encodeURIComponent(username)}/following`);
   }
+  chatHistory(channel: string): Observable<ChatHistory> {
+    return this.http.get<ChatHistory>(`${chat(channel)}/messages`, { params: { limit: 100 } });
+  }
+  /** The room's events (Server-Sent Events), after `lastEventId` when given. */
+  chatEventsUrl(channel: string, lastEventId: string | null): string {
+    const query = lastEventId ? `?last_event_id=${encodeURIComponent(lastEventId)}` : '';
+    return `${chat(channel)}/events${query}`;
+  }
+  sendChat(channel: string, text: string): Observable<ChatMessage> {
+    return this.http.post<ChatMessage>(`${chat(channel)}/messages`, { text });
+  }
+  deleteChat(channel: string, id: number): Observable<unknown> {
+    return this.http.delete(`${chat(channel)}/messages/${id}`);
+  }
+  /** A ban, or a timeout of `durationSeconds`. */
+  banFromChat(channel: string, username: string, durationSeconds: number | null): Observable<ChatBan> {
+    return this.http.put<ChatBan>(`${chat(channel)}/bans/${encodeURIComponent(username)}`,
+                                  { duration_seconds: durationSeconds });
+  }
+  chatSettings(channel: string): Observable<ChatSettings> {
+    return this.http.get<ChatSettings>(`${chat(channel)}/settings`);
+  }
+  changeChatSettings(channel: string, change: ChatSettingsChange): Observable<ChatSettings> {
+    return this.http.patch<ChatSettings>(`${chat(channel)}/settings`, change);
+  }
+  chatModerators(channel: string): Observable<ChatModerators> {
+    return this.http.get<ChatModerators>(`${chat(channel)}/moderators`);
+  }
+  /** The chat of a stream as it happened: from `since`, or after `cursor`. */
+  replayChat(streamId: string, since: string | null, cursor: string | null): Observable<ReplayChat> {
+    let params = new HttpParams().set('limit', 100);
+    if (cursor) {
+      params = params.set('cursor', cursor);
+    } else if (since) {
+      params = params.set('since', since);
+    }
+    return this.http.get<ReplayChat>(`/api/streams/${encodeURIComponent(streamId)}/chat`, { params });
+  }
+
   notifications(): Observable<Inbox> {
     return this.http.get<Inbox>('/api/notifications', { params: { limit: 20 } });
   }

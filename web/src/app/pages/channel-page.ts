@@ -5,16 +5,23 @@ import { firstValueFrom } from 'rxjs';
 
 import { Api, ApiError, FollowPage, PublicUser, Stream } from '../api/client';
 import { FOLLOWERS } from '../plural';
+import { ChatPanel } from './chat-panel';
 import { FollowButton } from './follow-button';
 import { StreamCard } from './stream-card';
 
 @Component({
   selector: 'app-channel-page',
-  imports: [DatePipe, DecimalPipe, FollowButton, I18nPluralPipe, RouterLink, StreamCard],
+  imports: [ChatPanel, DatePipe, DecimalPipe, FollowButton, I18nPluralPipe, RouterLink, StreamCard],
+  styles: `
+    .channel { display: grid; grid-template-columns: minmax(0, 1fr) 340px; gap: 16px; align-items: start; }
+    @media (max-width: 900px) { .channel { grid-template-columns: 1fr; } }
+  `,
   template: `
     <main>
       @if (error()) { <p class="error">{{ error() }}</p> }
       @if (user(); as u) {
+        <div class="channel">
+        <div>
         <div class="row">
           <div>
             <h1 data-test="display-name">{{ u.display_name }}
@@ -51,6 +58,9 @@ import { StreamCard } from './stream-card';
               <div><a [routerLink]="['/channel', edge.user.username]">{{ edge.user.display_name }}</a></div>
             } @empty { <p class="muted">Not following anyone.</p> }
           </div>
+        </div>
+        </div>
+        <app-chat-panel [channel]="u.username" />
         </div>
       }
     </main>

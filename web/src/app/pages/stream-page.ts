@@ -7,19 +7,26 @@ import { Api, ApiError, PublicUser, Stream } from '../api/client';
 import { Player } from '../player';
 import { ViewReporter } from '../views';
 import { FOLLOWERS } from '../plural';
+import { ChatPanel } from './chat-panel';
 import { FollowButton } from './follow-button';
 
 @Component({
   selector: 'app-stream-page',
-  imports: [DatePipe, FollowButton, I18nPluralPipe, Player, RouterLink],
+  styles: `
+    .watch { display: grid; grid-template-columns: minmax(0, 1fr) 340px; gap: 16px; align-items: start; }
+    @media (max-width: 900px) { .watch { grid-template-columns: 1fr; } }
+  `,
+  imports: [ChatPanel, DatePipe, FollowButton, I18nPluralPipe, Player, RouterLink],
   template: `
     <main>
       @if (error()) { <p class="error" data-test="error">{{ error() }}</p> }
       @if (stream(); as s) {
+        <div class="watch">
+        <div>
         @if (s.playback) {
           <app-player [src]="s.playback.hls" />
         } @else if (s.replay) {
-          <app-player [src]="s.replay.hls" [live]="false" />
+          <app-player [src]="s.replay.hls" [live]="false" (time)="playhead.set($event)" />
         } @else {
           <div class="panel muted">This stream is {{ s.status === 'created' ? 'not live yet' : 'over' }}.</div>
         }
@@ -49,6 +56,10 @@ import { FollowButton } from './follow-button';
           <app-follow-button [username]="s.user.username" (changed)="owner.set($event)" />
         </div>
         @if (s.description) { <p>{{ s.description }}</p> }
+        </div>
+        <app-chat-panel [channel]="s.user.username" [replay]="s.replay && !s.playback ? s : null"
+                        [playhead]="playhead()" />
+        </div>
       }
     </main>
   `,
@@ -61,6 +72,7 @@ export class StreamPage implements OnDestroy {
   protected readonly stream = signal<Stream | null>(null);
   protected readonly owner = signal<PublicUser | null>(null);
   protected readonly viewers = signal(0);
+  protected readonly playhead = signal(0);
   protected readonly error = signal('');
   private stopWatching?: () => void;
 

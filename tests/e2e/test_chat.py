@@ -1,0 +1,119 @@
+"""Chat in two Chromium browsers on a channel page, through the front door: a message sent in
+one shows in the other within a second, as text however it is written; the owner deletes it
+and it goes from both; a timed-out viewer is told why they cannot post, and posts again once
+the timeout ends; slow mode says how long to wait."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from selenium.webdriver.common.by import By
+
+from tests.e2e.browser import Page, register
+from tests.e2e.conftest import http, login
+from tests.e2e.media import wait_until
+
+XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+
+
+def texts(page: Page) -> list[str]:
+    return [e.text for e in page.driver.find_elements(By.CSS_SELECTOR, '[data-test="chat-text"]')]
+
+
+def message_ids(page: Page) -> list[str]:
+    return [e.get_attribute("data-id")
+            for e in page.driver.find_elements(By.CSS_SELECTOR, '[data-test="chat-message"]')]
+
+
+def message(page: Page, text: str):
+    """The chat line showing `text`."""
+    return next(e for e in page.driver.find_elements(By.CSS_SELECTOR, '[data-test="chat-message"]')
+                if text in e.text)
+
+
+def say(page: Page, text: str) -> float:
+    """Type and send `text`; when it was sent."""
+    field = page.find("chat-input")
+    field.clear()
+    field.send_keys(text)
+    sent = time.monotonic()
+    page.find("chat-send").click()
+    return sent
+
+
+def test_two_browsers_chat_moderate_and_are_told_why_they_cannot_post(platform, browsers):
+    api = platform.api_url
+    owner_name, fan_name = f"ch_{uuid.uuid4().hex[:6]}", f"fan_{uuid.uuid4().hex[:6]}"
+    owner, fan = Page(browsers(), api), Page(browsers(), api)
+    register(owner, owner_name)
+    register(fan, fan_name)
+    for page in (owner, fan):
+        page.go(f"/channel/{owner_name}")
+        page.find("chat-empty")
+        assert wait_until(lambda page=page: not page.driver.find_elements(
+            By.CSS_SELECTOR, '[data-test="chat-connecting"]'), timeout=15), "the room's events open"
+
+    # A message sent in one browser shows in the other within a second (in a room already
+    # talking: the owner's greeting is the first message, which may start functions).
+    say(owner, "welcome in")
+    assert wait_until(lambda: "welcome in" in texts(fan), timeout=10), texts(fan)
+    sent = say(fan, "hello from the fan")
+    assert wait_until(lambda: "hello from the fan" in texts(owner), timeout=1.0, interval=0.02), \
+        f"not in the owner's chat a second after sending: {texts(owner)}"
+    print(f"fan -> owner: {time.monotonic() - sent:.3f} s")
+    author = message(owner, "hello from the fan").find_element(By.CSS_SELECTOR, '[data-test="chat-author"]')
+    assert author.text == fan_name.replace("_", " ").title()
+    assert author.get_attribute("href").endswith(f"/channel/{fan_name}")
+
+    # Markup is shown as the text it is, and runs nowhere.
+    say(fan, XSS)
+    assert wait_until(lambda: XSS in texts(owner), timeout=5), texts(owner)
+    assert XSS in texts(fan)
+    for page in (owner, fan):
+        assert page.driver.execute_script("return window.__xss") is None
+        assert not page.driver.find_elements(By.CSS_SELECTOR, '[data-test="chat-messages"] img')
+    owner.shot("chat-owner")
+
+    # The owner deletes it: gone from both at once.
+    target = message(owner, XSS)
+    gone = target.get_attribute("data-id")
+    owner.driver.execute_script("arguments[0].scrollIntoView()", target)
+    target.find_element(By.CSS_SELECTOR, '[data-test="chat-delete"]').click()
+    for page in (owner, fan):
+        assert wait_until(lambda page=page: gone not in message_ids(page), timeout=3), \
+            "a deleted message disappears for everyone"
+    assert not fan.driver.find_elements(By.CSS_SELECTOR, '[data-test="chat-delete"]'), \
+        "a viewer gets no moderation tools"
+
+    # The owner times the fan out from the message: the fan is told why, until when.
+    first = message(owner, "hello from the fan")
+    owner.driver.execute_script("arguments[0].scrollIntoView()", first)
+    first.find_element(By.CSS_SELECTOR, '[data-test="chat-timeout"]').click()
+    assert "You are timed out until" in fan.text_of("chat-refusal", "timed out", timeout=5)
+    assert not fan.find("chat-send").is_enabled()
+    fan.shot("chat-timed-out")
+
+    # A shorter timeout replaces it; once it ends the fan posts again.
+    token = login(api, owner_name)
+    assert http("PUT", f"{api}/api/chat/{owner_name}/bans/{fan_name}",
+                json_body={"duration_seconds": 2}, token=token).status == 200
+    assert wait_until(lambda: not fan.driver.find_elements(
+        By.CSS_SELECTOR, '[data-test="chat-refusal"]'), timeout=8), "the timeout ends"
+    say(fan, "back again")
+    assert wait_until(lambda: "back again" in texts(owner), timeout=5)
+
+    # Slow mode, set in the owner's chat settings: the fan is told how long to wait.
+    owner.find("chat-settings-toggle").click()
+    slow = owner.find("chat-slow-mode")
+    slow.clear()
+    slow.send_keys("60")
+    owner.find("chat-settings-save").click()
+    fan.text_of("chat-mode", "Slow mode: one message every 60 s", timeout=5)
+    say(fan, "one")
+    assert wait_until(lambda: "one" in texts(owner), timeout=5)
+    say(fan, "two")
+    refusal = fan.text_of("chat-refusal", "Slow mode is on", timeout=5)
+    assert "you can send another message in" in refusal
+    assert "two" not in texts(owner)
+    fan.shot("chat-slow-mode")
