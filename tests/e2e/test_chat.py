@@ -1,18 +1,21 @@
 """Chat in two Chromium browsers on a channel page, through the front door: a message sent in
 one shows in the other within a second, as text however it is written; the owner deletes it
 and it goes from both; a timed-out viewer is told why they cannot post, and posts again once
-the timeout ends; slow mode says how long to wait."""
+the timeout ends; slow mode says how long to wait. A replay plays the chat as it happened,
+in step with the video."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime
 
 from selenium.webdriver.common.by import By
 
 from tests.e2e.browser import Page, register
-from tests.e2e.conftest import http, login
-from tests.e2e.media import wait_until
+from tests.e2e.conftest import http, login, register_user
+from tests.e2e.media import publish, wait_until
+from tests.e2e.test_ingest import live_stream_of, rotate_key
 
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
@@ -117,3 +120,41 @@ def test_two_browsers_chat_moderate_and_are_told_why_they_cannot_post(platform, 
     assert "you can send another message in" in refusal
     assert "two" not in texts(owner)
     fan.shot("chat-slow-mode")
+
+
+def test_a_replay_plays_its_chat_in_step_with_the_video(platform, browsers):
+    api = platform.api_url
+    name, tokens = register_user(api, "rp")
+    token = tokens["access_token"]
+    key = rotate_key(api, token)
+    encoder = publish(f"{key['rtmp_url']}/{key['stream_key']}", seconds=16)
+    live = wait_until(lambda: live_stream_of(api, name), timeout=15)
+    assert live, "the broadcast goes live"
+    began, offsets = time.monotonic(), {}
+    for text, at in (("early on", 1), ("near the end", 10)):
+        time.sleep(max(0.0, began + at - time.monotonic()))
+        answer = http("POST", f"{api}/api/chat/{name}/messages", json_body={"text": text}, token=token)
+        assert answer.status == 201 and answer.json()["stream_id"] == live["id"]
+        offsets[text] = (datetime.fromisoformat(answer.json()["sent_at"])
+                         - datetime.fromisoformat(live["started_at"])).total_seconds()
+    assert encoder.wait(40) == 0
+    replayed = wait_until(lambda: http("GET", f"{api}/api/streams/{live['id']}").json()["replay"],
+                          timeout=60, interval=0.5)
+    assert replayed, "a replay within a minute of the end"
+
+    viewer = Page(browsers(), api)
+    viewer.go(f"/streams/{live['id']}")
+    viewer.find("player")
+    position = "return document.querySelector('video').currentTime"
+    between = offsets["early on"] + 1
+    assert wait_until(lambda: viewer.driver.execute_script(position) > between, timeout=30,
+                      interval=0.1), viewer.playback()
+    shown = texts(viewer)
+    assert "early on" in shown and "near the end" not in shown, \
+        f"at {viewer.driver.execute_script(position):.1f} s ({offsets}) the chat shows {shown}"
+    viewer.driver.execute_script("document.querySelector('video').currentTime = 14")
+    assert wait_until(lambda: "near the end" in texts(viewer), timeout=10), texts(viewer)
+    viewer.shot("chat-replay")
+    viewer.driver.execute_script("document.querySelector('video').currentTime = 1")
+    assert wait_until(lambda: texts(viewer) == [], timeout=10), \
+        f"seeking back takes the chat back: {texts(viewer)}"
