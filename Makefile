@@ -35,6 +35,7 @@ bench: system venv
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) recording.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) fanout.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) runtime.py
+	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) chat.py
 
 system:
 	@bash local/install-system.sh

@@ -79,3 +79,26 @@ def start_broker() -> tuple[str, object]:
                        Policy(min_scale=1, concurrency=16), listener, run, run / "ingress.log")
     ingress.start("bench")
     return f"http://127.0.0.1:{ingress.port}/", ingress
+
+
+def tree_rss(root: int) -> int:
+    """Bytes of resident memory of `root` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total

@@ -23,7 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness import median, request
+from harness import median, request, tree_rss
 
 from shared_lib.catalog import HTTP, FunctionSpec  # noqa: E402 - after harness sets the path
 
@@ -47,29 +47,6 @@ def post_script(body: dict) -> str:
     path.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(body))}\n'
                     'wrk.headers["Content-Type"] = "application/json"\n')
     return str(path)
-
-
-def tree_rss(root: int) -> int:
-    """Bytes of resident memory of `root` and all its descendants."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        todo += children.get(pid, [])
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            pass
-    return total
 
 
 def wait_cold(platform, name: str) -> None:

@@ -32,13 +32,12 @@ if TYPE_CHECKING:
 
     from shared_lib.accounts.models import User
     from shared_lib.db import UnitOfWork
-    from shared_lib.http import ServerEvent
 
 # An open stream is a request in flight: an instance holds up to a thousand listeners
 # (asyncio, one Redis reader a room), the autoscaler adds instances at 70% of that, and a
 # room nobody listens to holds nothing, so the function still scales to zero. Each stream
 # ends before Knative's 600 s request timeout and the browser resumes it; heartbeats every
-# 15 s keep it under the idle timeout.
+# 10 s (a quiet room's reader waking) keep it under the idle timeout.
 EVENTS_SCALING = Scaling(concurrency=1000, max_scale=10, timeout_seconds=600,
                          response_start_timeout_seconds=10, idle_timeout_seconds=60,
                          memory="256Mi")
@@ -57,7 +56,7 @@ def stream_chat(stream_id: uuid.UUID, query: ReplayChatQuery, uow: UnitOfWork) -
 
 
 @sse_function("GET /api/chat/{username}/events", scaling=EVENTS_SCALING)
-async def chat_events(username: str, last_event_id: str | None) -> AsyncIterator[ServerEvent]:
+async def chat_events(username: str, last_event_id: str | None) -> AsyncIterator[bytes | None]:
     """The room as Server-Sent Events (message, delete, ban, settings); a reconnect resumes
     after its Last-Event-ID with what it missed."""
     key = await asyncio.to_thread(room.events_key, username)

@@ -106,13 +106,16 @@ class CountedASGI:
 
 
 def uvicorn_worker():
-    """uvicorn's gunicorn worker, holding at most THREADS connections (more get 503) and
-    giving open streams 5 s to end when it stops (their clients reconnect elsewhere)."""
+    """uvicorn's gunicorn worker, giving open streams 5 s to end when it stops (their clients
+    reconnect elsewhere). The autoscaler adds workers at 70% of THREADS connections a worker,
+    but the kernel, not the runtime, deals new connections to workers: a worker answers 503
+    only past twice THREADS, a guard against running out of memory or descriptors, not the
+    scaling target."""
     from uvicorn_worker import UvicornWorker
 
     class Worker(UvicornWorker):
         CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS,
-                         "limit_concurrency": int(os.environ.get("THREADS", 1000)),
+                         "limit_concurrency": 2 * int(os.environ.get("THREADS", 1000)),
                          "timeout_graceful_shutdown": 5}
 
     return Worker

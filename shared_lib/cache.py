@@ -148,14 +148,19 @@ def get_async_redis(*, block_seconds: float = 10.0) -> redis.asyncio.Redis:
     import redis.asyncio
 
     settings = get_settings()
-    return redis.asyncio.Redis.from_url(
+    # A burst of listeners (a reconnect storm) waits its turn for a connection rather than
+    # failing: each holds one for a single command.
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
         settings.redis_url.get_secret_value(),
+        max_connections=32,
+        timeout=5,
         socket_timeout=block_seconds + 5,
         socket_connect_timeout=settings.redis_timeout_seconds,
         socket_keepalive=True,
         health_check_interval=30,
         decode_responses=True,
     )
+    return redis.asyncio.Redis(connection_pool=pool)
 
 
 @contextlib.contextmanager

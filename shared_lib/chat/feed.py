@@ -4,26 +4,27 @@ Every change to a room is an entry on its Redis Stream (room.py puts it there af
 commit), so any number of chat-events instances serve the same room, and a reconnecting
 client resumes after the entry id it last saw. In each process one reader per room
 blocks on XREAD and fans each entry out to that room's listeners, so a thousand viewers
-of one room cost one Redis connection, not a thousand.
+of one room cost one Redis connection, not a thousand; it encodes each entry once, and
+every listener writes the same bytes. When the room is quiet for BLOCK_MS the reader hands
+every listener a heartbeat instead.
 
 A listener joins, then catches up: the entries after its Last-Event-ID (or after the
 room's last entry when it has none) from XRANGE, then what the reader hands it, minus
 what the catch-up already gave. Joining before the catch-up leaves no gap between the
-two. A listener too slow to keep up is dropped (its stream ends, and the client
-reconnects from where it was) rather than holding memory for it.
+two. What has piled up for a listener goes out in one write; a listener too slow to keep
+up is dropped (its stream ends, and the client reconnects from where it was) rather than
+holding memory for it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, cast
 
 from shared_lib import errors
-from shared_lib.http.sse import ServerEvent
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -31,12 +32,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENTRY_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
-BLOCK_MS = 10_000
+BLOCK_MS = 10_000  # also the heartbeat: a quiet room's reader wakes this often
 BATCH = 500
-BACKLOG = 1000  # entries a listener may fall behind by before it is dropped
+BACKLOG = 1000  # deliveries a listener may fall behind by before it is dropped
 CATCH_UP_LIMIT = 1000
 
 Entry = tuple[str, dict[str, str]]
+# An entry as listeners get it: its id as a comparable pair, and its encoded event.
+Delivery = tuple[tuple[int, int], bytes]
+HEARTBEAT: Delivery = ((0, 0), b"")
+END = None
 
 
 def entry_key(entry_id: str) -> tuple[int, int]:
@@ -48,16 +53,14 @@ def entry_key(entry_id: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def server_event(entry_id: str, fields: dict[str, str]) -> ServerEvent | None:
-    try:
-        return ServerEvent(id=entry_id, event=fields["type"], data=json.loads(fields["data"]))
-    except (KeyError, ValueError):
+def delivery(entry_id: str, fields: dict[str, str]) -> Delivery | None:
+    """The entry as a Server-Sent Event. Its data is the JSON room.py wrote (one line: JSON
+    text has no raw line breaks), sent as it is."""
+    kind, data = fields.get("type", ""), fields.get("data", "")
+    if not kind.isidentifier() or not data or "\n" in data or "\r" in data:
         log.warning("skipping a malformed chat event %s", entry_id)
         return None
-
-
-class Dropped(Exception):
-    """The listener fell too far behind, or the room's reader lost Redis."""
+    return entry_key(entry_id), f"id: {entry_id}\nevent: {kind}\ndata: {data}\n\n".encode()
 
 
 class Room:
@@ -65,7 +68,7 @@ class Room:
 
     def __init__(self, redis: Redis, key: str) -> None:
         self.redis, self.key = redis, key
-        self.listeners: set[asyncio.Queue[Entry | None]] = set()
+        self.listeners: set[asyncio.Queue[Delivery | None]] = set()
         self.ready = asyncio.Event()
         self.position = "0-0"
         self.task: asyncio.Task[None] | None = None
@@ -81,30 +84,31 @@ class Room:
             while self.listeners:
                 batches = cast(list[tuple[str, list[Entry]]], await self.redis.xread(
                     {self.key: self.position}, count=BATCH, block=BLOCK_MS))
+                if not batches:
+                    self._hand_out(HEARTBEAT)
                 for _, entries in batches or []:
-                    for entry in entries:
-                        self.position = entry[0]
-                        self._hand_out(entry)
+                    for entry_id, fields in entries:
+                        self.position = entry_id
+                        encoded = delivery(entry_id, fields)
+                        if encoded is not None:
+                            self._hand_out(encoded)
         except Exception as exc:  # noqa: BLE001 - every listener must hear the reader stopped
             log.warning("the reader of %s stopped: %s", self.key, exc)
             for queue in list(self.listeners):
                 self._end(queue)
 
-    def _hand_out(self, entry: Entry) -> None:
+    def _hand_out(self, item: Delivery) -> None:
         for queue in list(self.listeners):
-            try:
-                queue.put_nowait(entry)
-            except asyncio.QueueFull:
+            if queue.qsize() >= BACKLOG:
                 self._end(queue)
+            else:
+                queue.put_nowait(item)
 
-    def _end(self, queue: asyncio.Queue[Entry | None]) -> None:
+    def _end(self, queue: asyncio.Queue[Delivery | None]) -> None:
+        """Stop handing `queue` anything: its listener gets what it holds, then the end, so
+        it resumes from the last event it got, with no gap."""
         self.listeners.discard(queue)
-        while True:  # make room for the end marker: the listener stops at it
-            try:
-                queue.put_nowait(None)
-                return
-            except asyncio.QueueFull:
-                queue.get_nowait()
+        queue.put_nowait(END)
 
 
 class Hub:
@@ -114,7 +118,7 @@ class Hub:
         self.redis = redis
         self.rooms: dict[str, Room] = {}
 
-    async def join(self, key: str) -> tuple[Room, asyncio.Queue[Entry | None]]:
+    async def join(self, key: str) -> tuple[Room, asyncio.Queue[Delivery | None]]:
         room = self.rooms.get(key)
         if room is not None and room.task is not None and room.task.done():
             del self.rooms[key]  # its reader stopped (Redis went away): start afresh
@@ -130,45 +134,63 @@ class Hub:
         await room.ready.wait()
         if self.rooms.get(key) is not room:  # its start failed while we waited
             return await self.join(key)
-        queue: asyncio.Queue[Entry | None] = asyncio.Queue(BACKLOG)
+        queue: asyncio.Queue[Delivery | None] = asyncio.Queue()  # bounded by _hand_out
         room.listeners.add(queue)
         if room.task is None:
             room.task = asyncio.create_task(room.run(), name=f"chat-reader {key}")
         return room, queue
 
-    def leave(self, room: Room, queue: asyncio.Queue[Entry | None]) -> None:
+    def leave(self, room: Room, queue: asyncio.Queue[Delivery | None]) -> None:
         room.listeners.discard(queue)
         if not room.listeners and self.rooms.get(room.key) is room:
             del self.rooms[room.key]
             if room.task is not None:
                 room.task.cancel()
 
-    async def listen(self, key: str, after: str | None) -> AsyncIterator[ServerEvent]:
-        """The room's events after entry `after` (or from now), as they come. Raises before
-        the first event if Redis is down; ends if the listener is dropped."""
+    async def listen(self, key: str, after: str | None) -> AsyncIterator[bytes | None]:
+        """The room's events after entry `after` (or from now) as they come, encoded, several
+        in one piece when they piled up; None for a heartbeat. Raises before the first if
+        Redis is down; ends if the listener is dropped."""
         if after is not None:
             entry_key(after)
         room, queue = await self.join(key)
-        return self._events(room, queue, after or room.position)
-
-    async def _events(self, room: Room, queue: asyncio.Queue[Entry | None],
-                      after: str) -> AsyncIterator[ServerEvent]:
+        if after is None:
+            # Joined at the reader's position (no await since): all after it is to come.
+            return self._events(room, queue, entry_key(room.position), b"")
         try:
-            seen = entry_key(after)
             missed = cast(list[Entry], await self.redis.xrange(room.key, min=f"({after}",
                                                                count=CATCH_UP_LIMIT))
-            for entry_id, fields in missed:
-                seen = entry_key(entry_id)
-                event = server_event(entry_id, fields)
-                if event is not None:
-                    yield event
-            while (entry := await queue.get()) is not None:
-                if entry_key(entry[0]) <= seen:
-                    continue
-                seen = entry_key(entry[0])
-                event = server_event(*entry)
-                if event is not None:
-                    yield event
+        except BaseException:
+            self.leave(room, queue)
+            raise
+        caught_up = [d for d in (delivery(*entry) for entry in missed) if d is not None]
+        seen = caught_up[-1][0] if caught_up else entry_key(after)
+        return self._events(room, queue, seen, b"".join(encoded for _, encoded in caught_up))
+
+    async def _events(self, room: Room, queue: asyncio.Queue[Delivery | None],
+                      seen: tuple[int, int], missed: bytes) -> AsyncIterator[bytes | None]:
+        try:
+            if missed:
+                yield missed
+            while True:
+                item = await queue.get()
+                chunk: list[bytes] = []
+                beat = False
+                while item is not END:  # take what has piled up, to write it at once
+                    if item is HEARTBEAT:
+                        beat = True
+                    elif item[0] > seen:
+                        seen = item[0]
+                        chunk.append(item[1])
+                    if queue.empty():
+                        break
+                    item = queue.get_nowait()
+                if chunk:
+                    yield b"".join(chunk)
+                elif beat:
+                    yield None
+                if item is END:
+                    return
         finally:
             self.leave(room, queue)
 

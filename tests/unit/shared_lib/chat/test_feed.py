@@ -1,10 +1,12 @@
 """A room's events to its listeners: catch-up after a Last-Event-ID, live fan-out with one
-reader a room, no gap and no repeat between the two, and a slow listener dropped."""
+reader a room, no gap and no repeat between the two, what piled up sent at once, heartbeats
+from a quiet room, and a slow listener dropped."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 
 import pytest
 
@@ -49,12 +51,42 @@ class FakeStreams:
             if self.down:
                 raise ConnectionError("down")
             self.changed.clear()
-            await asyncio.wait_for(self.changed.wait(), block / 1000)
+            try:
+                await asyncio.wait_for(self.changed.wait(), block / 1000)
+            except TimeoutError:
+                return []  # as XREAD answers a BLOCK that ran out
         return [(key, found[:count])]
 
 
-async def take(events, count: int) -> list:
-    return [(await asyncio.wait_for(anext(events), 2)) for _ in range(count)]
+@dataclass(frozen=True)
+class Seen:
+    id: str
+    event: str
+    data: dict
+
+
+def parse(chunk: bytes) -> list[Seen]:
+    """The events in what a listener was handed (one piece may hold several)."""
+    events = []
+    for block in chunk.decode().split("\n\n"):
+        if block:
+            fields = dict(line.split(": ", 1) for line in block.split("\n"))
+            events.append(Seen(fields["id"], fields["event"], json.loads(fields["data"])))
+    return events
+
+
+async def take(events, count: int) -> list[Seen]:
+    """The next `count` events, however they were pieced."""
+    got: list[Seen] = []
+    while len(got) < count:
+        chunk = await asyncio.wait_for(anext(events), 2)
+        assert chunk is not None, "a heartbeat where an event was due"
+        got += parse(chunk)
+    return got
+
+
+async def drain(events) -> list[Seen]:
+    return [e async for chunk in events if chunk for e in parse(chunk)]
 
 
 def run(test):
@@ -121,8 +153,8 @@ def test_a_listener_that_falls_too_far_behind_is_dropped_and_the_others_are_not(
             redis.add("message", {"id": n})
             got += await take(quick, 1)
         assert [e.data["id"] for e in got] == list(range(8))
-        rest = [e.data["id"] async for e in slow]  # ends: the client reconnects from id 2 or so
-        assert rest == list(range(1, 1 + len(rest))) and len(rest) < 7
+        rest = [e.data["id"] for e in await drain(slow)]  # ends: resumes after the last
+        assert rest == list(range(1, 1 + len(rest))) and len(rest) < 7, "no gap, then the end"
         await quick.aclose()
         await quick.aclose()
 
@@ -136,9 +168,30 @@ def test_redis_down_refuses_a_new_listener_and_ends_the_open_streams():
         events = await hub.listen(KEY, None)
         redis.down = True
         redis.changed.set()
-        assert [e async for e in events] == []
+        assert await drain(events) == []
         with pytest.raises(ConnectionError):
             await hub.listen(KEY, None)
+
+    run(test)
+
+
+def test_what_piled_up_goes_out_in_one_piece_and_a_quiet_room_sends_heartbeats(monkeypatch):
+    monkeypatch.setattr(feed, "BLOCK_MS", 50)
+
+    async def test():
+        redis = FakeStreams()
+        events = await feed.Hub(redis).listen(KEY, None)
+        first = asyncio.ensure_future(anext(events))  # the listener is busy elsewhere…
+        await asyncio.sleep(0)
+        for n in range(3):
+            redis.add("message", {"id": n})
+        await asyncio.sleep(0.01)
+        pieces = [await first]
+        pieces.append(await asyncio.wait_for(anext(events), 2))
+        assert [e.data["id"] for p in pieces if p for e in parse(p)] == [0, 1, 2]
+        assert len(pieces) <= 2, "what waited goes out together, not one write an event"
+        assert await asyncio.wait_for(anext(events), 1) is None, "a quiet room's heartbeat"
+        await events.aclose()
 
     run(test)
 
