@@ -103,7 +103,7 @@ def processes(pattern: str) -> list[int]:
 
 def arbiter(dev: Dev, source: str, target: str) -> int | None:
     """The gunicorn arbiter serving a function: the one whose parent is the runtime."""
-    for pid in processes(rf"local\.serve \S*{re.escape(source)} {target}\b"):
+    for pid in processes(rf"local\.serve (?:--asgi )?\S*{re.escape(source)} {target}\b"):
         try:
             if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1] == str(dev.process.pid):
                 return pid
@@ -160,6 +160,29 @@ def test_concurrent_first_requests_are_all_served_by_one_start(dev):
         answers = list(pool.map(lambda _: http("GET", f"{dev.api}/api/users/{name}"), range(12)))
     assert [a.status for a in answers] == [200] * 12
     assert dev.printed().count("started get-profile (cold") == before + 1
+
+
+def test_an_open_event_stream_keeps_its_function_up_and_the_last_listener_leaving_lets_it_go(dev):
+    """chat-events (an ASGI function under uvicorn workers): an open stream is a request in
+    flight, so the function does not scale to zero under it, however long it is quiet; once
+    the last listener hangs up, it goes after the idle period."""
+    from tests.sse import Listener
+
+    name, tokens = register_user(dev.api, "sse")
+    listener = Listener(f"{dev.api}/api/chat/{name}/events")
+    try:
+        assert listener.status == 200
+        pid = arbiter(dev, "functions/chat.py", "chat_events")
+        assert pid, "a process serves chat-events"
+        time.sleep(6)  # twice the idle period, with nothing said in the room
+        assert arbiter(dev, "functions/chat.py", "chat_events") == pid, "kept up by the open stream"
+        assert http("POST", f"{dev.api}/api/chat/{name}/messages", json_body={"text": "still here"},
+                    token=tokens["access_token"]).status == 201
+        assert [e.data["text"] for e in listener.wait_for(1)] == ["still here"]
+    finally:
+        listener.close()
+    assert wait_until(lambda: arbiter(dev, "functions/chat.py", "chat_events") is None, timeout=20), \
+        "chat-events scaled to zero once nobody listened"
 
 
 def test_load_over_the_target_adds_a_worker_and_it_goes_when_the_load_stops(dev):

@@ -211,3 +211,21 @@ def test_senders_and_subscribers_carry_oidc_identities():
         assert pod["serviceAccountName"] in senders
         projected = [v for v in pod.get("volumes", []) if "projected" in v]
         assert projected[0]["projected"]["sources"][0]["serviceAccountToken"]["audience"] == broker
+
+
+def test_the_event_stream_is_a_service_of_its_own_sized_for_open_connections():
+    """chat-events holds Server-Sent Events open: served in ASGI mode, timeouts a long
+    response needs, a concurrency target for connections, and still scale to zero."""
+    service = next(s for s in functions() if s["metadata"]["name"] == "chat-events")
+    template = service["spec"]["template"]
+    spec, annotations = template["spec"], template["metadata"]["annotations"]
+    env = {e["name"]: e["value"] for e in spec["containers"][0]["env"]}
+    assert env["FUNCTION_USE_ASGI"] == "true" and env["FUNCTION_TARGET"] == "chat_events"
+    assert spec["timeoutSeconds"] == 600 and spec["responseStartTimeoutSeconds"] == 10
+    assert spec["idleTimeoutSeconds"] == 60 and spec["containerConcurrency"] == 1000
+    assert annotations["autoscaling.knative.dev/min-scale"] == "0"
+    assert annotations["autoscaling.knative.dev/target"] == "700"
+    route = next(m for m in api_mappings() if m["metadata"]["name"] == "chat-events")
+    assert route["spec"]["timeout_ms"] == 600_000 and route["spec"]["idle_timeout_ms"] == 60_000
+    others = [s for s in functions() if s["metadata"]["name"] != "chat-events"]
+    assert not any("FUNCTION_USE_ASGI" in str(s) for s in others), "the rest stay WSGI"

@@ -1,0 +1,38 @@
+"""What a function's server reports to the autoscaler: an async (ASGI) function's open
+response counts as a request in flight until it ends, as a WSGI request does."""
+
+from __future__ import annotations
+
+import asyncio
+
+from local import serve
+
+
+def test_an_open_stream_is_in_flight_until_it_ends(tmp_path, monkeypatch):
+    counter = serve.Activity(str(tmp_path))
+    monkeypatch.setitem(serve.activity, "worker", counter)
+    release = asyncio.Event()
+    seen = []
+
+    async def stream(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        seen.append(counter.in_flight)
+        await release.wait()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def sink(message):
+        pass
+
+    async def run():
+        app = serve.CountedASGI(stream)
+        task = asyncio.create_task(app({"type": "http"}, None, sink))
+        await asyncio.sleep(0.01)
+        assert counter.in_flight == 1 and counter.peak == 1
+        release.set()
+        await task
+
+    asyncio.run(run())
+    assert seen == [1]
+    assert counter.in_flight == 0 and counter.total == 1
+    counter.report()
+    assert serve.read_activity(counter.path)[:3] == (0, 1, 1), "the peak is reported once"
