@@ -14,6 +14,7 @@ from tests.e2e.conftest import register_user
 
 EXAMPLES = 25
 ANONYMOUS = Path(__file__).with_name("schemathesis-anonymous.toml")
+LOGGED_IN = Path(__file__).with_name("schemathesis.toml")
 
 
 @pytest.mark.parametrize("caller", ["anonymous", "logged in"])
@@ -21,7 +22,7 @@ def test_no_request_in_the_document_makes_a_server_error(platform, caller):
     api = platform.api_url
     st = str(Path(sys.executable).parent / "st")
     # Anonymous means anonymous: schemathesis would otherwise sign up through register.
-    config = ["--config-file", str(ANONYMOUS)] if caller == "anonymous" else []
+    config = ["--config-file", str(ANONYMOUS if caller == "anonymous" else LOGGED_IN)]
     args = [st, *config, "run", f"{api}/api/openapi.json", "--url", api,
             "--checks", "not_a_server_error", "--max-examples", str(EXAMPLES), "--seed", "20261127",
             "--exclude-path", "/api/auth/logout", "--no-color"]
