@@ -1,16 +1,16 @@
 """Functions that answer with Server-Sent Events, served by functions-framework's ASGI mode.
 
     @sse_function("GET /api/chat/{username}/events", scaling=...)
-    async def chat_events(username: str, last_event_id: str | None) -> AsyncIterator[ServerEvent]:
+    async def chat_events(username: str, last_event_id: str | None) -> AsyncIterator[bytes | None]:
         ...
 
 The handler is a coroutine: it raises what refuses the request (answered as JSON, like any
-function's error), or returns an async iterator of `ServerEvent`s (or bytes of events
-already encoded, to share one encoding among many listeners), and None as a heartbeat. The wrapper does the
-route and method checks, typed path parameters, the `Last-Event-ID` (the header a
-reconnecting EventSource sends, or the `last_event_id` query parameter for a client that
-already holds a point to resume from), and the stream itself: headers that no proxy
-buffers or caches, a `retry:` hint, a comment for each heartbeat the handler's iterator
+function's error), or returns an async iterator of `ServerEvent`s, or of bytes of events
+already encoded (one encoding shared by many listeners), with None as a heartbeat. The
+wrapper does the route and method checks, typed path parameters, the `Last-Event-ID` (the
+header a reconnecting EventSource sends, or the `last_event_id` query parameter for a
+client that already holds a point to resume from), and the stream itself: headers that no
+proxy buffers or caches, a `retry:` hint, a comment for each heartbeat the handler's iterator
 yields (None) so proxies keep a quiet connection, and a clean end after its time so the
 client reconnects (resuming where it was) before the platform's request timeout would cut it.
 """
