@@ -198,10 +198,14 @@ def ban(uow: UnitOfWork, account: User, username: str, target_name: str,
 
 
 def unban(uow: UnitOfWork, account: User, username: str, target_name: str) -> Ban:
+    """Lift a ban or timeout. Open streams hear it as a `ban` that ended now, so the lifted
+    user's panel lets them post at once."""
     room = channel(uow, username)
     _require_staff(uow, room, account)
     target = _target(uow, target_name)
-    uow.chat.unban(room.id, target.id)
+    if uow.chat.unban(room.id, target.id):
+        _announce(uow, room.id, "ban", {"user": UserSummary.of(target).model_dump(mode="json"),
+                                        "until": datetime.now(UTC).isoformat()})
     return Ban(user=UserSummary.of(target), banned=False, until=None, reason=None)
 
 

@@ -97,10 +97,18 @@ def test_two_browsers_chat_moderate_and_are_told_why_they_cannot_post(platform, 
     assert not fan.find("chat-send").is_enabled()
     fan.shot("chat-timed-out")
 
-    # A shorter timeout replaces it; once it ends the fan posts again.
+    # Lifted, it goes from the fan's panel at once.
     token = login(api, owner_name)
-    assert http("PUT", f"{api}/api/chat/{owner_name}/bans/{fan_name}",
-                json_body={"duration_seconds": 2}, token=token).status == 200
+    ban_url = f"{api}/api/chat/{owner_name}/bans/{fan_name}"
+    assert http("DELETE", ban_url, token=token).status == 200
+    assert wait_until(lambda: not fan.driver.find_elements(
+        By.CSS_SELECTOR, '[data-test="chat-refusal"]'), timeout=5), "the lifted timeout goes"
+    say(fan, "free again")
+    assert wait_until(lambda: "free again" in texts(owner), timeout=5)
+
+    # A 2 s timeout: the fan is told until when, and posts again once it ends.
+    assert http("PUT", ban_url, json_body={"duration_seconds": 2}, token=token).status == 200
+    fan.text_of("chat-refusal", "You are timed out until", timeout=5)
     assert wait_until(lambda: not fan.driver.find_elements(
         By.CSS_SELECTOR, '[data-test="chat-refusal"]'), timeout=8), "the timeout ends"
     say(fan, "back again")

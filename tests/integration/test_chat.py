@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -126,6 +127,13 @@ def test_a_ban_holds_until_lifted_and_old_messages_stay(call):
     lifted = call("unban-chat-user", path=f"/api/chat/{channel}/bans/{viewer}", token=owner)
     assert lifted.status_code == 200 and lifted.get_json()["banned"] is False
     assert send(call, channel, token, "after").status_code == 201
+    bans = [data for kind, data in room_events(user_id(call, owner)) if kind == "ban"]
+    assert bans[0]["until"] is None and bans[1]["until"], "the lift goes out as a ban that ended"
+    assert datetime.fromisoformat(bans[1]["until"]) <= datetime.now(UTC)
+    again = call("unban-chat-user", path=f"/api/chat/{channel}/bans/{viewer}", token=owner)
+    assert again.status_code == 200
+    assert len([k for k, _ in room_events(user_id(call, owner)) if k == "ban"]) == 2, \
+        "lifting no ban announces nothing"
 
 
 def test_only_the_owner_and_moderators_moderate(call):
