@@ -188,7 +188,9 @@ def main() -> None:
 
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
                   stat=free_port(), sidecar=free_port(), functions=24000)
-    platform = Platform(BENCH_PROFILE, ports, environment="development", schedule=False)
+    # Every listener comes from 127.0.0.1 here: no per-address cap on open streams.
+    platform = Platform(BENCH_PROFILE, ports, environment="development", schedule=False,
+                        streams_per_address=0)
     platform.start()
     listeners_out: list[str] = []
     crowd: list[subprocess.Popen] = []  # every listener process, to stop whatever happens

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from local.routes import RouteTable
@@ -34,6 +34,7 @@ ERRORS = {
     408: ("request_timeout", "The request took too long to arrive."),
     413: ("payload_too_large", "The request body is too large."),
     414: ("uri_too_long", "The request URI is too long."),
+    429: ("too_many_streams", "Too many open event streams from this address."),
     431: ("headers_too_large", "The request headers are too large."),
     500: ("internal", "The request failed."),
     502: ("unavailable", "The function did not answer. Try again shortly."),
@@ -63,6 +64,10 @@ class FrontDoorConfig:
     # The media volume, served on the API's own origin (with TLS, players need HTTPS).
     media: Path | None = None
     workers: str = "auto"
+    # Routes answered with event streams (path regexes), and how many one client address
+    # may hold open at once (0: no cap).
+    streams: list[str] = field(default_factory=list)
+    streams_per_address: int = 0
 
 
 def error_body(status: int) -> str:
@@ -174,6 +179,19 @@ def _media(media: Path) -> list[str]:
     return lines
 
 
+def _streams(config: FrontDoorConfig) -> list[str]:
+    """Event-stream routes: routed as any other, but one address holds at most
+    `streams_per_address` open (beyond: 429), so nobody can take every stream slot."""
+    if not config.streams or not config.streams_per_address:
+        return []
+    lines = []
+    for regex in config.streams:
+        lines += [f'    location ~ "{nginx_regex(regex)}" {{',
+                  f"        limit_conn streams {config.streams_per_address};",
+                  *_route("public"), "    }"]
+    return lines
+
+
 def render(config: FrontDoorConfig) -> str:
     run, logs = config.home / "run", config.home / "logs"
     upstreams = []
@@ -231,6 +249,9 @@ def render(config: FrontDoorConfig) -> str:
         "    proxy_buffer_size 16k;",
         "    proxy_buffers 8 16k;",
         "    proxy_busy_buffers_size 32k;",
+        "    limit_conn_zone $binary_remote_addr zone=streams:10m;",
+        "    limit_conn_status 429;",
+        "    limit_conn_log_level warn;",
         *["    " + line for line in upstreams],
         f"    upstream broker-ingress {{ server {config.ingress} max_fails=0; keepalive 16; }}",
         *["    " + line for line in _maps("public", config.public)],
@@ -240,6 +261,7 @@ def render(config: FrontDoorConfig) -> str:
         *["    " + line for line in tls],
         *["    " + line for line in _error_pages("public")],
         "        location /api/ {", *["    " + line for line in _route("public")], "        }",
+        *["    " + line for line in _streams(config)],
         "        location /internal/ { return 404; }",
         *(["    " + line for line in _media(config.media)] if config.media else []),
         *(["    " + line for line in _static(config.site)] if config.site else

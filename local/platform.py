@@ -75,7 +75,8 @@ class Platform:
                  schedule: bool = True, overrides: dict[str, str] | None = None,
                  ingest: bool = True, site: Path | None = None,
                  idle_seconds: float | None = None, scale_down_seconds: float | None = None,
-                 extra_specs: tuple = (), tls: tuple[Path, Path] | None = None) -> None:
+                 extra_specs: tuple = (), tls: tuple[Path, Path] | None = None,
+                 streams_per_address: int | None = None) -> None:
         self.profile, self.ports = profile, ports
         self.environment, self.delivery, self.schedule = environment, delivery, schedule
         self.overrides = overrides or {}
@@ -88,6 +89,8 @@ class Platform:
                              else idle_seconds)
         self.scale_down_seconds = (settings.scale_down_seconds if scale_down_seconds is None
                                    else scale_down_seconds)
+        self.streams_per_address = (settings.streams_per_address if streams_per_address is None
+                                    else streams_per_address)
         self.env: dict[str, str] = {}
         self.servers: dict[str, Supervised] = {}
         self.runtime: Runtime | None = None
@@ -226,7 +229,9 @@ class Platform:
             ingress=f"127.0.0.1:{ports[INGRESS]}", home=home, site=self.site,
             max_body_bytes=settings.max_body_bytes, read_timeout_seconds=read_timeout,
             upstream_keepalive_seconds=max(1, int(min(30, self.idle_seconds / 2))), user=user,
-            tls=self.tls, media=media_dir(self.profile) if self.tls else None)
+            tls=self.tls, media=media_dir(self.profile) if self.tls else None,
+            streams=[s.path_pattern.pattern for s in specs if s.asgi and not s.internal],
+            streams_per_address=self.streams_per_address)
         conf = home / "nginx.conf"
         conf.write_text(render(config))
 

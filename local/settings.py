@@ -41,6 +41,8 @@ class RuntimeSettings(BaseSettings):
     tls_key_file: Path | None = None
     scale_to_zero_seconds: float = Field(60.0, gt=0)
     scale_down_seconds: float = Field(30.0, gt=0)
+    # Open event streams (chat) one client address may hold through the front door; 0: no cap.
+    streams_per_address: int = Field(100, ge=0)
 
     @property
     def tls(self) -> tuple[Path, Path] | None:

@@ -77,8 +77,12 @@ def login(api: str, username: str, password: str = "correct horse battery") -> s
     return answer.json()["access_token"]
 
 
+STREAMS_PER_ADDRESS = 8  # the front door's cap on one address's open event streams, for tests
+
+
 def start_platform(*, ingest: bool = True, site=None, **runtime) -> Platform:
     """The platform on free ports; `runtime`: idle_seconds, scale_down_seconds."""
+    runtime.setdefault("streams_per_address", STREAMS_PER_ADDRESS)
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
                   stat=free_port(), sidecar=free_port(), functions=21000 + os.getpid() % 5000)
     platform = Platform(test_profile(), ports, environment="test",

@@ -166,3 +166,36 @@ def test_a_replay_plays_its_chat_in_step_with_the_video(platform, browsers):
     viewer.driver.execute_script("document.querySelector('video').currentTime = 1")
     assert wait_until(lambda: texts(viewer) == [], timeout=10), \
         f"seeking back takes the chat back: {texts(viewer)}"
+
+
+def test_one_address_holds_a_bounded_number_of_streams_and_a_closed_one_frees_its_slot(platform):
+    """The front door caps one client address's open event streams (here 8), so nobody can
+    hold every slot of chat-events: past the cap, a JSON 429; hanging up frees a slot. The
+    cap is per address: other routes, and other addresses, are untouched."""
+    from tests.e2e.conftest import STREAMS_PER_ADDRESS
+    from tests.sse import Listener
+
+    name, _ = register_user(platform.api_url, "cap")
+    url = f"{platform.api_url}/api/chat/{name}/events"
+    opened = []
+    try:
+        opened = [Listener(url) for _ in range(STREAMS_PER_ADDRESS)]
+        assert [listener.status for listener in opened] == [200] * STREAMS_PER_ADDRESS
+        refused = http("GET", url)
+        assert refused.status == 429 and refused.json()["error"]["code"] == "too_many_streams"
+        assert http("GET", f"{platform.api_url}/api/chat/{name}/messages").status == 200
+        opened.pop().close()
+
+        def admitted() -> Listener | None:
+            listener = Listener(url)
+            if listener.status == 200:
+                return listener
+            listener.close()
+            return None
+
+        again = wait_until(admitted, timeout=5, interval=0.2)
+        assert again, "a closed stream frees its slot"
+        opened.append(again)
+    finally:
+        for listener in opened:
+            listener.close()

@@ -25,7 +25,8 @@ def config(specs, tmp_path):
         api_listen="127.0.0.1:1", internal_listen="127.0.0.1:2",
         upstreams={s.name: 10000 + i for i, s in enumerate(specs)},
         public=RouteTable.from_catalog(specs), internal=RouteTable.from_catalog(specs, internal=True),
-        ingress="127.0.0.1:3", home=tmp_path, site=tmp_path / "site")
+        ingress="127.0.0.1:3", home=tmp_path, site=tmp_path / "site",
+        streams=[s.path_pattern.pattern for s in specs if s.asgi], streams_per_address=7)
 
 
 def test_nginx_accepts_the_rendered_config(config, tmp_path):
@@ -61,3 +62,15 @@ def test_upstream_connections_close_before_the_function_scales_to_zero(config):
     config.upstream_keepalive_seconds = 7
     text = render(config)
     assert text.count("keepalive_timeout 7s;") == len(config.upstreams)
+
+
+def test_only_event_streams_are_capped_per_address(config):
+    """One client address holds at most `streams_per_address` open event streams (429 past
+    it, as JSON); no other route is limited that way, and 0 means no cap."""
+    conf = render(config)
+    capped = re.findall(r'location ~ "([^"]+)" \{\n\s+limit_conn streams 7;', conf)
+    assert capped == ["^/api/chat/([^/]+)/events$"]
+    assert conf.count("limit_conn streams") == 1
+    assert json.loads(re.search(r"return 429 '(.+)';", conf)[1])["error"]["code"] == "too_many_streams"
+    config.streams_per_address = 0
+    assert "limit_conn streams" not in render(config)
