@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, literal, select, tuple_
+from sqlalchemy import delete, exists, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from shared_lib.accounts.models import User
 from shared_lib.chat.models import ChatBan, ChatMessage, ChatModerator, ChatSettings
 from shared_lib.db import SqlRepository, affected
+
+
+@dataclass(frozen=True)
+class Posting:
+    """What a room holds about a would-be poster, read in one round trip: the room's modes,
+    the poster's ban or timeout, and whether they moderate it."""
+
+    slow_mode_seconds: int
+    followers_only_minutes: int | None
+    blocked_terms: list[str]
+    banned: bool
+    banned_until: datetime | None  # a timeout's end; None for a ban (or no ban)
+    moderator: bool
 
 
 class SqlChatRepository(SqlRepository[ChatMessage]):
@@ -58,6 +72,22 @@ class SqlChatRepository(SqlRepository[ChatMessage]):
         assert found is not None
         return found
 
+    def posting(self, channel_id: uuid.UUID, user_id: uuid.UUID) -> Posting:
+        room = ChatSettings.channel_id == channel_id
+        ban = (ChatBan.channel_id == channel_id) & (ChatBan.user_id == user_id)
+        row = self.session.execute(select(
+            select(ChatSettings.slow_mode_seconds).where(room).scalar_subquery(),
+            select(ChatSettings.followers_only_minutes).where(room).scalar_subquery(),
+            select(ChatSettings.blocked_terms).where(room).scalar_subquery(),
+            exists().where(ban),
+            select(ChatBan.until).where(ban).scalar_subquery(),
+            exists().where(ChatModerator.channel_id == channel_id,
+                           ChatModerator.user_id == user_id),
+        )).one()
+        return Posting(slow_mode_seconds=row[0] or 0, followers_only_minutes=row[1],
+                       blocked_terms=list(row[2] or []), banned=row[3], banned_until=row[4],
+                       moderator=row[5])
+
     def is_moderator(self, channel_id: uuid.UUID, user_id: uuid.UUID) -> bool:
         return self.session.get(ChatModerator, (channel_id, user_id)) is not None
 
@@ -68,9 +98,6 @@ class SqlChatRepository(SqlRepository[ChatMessage]):
     def dismiss(self, channel_id: uuid.UUID, user_id: uuid.UUID) -> bool:
         return affected(self.session.execute(delete(ChatModerator).where(
             ChatModerator.channel_id == channel_id, ChatModerator.user_id == user_id))) > 0
-
-    def ban_of(self, channel_id: uuid.UUID, user_id: uuid.UUID) -> ChatBan | None:
-        return self.session.get(ChatBan, (channel_id, user_id))
 
     def ban(self, channel_id: uuid.UUID, user_id: uuid.UUID, *, until: datetime | None,
             reason: str | None, by: uuid.UUID) -> None:

@@ -134,20 +134,20 @@ def send(uow: UnitOfWork, account: User, username: str, text: str) -> Message:
 
     room = channel(uow, username)
     text = rules.clean_text(text)
-    settings = uow.chat.settings(room.id)
-    now = datetime.now(UTC)
-    ban = uow.chat.ban_of(room.id, account.id)
-    staff = _is_staff(uow, room, account.id)
+    posting = uow.chat.posting(room.id, account.id)
+    staff = account.id == room.id or posting.moderator
+    followers_only = posting.followers_only_minutes
     standing = rules.Standing(
-        staff=staff, banned_until=(ban.until or FOREVER) if ban is not None else None,
-        followed_since=uow.follows.followed_since(account.id, room.id))
-    rules.check_standing(standing, followers_only_minutes=settings.followers_only_minutes
-                         if settings else None, now=now)
-    term = rules.blocked_term(text, list(settings.blocked_terms) if settings else [])
+        staff=staff, banned_until=(posting.banned_until or FOREVER) if posting.banned else None,
+        # Asked only when it matters: one round trip fewer for every other message.
+        followed_since=(uow.follows.followed_since(account.id, room.id)
+                        if followers_only is not None and not staff else None))
+    rules.check_standing(standing, followers_only_minutes=followers_only, now=datetime.now(UTC))
+    term = rules.blocked_term(text, posting.blocked_terms)
     if term is not None:
         raise errors.InvalidInput("That message contains a term this chat blocks.",
                                   details=[{"field": "text", "reason": "blocked_term"}])
-    slow = 0 if staff or settings is None else settings.slow_mode_seconds
+    slow = 0 if staff else posting.slow_mode_seconds
     with redis_errors():
         admit(get_redis(), channel_id=str(room.id), user_id=str(account.id), slow_seconds=slow)
     live = uow.streams.live_of(room.id)
