@@ -187,7 +187,7 @@ def main() -> None:
     from local.settings import Ports
 
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
-                  stat=free_port(), sidecar=free_port(), functions=24000)
+                  rtmps=free_port(), stat=free_port(), sidecar=free_port(), functions=24000)
     # Every listener comes from 127.0.0.1 here: no per-address cap on open streams.
     platform = Platform(BENCH_PROFILE, ports, environment="development", schedule=False,
                         streams_per_address=0)

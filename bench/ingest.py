@@ -37,7 +37,7 @@ def main() -> None:
     from local.settings import Ports
 
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
-                  stat=free_port(), sidecar=free_port(), functions=free_port())
+                  rtmps=free_port(), stat=free_port(), sidecar=free_port(), functions=free_port())
     platform = Platform(BENCH_PROFILE, ports,
                         schedule=False, environment="development")
     platform.start()

@@ -76,7 +76,7 @@ def main() -> None:
     from tests.e2e.conftest import free_port
 
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
-                  stat=free_port(), sidecar=free_port(), functions=23000)
+                  rtmps=free_port(), stat=free_port(), sidecar=free_port(), functions=23000)
     profile = Profile("bench-runtime", pg_port=free_port(), redis_port=free_port())
     platform = Platform(profile, ports, environment="development", schedule=False,
                         idle_seconds=IDLE, scale_down_seconds=5, extra_specs=[HELLO])

@@ -67,5 +67,7 @@ def rotate_stream_key(account: User, uow: UnitOfWork) -> Reply:
     """A new stream key, shown this once. The old key stops working, and a live publish
     that used it ends within seconds."""
     key = services.rotate_key(uow, account.id)
-    body = StreamKey(stream_key=key, rtmp_url=get_settings().public_rtmp_url)
+    settings = get_settings()
+    body = StreamKey(stream_key=key, rtmp_url=settings.public_rtmp_url,
+                     rtmps_url=settings.public_rtmps_url)
     return Reply(body.model_dump(), headers={"Cache-Control": "no-store"})

@@ -15,11 +15,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from local.certificates import self_signed
 from local.processes import Supervised, spawn
 from local.services import ROOT, port_open, wait_for_port
 from rtmp_ingest.sidecar.config import render_nginx_conf, stat_token
 
 RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
+STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 TEMPLATE = ROOT / "rtmp_ingest" / "nginx.conf.template"
 
 
@@ -29,18 +31,31 @@ class IngestPorts:
     media: int
     stat: int
     sidecar: int
-    bind: str = "127.0.0.1"  # where encoders reach RTMP; everything else stays on loopback
+    rtmps: int = 1936
+    bind: str = "127.0.0.1"  # where encoders reach RTMP(S); everything else stays on loopback
+
+    @property
+    def rtmp_upstream(self) -> str:
+        """Where the RTMPS listener hands a stream on: the RTMP listener itself."""
+        return f"{'127.0.0.1' if self.bind in ('0.0.0.0', '') else self.bind}:{self.rtmp}"
 
 
 class Ingest:
     def __init__(self, home: Path, media_dir: Path, ports: IngestPorts, *, functions_url: str,
-                 env: dict[str, str], update_seconds: int = 2) -> None:
+                 env: dict[str, str], update_seconds: int = 2,
+                 tls: tuple[Path, Path] | None = None) -> None:
         self.home, self.media_dir, self.ports = home, media_dir, ports
         self.functions_url, self.env, self.update_seconds = functions_url, env, update_seconds
+        # RTMPS: the platform's TLS pair in production; a self-signed one made on first start.
+        self.tls = tls
 
     @property
     def rtmp_url(self) -> str:
         return f"rtmp://127.0.0.1:{self.ports.rtmp}/live"
+
+    @property
+    def rtmps_url(self) -> str:
+        return f"rtmps://127.0.0.1:{self.ports.rtmps}/live"
 
     def _prepare(self) -> Path:
         run, logs = self.home / "run", self.home / "logs"
@@ -53,10 +68,14 @@ class Ingest:
             user = "user nobody nogroup;"
             for path in (run, self.media_dir, *written):
                 shutil.chown(path, "nobody", "nogroup")
+        certificate, key = self.tls or self_signed(self.home / "tls", host=self.ports.bind)
         conf = self.home / "nginx.conf"
         conf.write_text(render_nginx_conf(TEMPLATE.read_text(), {
             "USER_DIRECTIVE": user, "RUN_DIR": str(run), "LOG_DIR": str(logs),
             "RTMP_MODULE": RTMP_MODULE, "RTMP_LISTEN": f"{self.ports.bind}:{self.ports.rtmp}",
+            "STREAM_MODULE": STREAM_MODULE, "RTMPS_LISTEN": f"{self.ports.bind}:{self.ports.rtmps}",
+            "RTMPS_CERTIFICATE": str(certificate), "RTMPS_KEY": str(key),
+            "RTMP_UPSTREAM": self.ports.rtmp_upstream,
             "SIDECAR_PORT": str(self.ports.sidecar), "UPDATE_SECONDS": str(self.update_seconds),
             "MEDIA_DIR": str(self.media_dir), "HTTP_LISTEN": f"127.0.0.1:{self.ports.media}",
             "STAT_PORT": str(self.ports.stat),
@@ -67,7 +86,8 @@ class Ingest:
 
     def servers(self) -> list[Supervised]:
         """nginx-rtmp and the sidecar, for the runtime to start and keep running."""
-        for port in (self.ports.rtmp, self.ports.media, self.ports.stat, self.ports.sidecar):
+        for port in (self.ports.rtmp, self.ports.rtmps, self.ports.media, self.ports.stat,
+                     self.ports.sidecar):
             if port_open(port):
                 raise RuntimeError(f"127.0.0.1:{port} is in use: is another nginx-rtmp running?")
         conf = self._prepare()

@@ -192,9 +192,9 @@ class Platform:
         if self.with_ingest:
             self.ingest = Ingest(
                 self.profile.home / "nginx", media_dir(self.profile),
-                IngestPorts(rtmp=self.ports.rtmp, media=self.ports.hls, stat=self.ports.stat,
-                            sidecar=self.ports.sidecar, bind=self.ports.bind),
-                functions_url=self.internal_url, env=env)
+                IngestPorts(rtmp=self.ports.rtmp, rtmps=self.ports.rtmps, media=self.ports.hls,
+                            stat=self.ports.stat, sidecar=self.ports.sidecar, bind=self.ports.bind),
+                functions_url=self.internal_url, env=env, tls=self.tls)
             for server in self.ingest.servers():
                 self._supervise(server)
         if self.schedule:

@@ -34,6 +34,7 @@ class RuntimeSettings(BaseSettings):
     hls_port: int = 8081
     internal_port: int = 8082
     rtmp_port: int = 1935
+    rtmps_port: int = 1936
     stat_port: int = 8083
     sidecar_port: int = 8084
     functions_base_port: int = 9100
@@ -57,6 +58,7 @@ class Ports:
     hls: int = 8081
     internal: int = 8082
     rtmp: int = 1935
+    rtmps: int = 1936
     stat: int = 8083
     sidecar: int = 8084
     functions: int = 9100
@@ -69,8 +71,8 @@ class Ports:
     def from_environment(cls) -> Ports:
         s = RuntimeSettings()
         return cls(api=s.api_port, hls=s.hls_port, internal=s.internal_port, rtmp=s.rtmp_port,
-                   stat=s.stat_port, sidecar=s.sidecar_port, functions=s.functions_base_port,
-                   bind=s.bind_address, host=s.public_host)
+                   rtmps=s.rtmps_port, stat=s.stat_port, sidecar=s.sidecar_port,
+                   functions=s.functions_base_port, bind=s.bind_address, host=s.public_host)
 
 
 def _secret_file(profile: services.Profile, name: str) -> str:
@@ -111,6 +113,7 @@ def function_env(profile: services.Profile, ports: Ports, *, environment: str,
         "STREAMFN_PUBLIC_HLS_BASE_URL": (f"https://{ports.host}:{ports.api}" if tls
                                          else f"http://{ports.host}:{ports.hls}"),
         "STREAMFN_PUBLIC_RTMP_URL": f"rtmp://{ports.host}:{ports.rtmp}/live",
+        "STREAMFN_PUBLIC_RTMPS_URL": f"rtmps://{ports.host}:{ports.rtmps}/live",
         "STREAMFN_MEDIA_DIR": str(media_dir(profile)),
         # `make dev` is for local testing: webhooks may point at receivers on this machine.
         "STREAMFN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": str(environment == "development").lower(),

@@ -13,7 +13,12 @@ case "${1:-}" in
     export RUN_DIR="$NGINX_HOME/run" LOG_DIR="$NGINX_HOME/logs" MEDIA_DIR
     export USER_DIRECTIVE="${USER_DIRECTIVE:-}"
     export RTMP_MODULE="${RTMP_MODULE:-/usr/lib/nginx/modules/ngx_rtmp_module.so}"
+    export STREAM_MODULE="${STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}"
     export RTMP_LISTEN="${RTMP_LISTEN:-1935}" HTTP_LISTEN="${HTTP_LISTEN:-8081}"
+    # RTMPS: the pair comes from the Secret streamfn-rtmps-tls (knative/rtmp-ingest.yaml).
+    export RTMPS_LISTEN="${RTMPS_LISTEN:-1936}" RTMP_UPSTREAM="${RTMP_UPSTREAM:-127.0.0.1:1935}"
+    export RTMPS_CERTIFICATE="${RTMPS_CERTIFICATE:-/etc/streamfn/rtmps/tls.crt}"
+    export RTMPS_KEY="${RTMPS_KEY:-/etc/streamfn/rtmps/tls.key}"
     export SIDECAR_PORT="${SIDECAR_PORT:-8084}" STAT_PORT="${STAT_PORT:-8083}"
     export UPDATE_SECONDS="${UPDATE_SECONDS:-2}"
     PYTHONPATH="${PYTHONPATH:-$(dirname "$HERE")}" \

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
 
     public_hls_base_url: str = "http://127.0.0.1:8081"
     public_rtmp_url: str = "rtmp://127.0.0.1:1935/live"
+    public_rtmps_url: str = "rtmps://127.0.0.1:1936/live"
     stale_stream_seconds: int = 60
     viewer_window_seconds: int = 60
     heartbeat_min_interval_seconds: int = 10

@@ -196,6 +196,7 @@ class StreamQuery(PageQuery):
 class StreamKey(BaseModel):
     stream_key: str
     rtmp_url: str
+    rtmps_url: str = Field(description="the same server over TLS: the same key, the same checks")
 
 
 class StreamPage(Page[Stream]):

@@ -84,7 +84,8 @@ def start_platform(*, ingest: bool = True, site=None, **runtime) -> Platform:
     """The platform on free ports; `runtime`: idle_seconds, scale_down_seconds."""
     runtime.setdefault("streams_per_address", STREAMS_PER_ADDRESS)
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
-                  stat=free_port(), sidecar=free_port(), functions=21000 + os.getpid() % 5000)
+                  rtmps=free_port(), stat=free_port(), sidecar=free_port(),
+                  functions=21000 + os.getpid() % 5000)
     platform = Platform(test_profile(), ports, environment="test",
                         delivery=Delivery(retry=3, backoff_delay=0.05), schedule=False,
                         overrides=TEST_SETTINGS, ingest=ingest, site=site, **runtime)

@@ -13,6 +13,7 @@ import uuid
 import pytest
 import yaml
 
+from local.certificates import self_signed
 from local.services import ROOT, wait_for_port
 from tests import factories
 from tests.e2e.conftest import free_port, http, register_user
@@ -97,7 +98,7 @@ def test_the_function_image_serves_event_and_scheduled_functions(function_proces
         assert answer.status == 202 and answer.body == b""
 
 
-def test_the_rtmp_ingest_image_serves_publish_and_playback(platform):
+def test_the_rtmp_ingest_image_serves_publish_over_rtmps_and_playback(platform):
     _, deployment, _, _ = manifest("knative/rtmp-ingest.yaml")
     containers = {c["name"]: c for c in deployment["spec"]["template"]["spec"]["containers"]}
     home = ROOT / ".local" / "test" / "entrypoint" / uuid.uuid4().hex[:8]
@@ -107,7 +108,9 @@ def test_the_rtmp_ingest_image_serves_publish_and_playback(platform):
         path.mkdir(parents=True)
         if os.geteuid() == 0:  # nginx's workers drop to nobody, as the image runs unprivileged
             shutil.chown(path, "nobody", "nogroup")
-    ports = {"rtmp": free_port(), "media": free_port(), "stat": free_port(), "sidecar": free_port()}
+    ports = {"rtmp": free_port(), "rtmps": free_port(), "media": free_port(), "stat": free_port(),
+             "sidecar": free_port()}
+    certificate, key_file = self_signed(home / "tls", host="127.0.0.1")  # the Secret's pair
     here = {"MEDIA_DIR": str(home / "media"), "NGINX_HOME": str(home / "nginx"),
             "SIDECAR_PORT": str(ports["sidecar"]), "STAT_PORT": str(ports["stat"]),
             # A pod's probes need the pod's address; a test listens on loopback only.
@@ -115,6 +118,9 @@ def test_the_rtmp_ingest_image_serves_publish_and_playback(platform):
             "PYTHON": str(ROOT / ".venv" / "bin" / "python")}
     nginx_env = {**container_env(containers["nginx"]), **here,
                  "RTMP_LISTEN": f"127.0.0.1:{ports['rtmp']}",
+                 "RTMPS_LISTEN": f"127.0.0.1:{ports['rtmps']}",
+                 "RTMP_UPSTREAM": f"127.0.0.1:{ports['rtmp']}",
+                 "RTMPS_CERTIFICATE": str(certificate), "RTMPS_KEY": str(key_file),
                  "HTTP_LISTEN": f"127.0.0.1:{ports['media']}"}
     sidecar_env = {**container_env(containers["sidecar"]), **here, **local_secrets(platform),
                    "AUTHORIZE_URL": f"{platform.internal_url}/internal/ingest/authorize",
@@ -134,7 +140,8 @@ def test_the_rtmp_ingest_image_serves_publish_and_playback(platform):
         wait_for_port(ports["rtmp"], what="nginx")
         name, tokens = register_user(platform.api_url, "ct")
         key = http("POST", f"{platform.api_url}/api/streams/key", token=tokens["access_token"]).json()
-        encoder = publish(f"rtmp://127.0.0.1:{ports['rtmp']}/live/{key['stream_key']}")
+        # Over RTMPS: through the image's TLS listener to its RTMP one.
+        encoder = publish(f"rtmps://127.0.0.1:{ports['rtmps']}/live/{key['stream_key']}")
         try:
             def live_id():
                 items = http("GET", f"{platform.api_url}/api/users/{name}/streams").json()["items"]

@@ -168,14 +168,32 @@ def test_rotating_the_key_ends_the_live_publish_that_used_it(platform, channel):
                       == "ended", timeout=15)
 
 
+def test_a_publish_over_rtmps_goes_live_and_a_wrong_key_over_rtmps_is_refused(platform, channel):
+    """RTMPS: TLS ends at the ingest tier's stream listener and the publish meets the same
+    application, keys and checks as over plain RTMP."""
+    api = platform.api_url
+    name, _, key = channel
+    assert key["rtmps_url"] == platform.ingest.rtmps_url
+    assert refused(publish(f"{key['rtmps_url']}/live_not-a-real-key")), "a wrong key, over TLS"
+    assert live_stream_of(api, name) is None
+    encoder = publish(f"{key['rtmps_url']}/{key['stream_key']}")
+    try:
+        live = wait_until(lambda: live_stream_of(api, name), timeout=15)
+        assert live, "a publish over RTMPS goes live"
+        hls = http("GET", f"{api}/api/streams/{live['id']}").json()["playback"]["hls"]
+        assert wait_until(lambda: probe(hls) == ["aac", "h264"], timeout=20), "and plays"
+    finally:
+        stop(encoder)
+
+
 def test_with_the_functions_unreachable_a_publish_is_refused(platform, channel, tmp_path):
     from local.ingest import Ingest, IngestPorts
     from tests.e2e.conftest import free_port
 
     name, _, key = channel
     isolated = Ingest(tmp_path, tmp_path / "media",
-                      IngestPorts(rtmp=free_port(), media=free_port(), stat=free_port(),
-                                            sidecar=free_port()),
+                      IngestPorts(rtmp=free_port(), rtmps=free_port(), media=free_port(),
+                                  stat=free_port(), sidecar=free_port()),
                       functions_url=f"http://127.0.0.1:{free_port()}", env=dict(platform.env))
     servers = isolated.servers()
     try:

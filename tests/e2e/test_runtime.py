@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from local.certificates import self_signed
 from local.services import ROOT, port_open
 from tests import factories
 from tests.e2e.conftest import free_port, http, register_user, sender
@@ -31,8 +32,8 @@ class Dev:
 
     def __init__(self, profile: str = PROFILE, **env: str) -> None:
         self.home = ROOT / ".local" / profile
-        self.ports = {name: free_port() for name in ("API", "HLS", "INTERNAL", "RTMP", "STAT",
-                                                      "SIDECAR", "PG", "REDIS")}
+        self.ports = {name: free_port() for name in ("API", "HLS", "INTERNAL", "RTMP", "RTMPS",
+                                                      "STAT", "SIDECAR", "PG", "REDIS")}
         inherited = {k: v for k, v in os.environ.items() if k not in TEST_ONLY}
         self.env = {**inherited, "STREAMFN_PROFILE": profile, "PYTHONPATH": str(ROOT),
                     "STREAMFN_SCALE_TO_ZERO_SECONDS": "3", "STREAMFN_SCALE_DOWN_SECONDS": "2",
@@ -324,29 +325,6 @@ def test_events_accepted_before_a_kill_9_are_each_delivered_once_after_a_restart
     assert wait_until(lambda: len(inbox()) >= len(streams), timeout=60, interval=0.5)
     time.sleep(2)
     assert sorted(n["stream_id"] for n in inbox()) == sorted(streams)
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-                   .sign(key, hashes.SHA256()))
-    cert, private = directory / "tls.crt", directory / "tls.key"
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    return cert, private
 
 
 def test_production_refuses_to_start_without_https_or_with_development_settings(servers, tmp_path):

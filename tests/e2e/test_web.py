@@ -34,6 +34,7 @@ def test_sign_up_go_live_watch_follow_and_see_the_viewer_on_the_dashboard(platfo
     key = streamer.find("stream-key").text
     rtmp = streamer.find("rtmp-url").text
     assert key.startswith("live_") and rtmp == platform.ingest.rtmp_url
+    assert streamer.find("rtmps-url").text == platform.ingest.rtmps_url
     title = f"Browser night {uuid.uuid4().hex[:4]}"
     streamer.fill("title", title)
     streamer.fill("tags", "chess, openings")

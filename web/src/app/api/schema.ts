@@ -1208,6 +1208,11 @@ export interface components {
         StreamKey: {
             /** Rtmp Url */
             rtmp_url: string;
+            /**
+             * Rtmps Url
+             * @description the same server over TLS: the same key, the same checks
+             */
+            rtmps_url: string;
             /** Stream Key */
             stream_key: string;
         };

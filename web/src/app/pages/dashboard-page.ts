@@ -28,6 +28,8 @@ const HISTORY = 10;
             Getting a new key stops the old one at once.</p>
           @if (key(); as k) {
             <label>Server</label><code class="secret" data-test="rtmp-url">{{ k.rtmp_url }}</code>
+            <label>Server over TLS (RTMPS: the same key; OBS takes either)</label>
+            <code class="secret" data-test="rtmps-url">{{ k.rtmps_url }}</code>
             <label>Stream key (shown this once; keep it secret)</label>
             <code class="secret" data-test="stream-key">{{ k.stream_key }}</code>
           }
