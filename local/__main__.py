@@ -42,6 +42,7 @@ def dev() -> int:
             f"  web app   {scheme}://{ports.host}:{ports.api}/\n"
             f"  API       {scheme}://{ports.host}:{ports.api}/api   (OpenAPI: /api/openapi.json)\n"
             f"  RTMP      rtmp://{ports.host}:{ports.rtmp}/live\n"
+            f"  RTMPS     rtmps://{ports.host}:{ports.rtmps}/live\n"
             f"  HLS/DASH  {platform.env['STREAMFN_PUBLIC_HLS_BASE_URL']}\n"
             f"  internal  http://127.0.0.1:{ports.internal}   (broker ingress, internal functions)\n"
             "Ctrl-C stops everything.",
