@@ -20,19 +20,24 @@ from tests.e2e.test_ingest import live_stream_of, rotate_key
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 
+# Read in one script, so a line the panel removes meanwhile cannot go stale under the test.
 def texts(page: Page) -> list[str]:
-    return [e.text for e in page.driver.find_elements(By.CSS_SELECTOR, '[data-test="chat-text"]')]
+    return page.driver.execute_script(
+        "return [...document.querySelectorAll('[data-test=\"chat-text\"]')].map(e => e.textContent)")
 
 
 def message_ids(page: Page) -> list[str]:
-    return [e.get_attribute("data-id")
-            for e in page.driver.find_elements(By.CSS_SELECTOR, '[data-test="chat-message"]')]
+    return page.driver.execute_script(
+        "return [...document.querySelectorAll('[data-test=\"chat-message\"]')].map(e => e.dataset.id)")
 
 
 def message(page: Page, text: str):
     """The chat line showing `text`."""
-    return next(e for e in page.driver.find_elements(By.CSS_SELECTOR, '[data-test="chat-message"]')
-                if text in e.text)
+    found = page.driver.execute_script(
+        "return [...document.querySelectorAll('[data-test=\"chat-message\"]')].find("
+        "e => e.querySelector('[data-test=\"chat-text\"]').textContent === arguments[0])", text)
+    assert found, f"no chat line {text!r}: {texts(page)}"
+    return found
 
 
 def say(page: Page, text: str) -> float:
