@@ -19,10 +19,20 @@ from local.certificates import self_signed
 from local.processes import Supervised, spawn
 from local.services import ROOT, port_open, wait_for_port
 from rtmp_ingest.sidecar.config import render_nginx_conf, stat_token
+from rtmp_ingest.transcode import DEFAULT_LADDER, ladder_text, parse_ladder
 
 RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 TEMPLATE = ROOT / "rtmp_ingest" / "nginx.conf.template"
+TRANSCODER = ROOT / "rtmp_ingest" / "transcode.py"
+# nginx's workers (nobody, under root) start the transcoder: a Python they can run. It needs
+# only the standard library.
+TRANSCODE_PYTHON = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
+
+
+def abr_ladder() -> str:
+    """STREAMFN_ABR_LADDER, checked; unset is the default ladder, empty is none."""
+    return ladder_text(parse_ladder(os.environ.get("STREAMFN_ABR_LADDER", DEFAULT_LADDER)))
 
 
 @dataclass
@@ -59,14 +69,18 @@ class Ingest:
 
     def _prepare(self) -> Path:
         run, logs = self.home / "run", self.home / "logs"
-        written = [self.media_dir / name for name in ("hls", "dash", "thumbnails", "recordings")]
-        for path in (run, logs, *written, self.media_dir / "replays"):
+        written = [self.media_dir / name
+                   for name in ("hls", "segments", "dash", "thumbnails", "recordings")]
+        for path in (run, logs, *written, self.media_dir / "replays", self.media_dir / "clips"):
             path.mkdir(parents=True, exist_ok=True)
+        transcode_log = logs / "transcode.log"
+        transcode_log.touch()
         user = ""
         if os.geteuid() == 0:
-            # nginx's workers write as nobody; the replays are the functions' to write.
+            # nginx's workers (and the transcoders they start) write as nobody; the replays
+            # and clips are the functions' to write.
             user = "user nobody nogroup;"
-            for path in (run, self.media_dir, *written):
+            for path in (run, self.media_dir, *written, transcode_log):
                 shutil.chown(path, "nobody", "nogroup")
         certificate, key = self.tls or self_signed(self.home / "tls", host=self.ports.bind)
         conf = self.home / "nginx.conf"
@@ -75,7 +89,8 @@ class Ingest:
             "RTMP_MODULE": RTMP_MODULE, "RTMP_LISTEN": f"{self.ports.bind}:{self.ports.rtmp}",
             "STREAM_MODULE": STREAM_MODULE, "RTMPS_LISTEN": f"{self.ports.bind}:{self.ports.rtmps}",
             "RTMPS_CERTIFICATE": str(certificate), "RTMPS_KEY": str(key),
-            "RTMP_UPSTREAM": self.ports.rtmp_upstream,
+            "RTMP_UPSTREAM": self.ports.rtmp_upstream, "ABR_LADDER": abr_ladder(),
+            "TRANSCODE_PYTHON": TRANSCODE_PYTHON, "TRANSCODER": str(TRANSCODER),
             "SIDECAR_PORT": str(self.ports.sidecar), "UPDATE_SECONDS": str(self.update_seconds),
             "MEDIA_DIR": str(self.media_dir), "HTTP_LISTEN": f"127.0.0.1:{self.ports.media}",
             "STAT_PORT": str(self.ports.stat),

@@ -9,7 +9,7 @@ NGINX_HOME=${NGINX_HOME:-/tmp/nginx}
 
 case "${1:-}" in
   nginx)
-    mkdir -p "$NGINX_HOME/run" "$NGINX_HOME/logs" "$MEDIA_DIR/hls" "$MEDIA_DIR/dash" "$MEDIA_DIR/thumbnails" "$MEDIA_DIR/recordings" "$MEDIA_DIR/replays"
+    mkdir -p "$NGINX_HOME/run" "$NGINX_HOME/logs" "$MEDIA_DIR/hls" "$MEDIA_DIR/segments" "$MEDIA_DIR/dash" "$MEDIA_DIR/thumbnails" "$MEDIA_DIR/recordings" "$MEDIA_DIR/replays"
     export RUN_DIR="$NGINX_HOME/run" LOG_DIR="$NGINX_HOME/logs" MEDIA_DIR
     export USER_DIRECTIVE="${USER_DIRECTIVE:-}"
     export RTMP_MODULE="${RTMP_MODULE:-/usr/lib/nginx/modules/ngx_rtmp_module.so}"
@@ -21,6 +21,9 @@ case "${1:-}" in
     export RTMPS_KEY="${RTMPS_KEY:-/etc/streamfn/rtmps/tls.key}"
     export SIDECAR_PORT="${SIDECAR_PORT:-8084}" STAT_PORT="${STAT_PORT:-8083}"
     export UPDATE_SECONDS="${UPDATE_SECONDS:-2}"
+    # Each publish's ABR transcoder (rtmp_ingest/transcode.py: standard library only). The
+    # ladder is STREAMFN_ABR_LADDER (unset: the default; empty: none), checked by `render`.
+    export TRANSCODE_PYTHON="${TRANSCODE_PYTHON:-/usr/bin/python3}" TRANSCODER="$HERE/transcode.py"
     PYTHONPATH="${PYTHONPATH:-$(dirname "$HERE")}" \
       "$PYTHON" -m rtmp_ingest.sidecar render "$HERE/nginx.conf.template" "$NGINX_HOME/nginx.conf"
     exec nginx -p "$NGINX_HOME" -c "$NGINX_HOME/nginx.conf" -e "$NGINX_HOME/logs/error.log"

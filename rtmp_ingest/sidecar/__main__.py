@@ -14,6 +14,7 @@ from pathlib import Path
 from rtmp_ingest.sidecar.callbacks import Sidecar
 from rtmp_ingest.sidecar.config import Config, render_nginx_conf, stat_token
 from rtmp_ingest.sidecar.reporter import Reporter
+from rtmp_ingest.transcode import DEFAULT_LADDER, ladder_text, parse_ladder
 
 log = logging.getLogger("rtmp-ingest")
 
@@ -22,7 +23,10 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if argv[:1] == ["render"]:
         template, out = Path(argv[1]), Path(argv[2])
-        values = {**os.environ, "STAT_TOKEN": stat_token(os.environ["STREAMFN_INGEST_SECRET"])}
+        values = {**os.environ, "STAT_TOKEN": stat_token(os.environ["STREAMFN_INGEST_SECRET"]),
+                  # Unset: the default ladder; empty: none. A malformed one stops the pod here.
+                  "ABR_LADDER": ladder_text(parse_ladder(os.environ.get("STREAMFN_ABR_LADDER",
+                                                                        DEFAULT_LADDER)))}
         out.write_text(render_nginx_conf(template.read_text(), values))
         out.chmod(0o600)
         return 0

@@ -9,6 +9,7 @@ import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+from rtmp_ingest import transcode
 from rtmp_ingest.sidecar.callbacks import call_function, public_id
 from rtmp_ingest.sidecar.config import Config, stat_token
 from shared_lib import outbound
@@ -52,7 +53,7 @@ def parse_stat(xml: bytes) -> list[dict]:
 
 def make_thumbnail(media_dir: Path, stream_id: str) -> bool:
     """A 320-pixel-wide JPEG of the newest HLS segment, replaced atomically."""
-    segments = sorted((media_dir / "hls").glob(f"{stream_id}-*.ts"), key=lambda p: p.stat().st_mtime)
+    segments = sorted((media_dir / "segments").glob(f"{stream_id}-*.ts"), key=lambda p: p.stat().st_mtime)
     if len(segments) < 2:
         return False
     target = media_dir / "thumbnails" / f"{stream_id}.jpg"
@@ -80,6 +81,8 @@ class Reporter:
             time.sleep(self.config.report_seconds)
             try:
                 self.report_once()
+                # What a transcoder killed outright (kill -9, the node lost) left behind.
+                transcode.sweep(self.config.media_dir)
             except Exception:  # noqa: BLE001 - a bad tick must not stop the reporter
                 log.exception("report failed")
 

@@ -7,12 +7,12 @@ import subprocess
 import time
 
 
-def publish(url: str, *, seconds: float | None = None) -> subprocess.Popen:
+def publish(url: str, *, seconds: float | None = None, size: str = "320x240") -> subprocess.Popen:
     """ffmpeg publishing a test pattern with a tone (H.264 + AAC, a keyframe a second)."""
     limit = ["-t", str(seconds)] if seconds else []
     return subprocess.Popen(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
-         "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+         "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=30",
          "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", *limit,
          "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "30",
          "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-f", "flv", url],
@@ -28,6 +28,15 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def dimensions(url: str) -> tuple[int, int] | None:
+    """The width and height of the video ffprobe plays at `url` (a media playlist)."""
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
+         "-of", "json", url], capture_output=True, text=True, timeout=30)
+    streams = json.loads(result.stdout or "{}").get("streams") if result.returncode == 0 else None
+    return (streams[0]["width"], streams[0]["height"]) if streams else None
 
 
 def probe(url: str) -> list[str]:

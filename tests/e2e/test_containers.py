@@ -102,7 +102,7 @@ def test_the_rtmp_ingest_image_serves_publish_over_rtmps_and_playback(platform):
     _, deployment, _, _ = manifest("knative/rtmp-ingest.yaml")
     containers = {c["name"]: c for c in deployment["spec"]["template"]["spec"]["containers"]}
     home = ROOT / ".local" / "test" / "entrypoint" / uuid.uuid4().hex[:8]
-    writable = [home / "media" / sub for sub in ("hls", "dash", "thumbnails", "recordings")]
+    writable = [home / "media" / sub for sub in ("hls", "segments", "dash", "thumbnails", "recordings")]
     writable.append(home / "nginx" / "run")
     for path in writable:
         path.mkdir(parents=True)

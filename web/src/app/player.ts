@@ -2,12 +2,32 @@
 // element itself where it plays HLS natively (Safari). hls.js is loaded with the first
 // player, so the home page does not wait for it.
 //
+// A live stream comes as a ladder of renditions (the source and smaller ones): hls.js picks
+// one by the viewer's bandwidth and switches as it changes (Auto), or the viewer picks one
+// from the quality menu, which also says what is playing now.
+//
 // A live playlist appears a second or two after the stream goes live in the API (the first
 // segment has to be written), and a network blip can fail a load: the player keeps trying,
 // with a growing pause, instead of leaving a black box behind.
 import { Component, ElementRef, OnDestroy, effect, input, output, signal, viewChild } from '@angular/core';
 import type Hls from 'hls.js';
 import type { ErrorData, LoaderConfig } from 'hls.js';
+
+interface Quality {
+  index: number;
+  label: string;
+}
+
+/** The menu's entries, best first: `720p`, `480p`…, the top one marked as the source. */
+function qualities(levels: { height: number; bitrate: number }[]): Quality[] {
+  const found = levels
+    .map((level, index) => ({ index, height: level.height, bitrate: level.bitrate }))
+    .sort((a, b) => b.height - a.height || b.bitrate - a.bitrate);
+  return found.map((level, i) => ({
+    index: level.index,
+    label: `${level.height ? `${level.height}p` : `${Math.round(level.bitrate / 1000)} kb/s`}${i === 0 ? ' (source)' : ''}`,
+  }));
+}
 
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 8_000;
@@ -26,8 +46,17 @@ const PLAYLIST_LOADS: LoaderConfig = {
     <video #video controls autoplay muted playsinline data-test="player"
            (timeupdate)="time.emit(video.currentTime)" (seeked)="time.emit(video.currentTime)"></video>
     @if (status()) { <div class="muted" data-test="player-status">{{ status() }}</div> }
+    @if (qualities().length > 1) {
+      <label class="quality muted">Quality
+        <select data-test="quality" [value]="chosen()" (change)="choose($any($event.target).value)">
+          <option value="-1">Auto{{ chosen() === -1 && playing() ? ' (' + playing() + ')' : '' }}</option>
+          @for (q of qualities(); track q.index) { <option [value]="q.index">{{ q.label }}</option> }
+        </select>
+      </label>
+    }
   `,
-  styles: `video { width: 100%; aspect-ratio: 16 / 9; background: #000; border-radius: 6px; display: block; }`,
+  styles: `video { width: 100%; aspect-ratio: 16 / 9; background: #000; border-radius: 6px; display: block; }
+    .quality { display: inline-flex; gap: 0.4rem; align-items: center; margin-top: 0.4rem; }`,
 })
 export class Player implements OnDestroy {
   readonly src = input.required<string>();
@@ -35,6 +64,10 @@ export class Player implements OnDestroy {
   /** The playhead, in seconds from the start, as it moves (a replay's chat follows it). */
   readonly time = output<number>();
   protected readonly status = signal('');
+  /** The renditions, best first; `chosen` is the viewer's pick (-1: Auto). */
+  protected readonly qualities = signal<Quality[]>([]);
+  protected readonly chosen = signal(-1);
+  protected readonly playing = signal('');
   private readonly video = viewChild.required<ElementRef<HTMLVideoElement>>('video');
   private hls: Hls | null = null;
   private retry?: ReturnType<typeof setTimeout>;
@@ -61,10 +94,16 @@ export class Player implements OnDestroy {
         manifestLoadPolicy: { default: PLAYLIST_LOADS },
         playlistLoadPolicy: { default: PLAYLIST_LOADS },
       });
-      hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      hls.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
+        this.qualities.set(qualities(data.levels));
+        hls.currentLevel = this.chosen();
         this.status.set('');
         this.retryMs = RETRY_FIRST_MS;
         void video.play().catch(() => undefined);
+      });
+      hls.on(Hls.Events.LEVEL_SWITCHED, (_event, data) => {
+        const height = hls.levels[data.level]?.height;
+        this.playing.set(height ? `${height}p` : '');
       });
       hls.on(Hls.Events.ERROR, (_event, data) => this.failed(hls, data, src, Hls.ErrorTypes.MEDIA_ERROR));
       hls.loadSource(src);
@@ -74,6 +113,14 @@ export class Player implements OnDestroy {
       video.src = src;
     } else {
       this.status.set('This browser cannot play HLS video.');
+    }
+  }
+
+  /** The viewer picks a rendition (-1: Auto): switched at once, kept across reloads. */
+  protected choose(value: string): void {
+    this.chosen.set(Number(value));
+    if (this.hls) {
+      this.hls.currentLevel = this.chosen();
     }
   }
 
