@@ -165,6 +165,7 @@ MEDIA = {  # path: (content types, Cache-Control), as the ingest pod serves them
     "dash": ("application/dash+xml mpd; video/mp4 mp4 m4v m4a;", "no-cache"),
     "replays": ("application/vnd.apple.mpegurl m3u8; video/mp2t ts; image/jpeg jpg;", "max-age=300"),
     "thumbnails": ("image/jpeg jpg;", "max-age=10"),
+    "clips": ("video/mp4 mp4; image/jpeg jpg;", "max-age=300"),
 }
 
 

@@ -9,7 +9,7 @@ NGINX_HOME=${NGINX_HOME:-/tmp/nginx}
 
 case "${1:-}" in
   nginx)
-    mkdir -p "$NGINX_HOME/run" "$NGINX_HOME/logs" "$MEDIA_DIR/hls" "$MEDIA_DIR/segments" "$MEDIA_DIR/dash" "$MEDIA_DIR/thumbnails" "$MEDIA_DIR/recordings" "$MEDIA_DIR/replays"
+    mkdir -p "$NGINX_HOME/run" "$NGINX_HOME/logs" "$MEDIA_DIR/hls" "$MEDIA_DIR/segments" "$MEDIA_DIR/dash" "$MEDIA_DIR/thumbnails" "$MEDIA_DIR/recordings" "$MEDIA_DIR/replays" "$MEDIA_DIR/clips"
     export RUN_DIR="$NGINX_HOME/run" LOG_DIR="$NGINX_HOME/logs" MEDIA_DIR
     export USER_DIRECTIVE="${USER_DIRECTIVE:-}"
     export RTMP_MODULE="${RTMP_MODULE:-/usr/lib/nginx/modules/ngx_rtmp_module.so}"

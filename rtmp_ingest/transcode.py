@@ -404,7 +404,11 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     stream_id, media, url, ladder, log_file = argv
-    logging.basicConfig(filename=log_file, level=logging.INFO,
+    try:  # nginx's log directory, when this process may write there
+        handler: logging.Handler = logging.FileHandler(log_file)
+    except OSError:
+        handler = logging.StreamHandler()
+    logging.basicConfig(level=logging.INFO, handlers=[handler],
                         format="%(asctime)s transcode[%(process)d] %(message)s")
     if not _ID.match(stream_id):
         log.error("refusing a stream name that is not a public id")

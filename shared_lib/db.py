@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     )
     from shared_lib.analytics.repository import SqlAnalyticsRepository
     from shared_lib.chat.repository import SqlChatRepository
+    from shared_lib.clips.repository import SqlClipRepository
     from shared_lib.events.models import OutboxEvent
     from shared_lib.events.repository import SqlDeadLetterRepository, SqlEventLog, SqlOutboxRepository
     from shared_lib.follows.repository import SqlFollowRepository
@@ -129,6 +130,7 @@ class UnitOfWork:
     notifications: SqlNotificationRepository
     webhooks: SqlWebhookRepository
     chat: SqlChatRepository
+    clips: SqlClipRepository
 
     def __init__(self, session_factory: sessionmaker[Session] | None = None) -> None:
         self._session_factory = session_factory
@@ -143,6 +145,7 @@ class UnitOfWork:
         )
         from shared_lib.analytics.repository import SqlAnalyticsRepository
         from shared_lib.chat.repository import SqlChatRepository
+        from shared_lib.clips.repository import SqlClipRepository
         from shared_lib.events.repository import SqlDeadLetterRepository, SqlEventLog, SqlOutboxRepository
         from shared_lib.follows.repository import SqlFollowRepository
         from shared_lib.notifications.repository import SqlNotificationRepository
@@ -164,6 +167,7 @@ class UnitOfWork:
         self.notifications = SqlNotificationRepository(session)
         self.webhooks = SqlWebhookRepository(session)
         self.chat = SqlChatRepository(session)
+        self.clips = SqlClipRepository(session)
         self.recorded, self._after_commit = [], []
         return self
 

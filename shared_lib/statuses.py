@@ -21,6 +21,12 @@ class RecordingStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class ClipStatus(StrEnum):
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
 class WebhookStatus(StrEnum):
     ACTIVE = "active"
     DISABLED = "disabled"

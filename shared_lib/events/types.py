@@ -17,6 +17,7 @@ class EventType:
     USER_FOLLOWED = "dev.streamfn.user.followed"
     USER_UNFOLLOWED = "dev.streamfn.user.unfollowed"
     RECORDING_COMPLETED = "dev.streamfn.recording.completed"
+    CLIP_REQUESTED = "dev.streamfn.clip.requested"
     WEBHOOK_DELIVERY = "dev.streamfn.webhook.delivery.requested"
     PING = "dev.knative.sources.ping"
 

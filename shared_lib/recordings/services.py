@@ -19,7 +19,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shared_lib.errors import ProcessingFailed
+from shared_lib.recordings.ffmpeg import playlist_seconds
+from shared_lib.recordings.ffmpeg import run as _run
 from shared_lib.statuses import RecordingStatus
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 RECORDINGS, REPLAYS = "recordings", "replays"
 PLAYLIST, THUMBNAIL = "index.m3u8", "thumbnail.jpg"
 SEGMENT_SECONDS = 4
-FFMPEG_TIMEOUT_SECONDS = 600
 RAW_NAME = re.compile(r"^(?P<id>[0-9a-f-]{36})(-\d+)?\.flv$")
 
 
@@ -61,29 +61,10 @@ def replay_dir(media: Path, stream_id: uuid.UUID) -> Path:
     return media / REPLAYS / str(stream_id)
 
 
-def playlist_seconds(playlist: str) -> float:
-    """The duration of an HLS media playlist: the sum of its segments' #EXTINF."""
-    return sum(float(line[len("#EXTINF:"):].split(",")[0])
-               for line in playlist.splitlines() if line.startswith("#EXTINF:"))
-
-
 @dataclass
 class Replay:
     duration_seconds: float
     size_bytes: int
-
-
-def _run(command: list[str]) -> str | None:
-    """None when the command succeeded, else the last line ffmpeg had to say."""
-    try:
-        result = subprocess.run(command, capture_output=True, text=True,
-                                timeout=FFMPEG_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{command[0]} did not run: {exc}"
-    if result.returncode == 0:
-        return None
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    return lines[-1][:500] if lines else f"{command[0]} exited with {result.returncode}"
 
 
 SOURCE_MARK = "# source: "  # an HLS comment naming each raw recording a replay holds

@@ -246,6 +246,24 @@ export interface paths {
         patch: operations["update-chat-settings"];
         trace?: never;
     };
+    "/api/clips/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One clip, whatever its status. */
+        get: operations["get-clip"];
+        put?: never;
+        post?: never;
+        /** Delete a clip you made, or one of your channel; its files go with it. */
+        delete: operations["delete-clip"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/notifications": {
         parameters: {
             query?: never;
@@ -401,6 +419,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/streams/{id}/clips": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Clip the last `seconds` of a live stream, or of its replay up to `ends_at`: answered */
+        post: operations["create-clip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/streams/{id}/replay": {
         parameters: {
             query?: never;
@@ -495,6 +530,23 @@ export interface paths {
         };
         /** A user's public profile. */
         get: operations["get-profile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{username}/clips": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A channel's ready clips, newest first. */
+        get: operations["channel-clips"];
         put?: never;
         post?: never;
         delete?: never;
@@ -680,6 +732,79 @@ export interface components {
             total_views: number;
             /** Watch Time Seconds */
             watch_time_seconds: number;
+        };
+        /** ClipPage */
+        ClipPage: {
+            /** Items */
+            items: components["schemas"]["ClipView"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** ClipPlayback */
+        ClipPlayback: {
+            /** Mp4 */
+            mp4: string;
+        };
+        /** ClipRequest */
+        ClipRequest: {
+            /**
+             * Ends At
+             * @description on a replay, where the clip ends (seconds into it: the playhead); left out, a live stream is clipped up to now and a replay up to its end
+             * @default null
+             */
+            ends_at?: number | null;
+            /**
+             * Seconds
+             * @description how much to clip: the last 5 to 60 seconds
+             * @default 30
+             */
+            seconds?: number;
+            /**
+             * Title
+             * @description the stream's title when left out
+             * @default null
+             */
+            title?: string | null;
+        };
+        /**
+         * ClipStatus
+         * @enum {string}
+         */
+        ClipStatus: "processing" | "ready" | "failed";
+        /** ClipView */
+        ClipView: {
+            channel: components["schemas"]["UserSummary"];
+            clipped_by: components["schemas"]["UserSummary"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Duration Seconds
+             * @description once ready: what was cut
+             */
+            duration_seconds: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** @description once ready */
+            playback: components["schemas"]["ClipPlayback"] | null;
+            status: components["schemas"]["ClipStatus"];
+            /**
+             * Stream Id
+             * Format: uuid
+             */
+            stream_id: string;
+            /**
+             * Thumbnail Url
+             * @description once ready
+             */
+            thumbnail_url: string | null;
+            /** Title */
+            title: string;
         };
         /** CreatedWebhook */
         CreatedWebhook: {
@@ -1958,6 +2083,66 @@ export interface operations {
             };
         };
     };
+    "get-clip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClipView"];
+                };
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "delete-clip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "list-notifications": {
         parameters: {
             query?: {
@@ -2309,6 +2494,41 @@ export interface operations {
             };
         };
     };
+    "create-clip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClipRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClipView"];
+                };
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "delete-replay": {
         parameters: {
             query?: never;
@@ -2492,6 +2712,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PublicUser"];
+                };
+            };
+            /** @description An error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "channel-clips": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClipPage"];
                 };
             };
             /** @description An error */
