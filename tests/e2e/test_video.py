@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
+import uuid
 from urllib.parse import urljoin
 
-from tests.e2e.browser import Page
+from tests.e2e.browser import Page, register
 from tests.e2e.conftest import http, register_user
-from tests.e2e.media import dimensions, publish, stop, wait_until
+from tests.e2e.media import dimensions, probe, publish, stop, wait_until
 from tests.e2e.test_ingest import live_stream_of, rotate_key
 
 STREAM_INF = re.compile(r"#EXT-X-STREAM-INF:(?P<attributes>.*)\n(?P<uri>[^#\n]+)")
@@ -75,3 +77,82 @@ def test_a_720p_publish_plays_as_a_ladder_the_player_offers_and_its_transcoders_
         f"stopping the publish stops every transcoder: {transcoders(live['id'])}"
     assert wait_until(lambda: http("GET", master_url).status == 404, timeout=10), \
         "and the master playlist goes with them"
+
+
+def clip_duration(url: str) -> float | None:
+    result = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+                             "csv=p=0", url], capture_output=True, text=True, timeout=30)
+    return float(result.stdout) if result.returncode == 0 and result.stdout.strip() else None
+
+
+def test_a_live_clip_is_cut_to_its_length_plays_is_listed_and_goes_when_its_clipper_deletes_it(
+        platform, browsers):
+    api = platform.api_url
+    name, tokens = register_user(api, "clp")
+    token = tokens["access_token"]
+    _, fan_tokens = register_user(api, "fan")
+    _, stranger_tokens = register_user(api, "str")
+    key = rotate_key(api, token)
+    encoder = publish(f"{key['rtmp_url']}/{key['stream_key']}")
+    try:
+        live = wait_until(lambda: live_stream_of(api, name), timeout=15)
+        assert live
+        clips_of = f"{api}/api/streams/{live['id']}/clips"
+        assert http("POST", clips_of, json_body={"seconds": 5}).status == 401
+        fan = fan_tokens["access_token"]
+        for bad in ({"seconds": 61}, {"seconds": 4}, {"seconds": "5"}, {"title": ""}):
+            assert http("POST", clips_of, json_body=bad, token=fan).status == 400, bad
+        time.sleep(7)  # a few seconds of stream on disk
+        asked = http("POST", clips_of, json_body={"seconds": 5, "title": "<b>what a play</b>"},
+                     token=fan_tokens["access_token"])
+        assert asked.status == 202, asked.body
+        clip = asked.json()
+        assert clip["status"] == "processing" and clip["playback"] is None
+        ready = wait_until(lambda: (lambda c: c if c["status"] != "processing" else None)(
+            http("GET", f"{api}/api/clips/{clip['id']}").json()), timeout=20, interval=0.3)
+        assert ready and ready["status"] == "ready", ready
+        assert ready["title"] == "<b>what a play</b>" and ready["channel"]["username"] == name
+        # As long as asked, give or take the publisher's keyframe interval (1 s).
+        assert abs(ready["duration_seconds"] - 5) <= 1.05, ready["duration_seconds"]
+        mp4 = ready["playback"]["mp4"]
+        assert probe(mp4) == ["aac", "h264"], "the clip plays"
+        assert abs(clip_duration(mp4) - ready["duration_seconds"]) < 0.1
+        thumbnail = http("GET", ready["thumbnail_url"])
+        assert thumbnail.status == 200 and thumbnail.body[:2] == b"\xff\xd8"
+        listed = http("GET", f"{api}/api/users/{name}/clips").json()["items"]
+        assert [c["id"] for c in listed] == [clip["id"]]
+
+        # In the browser: Clip on the live page, then the clip's own page plays it.
+        viewer = Page(browsers(), api)
+        register(viewer, f"web_{uuid.uuid4().hex[:8]}")
+        viewer.go(f"/streams/{live['id']}")
+        viewer.find("clip").click()
+        viewer.find("clip-link", timeout=30).click()
+        viewer.find("clip-video")
+        assert wait_until(lambda: viewer.driver.execute_script(
+            "const v = document.querySelector('[data-test=clip-video]');"
+            "return v.readyState >= 2 && v.videoHeight === 240"), timeout=20), viewer.playback()
+        viewer.find("copy-link")
+    finally:
+        stop(encoder)
+
+    one = f"{api}/api/clips/{clip['id']}"
+    assert http("DELETE", one, token=stranger_tokens["access_token"]).status == 403
+    assert http("DELETE", one, token=fan_tokens["access_token"]).status == 204
+    assert http("GET", f"{api}/api/clips/{clip['id']}").status == 404
+    assert wait_until(lambda: http("GET", mp4).status == 404, timeout=5), "its file goes with it"
+    listed = http("GET", f"{api}/api/users/{name}/clips").json()["items"]
+    assert clip["id"] not in [c["id"] for c in listed] and len(listed) == 1, "the browser's stays"
+
+
+def test_a_stream_with_nothing_recorded_cannot_be_clipped(platform):
+    api = platform.api_url
+    _, tokens = register_user(api, "nrc")
+    created = http("POST", f"{api}/api/streams", json_body={"title": "later"},
+                   token=tokens["access_token"]).json()
+    answer = http("POST", f"{api}/api/streams/{created['id']}/clips", json_body={},
+                  token=tokens["access_token"])
+    assert answer.status == 409 and answer.json()["error"]["code"] == "conflict"
+    missing = http("POST", f"{api}/api/streams/{uuid.uuid4()}/clips", json_body={},
+                   token=tokens["access_token"])
+    assert missing.status == 404

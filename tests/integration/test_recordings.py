@@ -12,39 +12,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from tests import factories
+from tests.integration.conftest import SECONDS
 from tests.integration.test_streams import event, go_live, new_user, stream
-
-SECONDS = 6
-
-
-@pytest.fixture(scope="module")
-def raw_recording(tmp_path_factory) -> Path:
-    """What nginx-rtmp records: FLV with H.264 and AAC, a keyframe a second."""
-    path = tmp_path_factory.mktemp("raw") / "source.flv"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi",
-         "-i", f"testsrc2=size=320x240:rate=30:duration={SECONDS}",
-         "-f", "lavfi", "-i", f"sine=frequency=440:duration={SECONDS}",
-         "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p",
-         "-c:a", "aac", "-f", "flv", str(path)],
-        check=True, timeout=60,
-    )
-    return path
-
-
-@pytest.fixture
-def media(tmp_path, monkeypatch) -> Path:
-    from shared_lib.config import get_settings
-
-    (tmp_path / "recordings").mkdir()
-    (tmp_path / "replays").mkdir()
-    monkeypatch.setenv("STREAMFN_MEDIA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
 
 
 def recorded(media: Path, raw: Path, stream_id: str) -> str:

@@ -105,7 +105,7 @@ def test_only_the_functions_that_sign_tokens_mount_the_signing_key():
     assert mounting == {"register", "login", "refresh"}
 
 
-def test_the_ingest_pod_and_the_replay_functions_share_one_media_claim():
+def test_the_ingest_pod_and_the_replay_and_clip_functions_share_one_media_claim():
     def claims(pod_spec: dict) -> set[str]:
         return {v["persistentVolumeClaim"]["claimName"] for v in pod_spec.get("volumes", [])
                 if "persistentVolumeClaim" in v}
@@ -117,7 +117,8 @@ def test_the_ingest_pod_and_the_replay_functions_share_one_media_claim():
     assert claims(ingest["spec"]["template"]["spec"]) == {name}
     mounting = {d["metadata"]["name"] for d in functions()
                 if claims(d["spec"]["template"]["spec"]) == {name}}
-    assert mounting == {"on-recording-completed", "delete-replay", "expire-replays"}
+    assert mounting == {"on-recording-completed", "delete-replay", "expire-replays",
+                        "cut-clip", "delete-clip", "sweep-clip-files"}
 
 
 def test_secret_templates_hold_placeholders_only():

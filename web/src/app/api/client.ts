@@ -37,6 +37,9 @@ export type ChatBan = S['Ban'];
 export type ChatModerators = S['Moderators'];
 export type ReplayChat = S['ReplayChat'];
 export type UserSummary = ChatMessage['user'];
+export type Clip = S['ClipView'];
+export type ClipPage = S['ClipPage'];
+export type ClipRequest = S['ClipRequest'];
 
 /** An API error as the platform sends it: a code, a message, and per-field details. */
 export class ApiError {
@@ -127,6 +130,20 @@ export class Api {
   }
   rotateKey(): Observable<StreamKey> {
     return this.http.post<StreamKey>('/api/streams/key', null);
+  }
+  createClip(streamId: string, request: ClipRequest): Observable<Clip> {
+    return this.http.post<Clip>(`/api/streams/${encodeURIComponent(streamId)}/clips`, request);
+  }
+  clip(id: string): Observable<Clip> {
+    return this.http.get<Clip>(`/api/clips/${encodeURIComponent(id)}`);
+  }
+  deleteClip(id: string): Observable<unknown> {
+    return this.http.delete(`/api/clips/${encodeURIComponent(id)}`);
+  }
+  channelClips(username: string): Observable<ClipPage> {
+    return this.http.get<ClipPage>(`/api/users/${encodeURIComponent(username)}/clips`, {
+      params: { limit: 24 },
+    });
   }
   channelStreams(username: string): Observable<StreamPage> {
     return this.http.get<StreamPage>(`/api/users/${encodeURIComponent(username)}/streams`, {

@@ -3,7 +3,7 @@ import { Component, effect, inject, input, signal } from '@angular/core';
 import { RouterLink } from '@angular/router';
 import { firstValueFrom } from 'rxjs';
 
-import { Api, ApiError, FollowPage, PublicUser, Stream } from '../api/client';
+import { Api, ApiError, Clip, FollowPage, PublicUser, Stream } from '../api/client';
 import { FOLLOWERS } from '../plural';
 import { ChatPanel } from './chat-panel';
 import { FollowButton } from './follow-button';
@@ -45,6 +45,16 @@ import { StreamCard } from './stream-card';
             </div>
           } @empty { <p class="muted">No streams yet.</p> }
         </div>
+        <h2>Clips</h2>
+        <div class="grid" data-test="channel-clips">
+          @for (clip of clips(); track clip.id) {
+            <a class="panel" [routerLink]="['/clips', clip.id]" data-test="clip-card">
+              @if (clip.thumbnail_url) { <img [src]="clip.thumbnail_url" alt="" style="width: 100%; border-radius: 4px" /> }
+              <strong>{{ clip.title }}</strong>
+              <div class="muted">{{ clip.duration_seconds ?? 0 | number: '1.0-0' }} s · by {{ clip.clipped_by.display_name }}</div>
+            </a>
+          } @empty { <p class="muted">No clips yet.</p> }
+        </div>
         <div class="grid" style="margin-top: 24px">
           <div class="panel">
             <h2 style="margin-top: 0">Followers</h2>
@@ -72,6 +82,7 @@ export class ChannelPage {
   protected readonly followersPlural = FOLLOWERS;
   protected readonly user = signal<PublicUser | null>(null);
   protected readonly streams = signal<Stream[]>([]);
+  protected readonly clips = signal<Clip[]>([]);
   protected readonly followers = signal<FollowPage | null>(null);
   protected readonly following = signal<FollowPage | null>(null);
   protected readonly error = signal('');
@@ -82,14 +93,16 @@ export class ChannelPage {
 
   private async load(username: string): Promise<void> {
     try {
-      const [user, streams, followers, following] = await Promise.all([
+      const [user, streams, clips, followers, following] = await Promise.all([
         firstValueFrom(this.api.profile(username)),
         firstValueFrom(this.api.channelStreams(username)),
+        firstValueFrom(this.api.channelClips(username)),
         firstValueFrom(this.api.followers(username)),
         firstValueFrom(this.api.following(username)),
       ]);
       this.user.set(user);
       this.streams.set(streams.items);
+      this.clips.set(clips.items);
       this.followers.set(followers);
       this.following.set(following);
       this.error.set('');

@@ -8,6 +8,7 @@ import { Player } from '../player';
 import { ViewReporter } from '../views';
 import { FOLLOWERS } from '../plural';
 import { ChatPanel } from './chat-panel';
+import { ClipButton } from './clip-button';
 import { FollowButton } from './follow-button';
 
 @Component({
@@ -16,7 +17,7 @@ import { FollowButton } from './follow-button';
     .watch { display: grid; grid-template-columns: minmax(0, 1fr) 340px; gap: 16px; align-items: start; }
     @media (max-width: 900px) { .watch { grid-template-columns: 1fr; } }
   `,
-  imports: [ChatPanel, DatePipe, FollowButton, I18nPluralPipe, Player, RouterLink],
+  imports: [ChatPanel, ClipButton, DatePipe, FollowButton, I18nPluralPipe, Player, RouterLink],
   template: `
     <main>
       @if (error()) { <p class="error" data-test="error">{{ error() }}</p> }
@@ -40,6 +41,11 @@ import { FollowButton } from './follow-button';
             </div>
           </div>
           <span class="spacer"></span>
+          @if (s.playback) {
+            <app-clip-button [streamId]="s.id" />
+          } @else if (s.replay) {
+            <app-clip-button [streamId]="s.id" [endsAt]="playhead()" />
+          }
           @if (s.status === 'live') {
             <span class="live-badge">live</span>
             <span data-test="viewer-count">{{ viewers() }} watching</span>
