@@ -81,8 +81,8 @@ def start_broker() -> tuple[str, object]:
     return f"http://127.0.0.1:{ingress.port}/", ingress
 
 
-def tree_rss(root: int) -> int:
-    """Bytes of resident memory of `root` and all its descendants."""
+def tree(root: int) -> list[int]:
+    """`root` and all its descendants, as /proc shows them now."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -91,10 +91,18 @@ def tree_rss(root: int) -> int:
             except (OSError, IndexError):
                 continue
             children.setdefault(parent, []).append(int(entry.name))
-    total, todo = 0, [root]
+    found, todo = [], [root]
     while todo:
         pid = todo.pop()
+        found.append(pid)
         todo += children.get(pid, [])
+    return found
+
+
+def tree_rss(root: int) -> int:
+    """Bytes of resident memory of `root` and all its descendants."""
+    total = 0
+    for pid in tree(root):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -102,3 +110,15 @@ def tree_rss(root: int) -> int:
         except OSError:
             pass
     return total
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU time (user + system) each of these processes has used so far."""
+    tick, used = os.sysconf("SC_CLK_TCK"), {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[pid] = (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError):
+            continue
+    return used

@@ -166,10 +166,10 @@ def test_a_replay_plays_its_chat_in_step_with_the_video(platform, browsers):
     assert "early on" in shown and "near the end" not in shown, \
         f"at {viewer.driver.execute_script(position):.1f} s ({offsets}) the chat shows {shown}"
     viewer.driver.execute_script("document.querySelector('video').currentTime = 14")
-    assert wait_until(lambda: "near the end" in texts(viewer), timeout=10), texts(viewer)
+    assert wait_until(lambda: "near the end" in texts(viewer), timeout=20), texts(viewer)
     viewer.shot("chat-replay")
     viewer.driver.execute_script("document.querySelector('video').currentTime = 1")
-    assert wait_until(lambda: texts(viewer) == [], timeout=10), \
+    assert wait_until(lambda: texts(viewer) == [], timeout=20), \
         f"seeking back takes the chat back: {texts(viewer)}"
 
 

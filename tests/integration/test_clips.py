@@ -82,18 +82,22 @@ def test_a_live_clip_is_cut_from_nginx_segments_and_fails_when_they_are_gone(cal
     failed = get(call, gone["id"])
     assert failed["status"] == "failed" and failed["playback"] is None
 
-    # nginx's segments of the last 8 seconds, named by the millisecond each began.
+    # nginx's segments of the last 8 seconds, named by the millisecond each began (made
+    # first, then named from the clock, however long making them took).
     folder = media / "segments"
     folder.mkdir()
-    began = time.time() - 8
-    lines = ["#EXTM3U", "#EXT-X-TARGETDURATION:1"]
+    made = []
     for i in range(8):
-        name = f"{stream_id}-{int((began + i) * 1000)}.ts"
+        made.append(folder / f"part-{i}.ts")
         subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
                         "testsrc2=size=320x240:rate=30:duration=1", "-f", "lavfi", "-i",
                         "sine=duration=1", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30",
                         "-c:a", "aac", "-output_ts_offset", str(10 + i), "-f", "mpegts",
-                        str(folder / name)], check=True, timeout=60)
+                        str(made[-1])], check=True, timeout=60)
+    began, lines = time.time() - 8, ["#EXTM3U", "#EXT-X-TARGETDURATION:1"]
+    for i, part in enumerate(made):
+        name = f"{stream_id}-{int((began + i) * 1000)}.ts"
+        part.rename(folder / name)
         lines += ["#EXTINF:1.000,", name]
     (folder / f"{stream_id}.m3u8").write_text("\n".join(lines) + "\n")
     clip = ask(call, stream_id, token, seconds=5).get_json()

@@ -40,6 +40,26 @@ const PLAYLIST_LOADS: LoaderConfig = {
   errorRetry: { maxNumRetry: 8, retryDelayMs: 500, maxRetryDelayMs: 4_000 },
 };
 
+/**
+ * Live: how close to the live edge to play. The transcoder writes 1-second segments, each
+ * the moment the next keyframe arrives; playing LIVE_SYNC_SECONDS behind the newest one's
+ * end, with a little speed-up (at most LIVE_CATCH_UP) to get back there after a stall or a
+ * slow start, keeps glass-to-glass latency near 2 s without stalling (bench/latency.py).
+ * Farther behind than LIVE_MAX_SECONDS (a tab in the background), the player jumps ahead.
+ */
+const LIVE_SYNC_SECONDS = 1.5;
+const LIVE_MAX_SECONDS = 5;
+const LIVE_CATCH_UP = 1.1;
+/** What a stall adds to the target (hls.js's default is a whole second). */
+const LIVE_STALL_BACKOFF_SECONDS = 0.5;
+const LIVE = {
+  lowLatencyMode: true,
+  liveSyncOnStallIncrease: LIVE_STALL_BACKOFF_SECONDS,
+  liveSyncDuration: LIVE_SYNC_SECONDS,
+  liveMaxLatencyDuration: LIVE_MAX_SECONDS,
+  maxLiveSyncPlaybackRate: LIVE_CATCH_UP,
+};
+
 @Component({
   selector: 'app-player',
   template: `
@@ -90,7 +110,7 @@ export class Player implements OnDestroy {
     }
     if (Hls.isSupported()) {
       const hls = new Hls({
-        ...(this.live() ? { lowLatencyMode: true, liveSyncDurationCount: 2 } : {}),
+        ...(this.live() ? LIVE : {}),
         manifestLoadPolicy: { default: PLAYLIST_LOADS },
         playlistLoadPolicy: { default: PLAYLIST_LOADS },
       });
