@@ -36,6 +36,7 @@ bench: system venv
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) fanout.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) runtime.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) chat.py
+	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) latency.py
 
 system:
 	@bash local/install-system.sh
