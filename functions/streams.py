@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
+from shared_lib.cache import Keys
 from shared_lib.catalog import Scaling
 from shared_lib.config import get_settings
-from shared_lib.http import PageQuery, Reply, http_function
+from shared_lib.http import Cached, PageQuery, Reply, http_function
 from shared_lib.streams import directory, services
 from shared_lib.streams.shapes import (
     Stream,
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 # The browse and watch pages: a cold start here costs a viewer ~1 s (SQLAlchemy's import
 # alone is ~0.45 s, bench/cold_start.py), so one pod of each stays warm.
 WARM_READ = Scaling(min_scale=1, max_scale=30, concurrency=30, timeout_seconds=15)
+# ...and what they show is computed once a second per process (and kept as long by the
+# front door): viewer counts and status are at most a second old; an owner's edit shows at
+# once (it bumps the version).
+DIRECTORY = Cached(seconds=1, version_key=Keys.STREAMS_VERSION)
 
 
 @http_function("POST /api/streams", body=StreamDetails, auth="user", response=Stream, status=201)
@@ -43,13 +48,14 @@ def update_stream(id: uuid.UUID, body: StreamChanges, account: User, uow: UnitOf
     return directory.load(uow, id)
 
 
-@http_function("GET /api/streams/{id}", response=Stream, scaling=WARM_READ)
+@http_function("GET /api/streams/{id}", response=Stream, scaling=WARM_READ, cache=DIRECTORY)
 def get_stream(id: uuid.UUID, uow: UnitOfWork) -> Stream:
     """One stream, with its playback URLs while it is live."""
     return directory.load(uow, id)
 
 
-@http_function("GET /api/streams", query=StreamQuery, response=StreamPage, scaling=WARM_READ)
+@http_function("GET /api/streams", query=StreamQuery, response=StreamPage, scaling=WARM_READ,
+               cache=DIRECTORY)
 def list_streams(query: StreamQuery, uow: UnitOfWork) -> StreamPage:
     """Live streams, most watched first (or, with live=false, every stream, newest first);
     filter by category, search titles with q."""

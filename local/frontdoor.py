@@ -143,6 +143,16 @@ def _route(prefix: str) -> list[str]:
     ]
 
 
+def _cache(tls: bool) -> list[str]:
+    # A location's add_header replaces the server's: HSTS is said again here.
+    hsts = ['        add_header Strict-Transport-Security "max-age=31536000" always;'] if tls else []
+    return [*hsts, "        add_header X-Cache-Status $upstream_cache_status always;",
+            "        proxy_cache api;", "        proxy_cache_key $request_uri;",
+            "        proxy_cache_bypass $http_authorization;", "        proxy_no_cache $http_authorization;",
+            # One request refreshes an expired answer; the others wait for it.
+            "        proxy_cache_lock on;", "        proxy_cache_lock_timeout 2s;"]
+
+
 def _static(site: Path) -> list[str]:
     security = [f'        add_header {name} "{value}" always;' for name, value in SECURITY_HEADERS.items()]
     methods = [ASCII_ONLY, '        if ($request_method !~ ^(GET|HEAD)$) { return 405; }']
@@ -250,6 +260,11 @@ def render(config: FrontDoorConfig) -> str:
         "    proxy_buffer_size 16k;",
         "    proxy_buffers 8 16k;",
         "    proxy_busy_buffers_size 32k;",
+        # Public answers a function marks `Cache-Control: public, max-age=N` (the stream
+        # directory, shared_lib/http/answers.py) are kept that long for anonymous callers;
+        # a request with a token always reaches the function (an owner sees their own edit).
+        f"    proxy_cache_path {run}/api-cache levels=1:2 keys_zone=api:8m max_size=64m inactive=30s "
+        "use_temp_path=off;",
         "    limit_conn_zone $binary_remote_addr zone=streams:10m;",
         "    limit_conn_status 429;",
         "    limit_conn_log_level warn;",
@@ -261,7 +276,8 @@ def render(config: FrontDoorConfig) -> str:
         f"        listen {api_listen};",
         *["    " + line for line in tls],
         *["    " + line for line in _error_pages("public")],
-        "        location /api/ {", *["    " + line for line in _route("public")], "        }",
+        "        location /api/ {", *["    " + line for line in _cache(bool(config.tls))],
+        *["    " + line for line in _route("public")], "        }",
         *["    " + line for line in _streams(config)],
         "        location /internal/ { return 404; }",
         *(["    " + line for line in _media(config.media)] if config.media else []),

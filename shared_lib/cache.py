@@ -26,6 +26,8 @@ class Keys:
 
     REVOCATIONS_LOADED = f"{PREFIX}revoked:loaded"
     LIVE_STREAMS = f"{PREFIX}streams:live"
+    # Bumped when an owner changes what the stream directory shows (shared_lib/http/answers.py).
+    STREAMS_VERSION = f"{PREFIX}streams:version"
 
     @staticmethod
     def revoked_access_token(jti: str) -> str:

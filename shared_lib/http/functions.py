@@ -34,6 +34,7 @@ import functions_framework
 
 from shared_lib import catalog, errors
 from shared_lib.catalog import EVENT, HTTP, SCHEDULE, FunctionSpec, Scaling
+from shared_lib.http.answers import Answers, Cached
 from shared_lib.http.auth import AUTH_MODES, authenticate
 from shared_lib.http.paths import path_converters, path_parameters
 from shared_lib.http.requests import client_of, parse_json_body, read_body, validate
@@ -151,9 +152,10 @@ def http_function(
     status: int = 200,
     scaling: Scaling | None = None,
     media: bool = False,
+    cache: Cached | None = None,
 ) -> Decorator:
     """Declare an HTTP function served at `route` ("METHOD /path/{param}"); `media`: it
-    needs the media volume."""
+    needs the media volume; `cache`: its public answers are kept that long (answers.py)."""
     method, path = route.split(" ", 1)
     assert auth in AUTH_MODES, auth
 
@@ -166,6 +168,7 @@ def http_function(
         assert "account" not in wants or auth in {"user", "optional"}, spec.name
         pattern, converters = spec.path_pattern, path_converters(handler, path)
         session = _pipeline(wants)
+        answers = Answers(cache) if cache is not None and method == "GET" else None
 
         def view(request: flask.Request) -> flask.Response:
             health = _health(request)
@@ -176,6 +179,11 @@ def http_function(
                 raise errors.NotFound("No such route.")
             if request.method != method:
                 raise errors.MethodNotAllowed(allowed=[method])
+            version = answers.version() if answers is not None else None
+            if answers is not None and version is not None:
+                cached = answers.get(request.full_path, version)
+                if cached is not None:
+                    return cached
             if body is None:
                 read_body(request)
             kwargs = path_parameters(match.groupdict(), wants, converters)
@@ -202,7 +210,10 @@ def http_function(
 
                     deliver(outgoing)
                 raise
-            return _answered(_to_response(result, status), outgoing)
+            answered = _answered(_to_response(result, status), outgoing)
+            if answers is not None and version is not None:
+                return answers.put(request.full_path, version, answered)
+            return answered
 
         return _register(spec, handler, view)
 

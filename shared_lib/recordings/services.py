@@ -185,6 +185,9 @@ def complete(uow: UnitOfWork, media: Path, stream_id: uuid.UUID, reported_path: 
     if not source.exists():
         raise ProcessingFailed(f"The recording file {source.name} is not in the media directory.")
     replay = remux(source, target, append=appending)
+    from shared_lib.streams.services import changed
+
+    changed(uow)  # the stream's replay shows at once
     _mark(uow, stream_id, RecordingStatus.READY, duration_seconds=replay.duration_seconds,
           size_bytes=replay.size_bytes, error=None, ready_at=datetime.now(UTC))
     log.info("replay of %s ready: %.1f s, %d bytes", stream_id, replay.duration_seconds,
@@ -228,6 +231,9 @@ def delete(uow: UnitOfWork, user_id: uuid.UUID, stream_id: uuid.UUID) -> None:
     if recording is None or recording.status != RecordingStatus.READY:
         raise errors.NotFound("This stream has no replay.")
     recording.status, recording.removed_at = RecordingStatus.DELETED, datetime.now(UTC)
+    from shared_lib.streams.services import changed
+
+    changed(uow)
     uow.after_commit(lambda: remove_files(media_dir(), stream_id))
 
 

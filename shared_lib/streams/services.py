@@ -51,7 +51,16 @@ def user_for_key(uow: UnitOfWork, stream_key: str) -> User | None:
     return user if user is not None and secret_matches(stream_key, user.stream_key_hash) else None
 
 
+def changed(uow: UnitOfWork) -> None:
+    """What the directory shows changed: cached answers go once this commits."""
+    from shared_lib.cache import Keys
+    from shared_lib.http.answers import bump
+
+    uow.after_commit(lambda: bump(Keys.STREAMS_VERSION))
+
+
 def create(uow: UnitOfWork, user_id: uuid.UUID, **fields: Any) -> LiveStream:
+    changed(uow)
     return uow.streams.create_with_metadata({k: v for k, v in fields.items() if k in EDITABLE},
                                             id=uuid.uuid4(), user_id=user_id,
                                             status=StreamStatus.CREATED)
@@ -72,6 +81,7 @@ def edit(uow: UnitOfWork, user_id: uuid.UUID, stream_id: uuid.UUID, **fields: An
         if name in EDITABLE:
             setattr(metadata, name, value)
     metadata.updated_at = datetime.now(UTC)
+    changed(uow)
 
 
 def authorize(uow: UnitOfWork, *, stream_key: str, phase: str, pod: str) -> uuid.UUID | None:
@@ -145,6 +155,7 @@ def start(uow: UnitOfWork, stream_id: uuid.UUID, *, at: datetime, pod: str | Non
                data={"stream_id": str(previous.id), "ended_at": at.isoformat(),
                      "reason": "superseded"})
     stream.status, stream.started_at, stream.last_seen_at = StreamStatus.LIVE, at, at
+    changed(uow)
     stream.ingest_pod, stream.publish_id = pod or stream.ingest_pod, publish_id
     uow.after_commit(lambda: live_set.mark(stream_id, live=True))
     return True
@@ -160,6 +171,7 @@ def end(uow: UnitOfWork, stream_id: uuid.UUID, *, at: datetime, reason: str,
     if publish_id and stream.publish_id and publish_id != stream.publish_id:
         return False
     stream.status, stream.end_reason = StreamStatus.ENDED, reason
+    changed(uow)
     stream.ended_at = max(at, stream.started_at or at)
     stream.viewer_count = 0
     uow.after_commit(lambda: live_set.mark(stream_id, live=False))

@@ -7,7 +7,8 @@ import uuid
 import pytest
 
 from tests import factories
-from tests.e2e.conftest import http
+from tests.e2e.conftest import http, register_user
+from tests.e2e.media import wait_until
 
 
 @pytest.mark.parametrize("method, path, data, content_type, status, code", [
@@ -92,3 +93,23 @@ def test_values_postgresql_cannot_hold_are_400s_naming_the_field_and_harm_nothin
     assert read.status == 400 and read.json()["error"]["details"][0]["field"] == "ids.0"
     search = http("GET", f"{api}/api/users?q=a%00b")
     assert search.status == 400 and search.json()["error"]["code"] == "invalid_input"
+
+
+def test_the_directory_is_cached_for_a_second_for_viewers_and_never_for_its_owner(platform):
+    api = platform.api_url
+    _, tokens = register_user(api, "dir")
+    token = tokens["access_token"]
+    stream = http("POST", f"{api}/api/streams", json_body={"title": "before"}, token=token).json()
+    one = f"{api}/api/streams/{stream['id']}"
+    first, second = http("GET", one), http("GET", one)
+    assert first.headers["Cache-Control"] == "public, max-age=1"
+    assert second.headers["X-Cache-Status"] == "HIT", "a viewer's second look comes from the front door"
+    assert http("PATCH", one, json_body={"title": "after"}, token=token).status == 200
+    mine = http("GET", one, token=token)
+    assert mine.json()["title"] == "after" and mine.headers["X-Cache-Status"] == "BYPASS", \
+        "the owner sees their edit at once"
+    assert wait_until(lambda: http("GET", one).json()["title"] == "after", timeout=2.5, interval=0.1), \
+        "viewers within a second or two"
+    # Anything with a token, and every answer that is not public, passes by the cache.
+    assert http("GET", f"{api}/api/auth/me", token=token).headers["X-Cache-Status"] == "BYPASS"
+    assert http("GET", f"{api}/api/auth/me").status == 401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -243,3 +244,32 @@ def test_the_late_end_of_a_publish_a_reconnect_replaced_does_not_end_the_stream(
     assert stream(call, stream_id)["status"] == "live", "the reconnected publish carries on"
     assert event(call, "on-stream-ended", "ended", stream_id, publish_id=second).status_code == 202
     assert stream(call, stream_id)["status"] == "ended"
+
+
+def test_the_directory_answers_from_its_cache_until_an_owner_edit_or_a_second_passes(call):
+    from shared_lib.cache import Keys, get_redis
+
+    _, token = new_user(call)
+    stream_id = create(call, token).get_json()["id"]
+    path = f"/api/streams/{stream_id}"
+    assert call("get-stream", path=path).headers["Cache-Control"] == "public, max-age=1"
+    # A change no owner made (as the ingest's reports are) shows within the second.
+    from sqlalchemy import text
+
+    from shared_lib.db import UnitOfWork
+
+    with UnitOfWork() as uow:
+        uow.session.execute(text("UPDATE stream_metadata SET title = 'Changed' WHERE stream_id = :id"),
+                            {"id": stream_id})
+        uow.commit()
+    assert call("get-stream", path=path).get_json()["title"] == "Morning chess", "from the cache"
+    time.sleep(1.1)
+    assert call("get-stream", path=path).get_json()["title"] == "Changed", "a second later"
+    version = get_redis().get(Keys.STREAMS_VERSION)
+    # ...an owner's edit at once: it bumps the version every process checks.
+    assert call("update-stream", "PATCH", path, json={"title": "Evening chess"},
+                token=token).status_code == 200
+    assert get_redis().get(Keys.STREAMS_VERSION) != version
+    assert call("get-stream", path=path).get_json()["title"] == "Evening chess"
+    listed = call("list-streams", path="/api/streams?live=false&limit=100").get_json()["items"]
+    assert any(s["title"] == "Evening chess" for s in listed)

@@ -145,13 +145,13 @@ def test_the_public_surface_of_shared_lib_http_is_what_functions_import():
     import shared_lib.http as http
 
     assert sorted(http.__all__) == [
-        "Client", "Page", "PageQuery", "Reply", "Request", "ServerEvent",
+        "Cached", "Client", "Page", "PageQuery", "Reply", "Request", "ServerEvent",
         "event_function", "http_function", "scheduled_function", "sse_function",
     ]
     public = {name for name in vars(http) if not name.startswith("_")}
     assert public - set(http.__all__) <= {
-        "annotations", "auth", "functions", "paging", "paths", "requests", "responses", "storable",
-        "openapi", "sse",
+        "annotations", "answers", "auth", "functions", "paging", "paths", "requests", "responses",
+        "storable", "openapi", "sse",
     }, "shared_lib/http/__init__.py re-exports, and defines nothing of its own"
 
 
