@@ -37,6 +37,7 @@ bench: system venv
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) runtime.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) chat.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) latency.py
+	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) home.py
 
 system:
 	@bash local/install-system.sh
