@@ -33,6 +33,9 @@ CATEGORIES = ["just-chatting", "gaming", "music", "art", "science-technology",
 SEED = [
     "TRUNCATE users, live_streams, stream_metadata, user_relationships, channel_views, "
     "recommended_streams, recommended_users, stream_stats, viewer_samples, refresh_tokens CASCADE",
+    # A bulk load counts once at the end instead of moving counters for each edge (migration
+    # 0013); ALTER TABLE is transactional, so the trigger is back when this commits.
+    "ALTER TABLE user_relationships DISABLE TRIGGER follow_counters",
     # n is the user's number; users 0..CHANNELS-1 are the channels. Community = n % 50.
     f"""INSERT INTO users (id, username, email, password_hash, display_name)
         SELECT gen_random_uuid(), 'u' || n, 'u' || n || '@bench.example', 'x', 'User ' || n
@@ -58,6 +61,7 @@ SEED = [
     """UPDATE users u SET following_count = c.n FROM (
          SELECT follower_id, count(*) AS n FROM user_relationships GROUP BY 1) c
        WHERE u.id = c.follower_id""",
+    "ALTER TABLE user_relationships ENABLE TRIGGER follow_counters",
     f"""INSERT INTO channel_views (user_id, channel_id, watch_seconds, sessions)
         SELECT v.id, c.id, sum(g.seconds)::bigint, count(*)
         FROM (SELECT who, pg_temp.pick(who % {COMMUNITIES}) AS target, seconds
@@ -89,6 +93,7 @@ FOLLOW_BATCH = f"""
 """
 
 HOLD_OUT = [
+    "ALTER TABLE user_relationships DISABLE TRIGGER follow_counters",  # counts stay as seeded
     "DROP TABLE IF EXISTS bench_holdout",
     f"""CREATE TABLE bench_holdout AS
         SELECT r.follower_id, r.followed_id FROM user_relationships r
@@ -97,6 +102,7 @@ HOLD_OUT = [
     """DELETE FROM user_relationships r USING bench_holdout h
        WHERE r.follower_id = h.follower_id AND r.followed_id = h.followed_id""",
     "CREATE INDEX ON bench_holdout (follower_id)",
+    "ALTER TABLE user_relationships ENABLE TRIGGER follow_counters",
     "ANALYZE",
 ]
 

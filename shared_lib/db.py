@@ -1,7 +1,8 @@
 """The one shared DbContext: the tables' declarative base, a lazily built engine, its
 session factory, the generic repository, and the unit of work.
 
-A Knative pod serves a handful of concurrent requests, so the pool is small (settings) and
+A Knative pod serves a handful of concurrent requests, so the pool is small and fixed (a
+request waits for one of its connections rather than opening another: settings) and
 pre-pinged, which keeps a PgBouncer or a restarted PostgreSQL from handing out dead
 connections. Nothing connects at import time. The tables themselves are declared in each
 domain's `models.py` and only ever change through a migration in shared_lib/migrations.

@@ -10,7 +10,11 @@ under one event id.)
 
 from __future__ import annotations
 
+import atexit
 import json
+import logging
+import threading
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +26,8 @@ if TYPE_CHECKING:
 
 
 RELAY_AFTER_SECONDS = 10
+
+log = logging.getLogger(__name__)
 
 
 def record(uow: UnitOfWork, *, type: str, source: str, subject: str | None,
@@ -44,14 +50,73 @@ def _send_outboxed(event: OutboxEvent) -> bool:
 
 
 def deliver(events: list[Any]) -> None:
-    """Send committed outbox events now and forget the ones the sink took."""
+    """Send committed outbox events now; the ones the sink took are forgotten shortly after."""
     sent = [event.id for event in events if _send_outboxed(event)]
     if sent:
-        from shared_lib.db import UnitOfWork
+        _forgetting.add(sent)
 
-        with UnitOfWork() as uow:
-            uow.outbox.remove(sent)
-            uow.commit()
+
+def _remove(ids: list[str]) -> None:
+    from shared_lib.db import UnitOfWork
+
+    with UnitOfWork() as uow:
+        uow.outbox.remove(ids)
+        uow.commit()
+
+
+class Forgetting:
+    """The outbox rows of sent events, deleted by one thread per process in batches: a
+    request's send does not wait on a second transaction, and a burst of sends costs one
+    DELETE. A batch lost with the process means the relay sends those events again, which
+    consumers ignore by id; the process's exit waits for the last batch."""
+
+    def __init__(self, remove: Any = _remove) -> None:
+        self._remove = remove
+        self._ids: list[str] = []
+        self._busy = False
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, ids: list[str]) -> None:
+        with self._changed:
+            self._ids.extend(ids)
+            if self._thread is None or not self._thread.is_alive():  # first, or after a fork
+                if self._thread is None:
+                    atexit.register(self.flush)
+                self._thread = threading.Thread(target=self._run, name="outbox-forgetting",
+                                                daemon=True)
+                self._thread.start()
+            self._changed.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._ids:
+                    self._changed.wait()
+                ids, self._ids, self._busy = self._ids, [], True
+            try:
+                self._remove(ids)
+            except Exception as exc:  # the relay sends them again; consumers ignore repeats
+                log.warning("could not forget %d sent outbox events: %s", len(ids), exc)
+            finally:
+                with self._changed:
+                    self._busy = False
+                    self._changed.notify_all()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every sent event's row is deleted; False if `timeout` passed first."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._ids or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._thread is None or not self._thread.is_alive():
+                    return False
+                self._changed.wait(left)
+        return True
+
+
+_forgetting = Forgetting()
+flush = _forgetting.flush
 
 
 def relay(*, limit: int = 500) -> int:

@@ -1,4 +1,6 @@
-"""The follow graph: edges, exact counters, and keyset-ordered lists of either side."""
+"""The follow graph: edges and keyset-ordered lists of either side. The counters on `users`
+follow the edges by themselves: the database moves them when a change commits (migration
+0013), holding the channel's row for the commit alone."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import abc
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -20,11 +22,11 @@ Edge = tuple[User, datetime]
 class FollowRepository(abc.ABC):
     @abc.abstractmethod
     def follow(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
-        """Add the edge; True if it is new (and the counters moved)."""
+        """Add the edge; True if it is new (and the counters move when it commits)."""
 
     @abc.abstractmethod
     def unfollow(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
-        """Remove the edge; True if it existed (and the counters moved)."""
+        """Remove the edge; True if it existed (and the counters move when it commits)."""
 
     @abc.abstractmethod
     def is_following(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool: ...
@@ -42,14 +44,6 @@ class SqlFollowRepository(FollowRepository):
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _move_counters(self, follower_id: uuid.UUID, followed_id: uuid.UUID, step: int) -> None:
-        # Counters move by increments under row locks, so concurrent follows never lose
-        # one; rows are always locked in id order, so two opposite follows cannot deadlock.
-        changes = {follower_id: {"following_count": User.following_count + step},
-                   followed_id: {"followers_count": User.followers_count + step}}
-        for user_id in sorted(changes, key=str):
-            self.session.execute(update(User).where(User.id == user_id).values(**changes[user_id]))
-
     def follow(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
         inserted = self.session.execute(
             insert(Follow)
@@ -57,8 +51,6 @@ class SqlFollowRepository(FollowRepository):
             .on_conflict_do_nothing()
             .returning(Follow.follower_id)
         ).first()
-        if inserted:
-            self._move_counters(follower_id, followed_id, +1)
         return inserted is not None
 
     def unfollow(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
@@ -68,8 +60,6 @@ class SqlFollowRepository(FollowRepository):
                    Follow.followed_id == followed_id)
             .returning(Follow.follower_id)
         ).first()
-        if deleted:
-            self._move_counters(follower_id, followed_id, -1)
         return deleted is not None
 
     def is_following(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:

@@ -40,7 +40,9 @@ def set_following(uow: UnitOfWork, *, follower_id: uuid.UUID, username: str,
                   "followed_username": target.username,
                   "at": datetime.now(UTC).isoformat()},
         )
-    uow.users.reload(target)
+        # The counters move when this commits (migration 0013): answer with what they will be.
+        uow.session.expunge(target)  # what follows is an answer, not a change to write
+        target.followers_count += 1 if following else -1
     return _state(uow, target, following=following)
 
 

@@ -97,3 +97,21 @@ def test_a_rolled_back_change_sends_no_event(sink, monkeypatch):
     with UnitOfWork() as uow:
         event = record(uow, type=EventType.USER_FOLLOWED, source="/f", subject=None, data={})
     assert outboxed(event.id) is None
+
+
+def test_an_event_the_sink_took_leaves_the_outbox_once_and_is_sent_once(sink, monkeypatch):
+    from shared_lib.db import UnitOfWork
+    from shared_lib.events import outbox
+
+    url, received = sink
+    monkeypatch.setenv("K_SINK", url)
+    reset_caches()
+    with UnitOfWork() as uow:
+        events = [outbox.record(uow, type=EventType.USER_FOLLOWED, source="/functions/follow",
+                                subject="u8", data={"n": n}) for n in range(5)]
+        uow.commit()  # sends them; their rows go in one batch after
+    assert outbox.flush(), "the sent events' rows were not deleted"
+    assert all(outboxed(event.id) is None for event in events)
+    sent = [h["Ce-Id"] for h, _ in received]
+    assert sorted(sent) == sorted(event.id for event in events)
+    assert outbox.relay() == 0 or not set(sent) & {h["Ce-Id"] for h, _ in received[5:]}

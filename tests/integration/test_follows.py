@@ -33,6 +33,32 @@ def test_follow_and_unfollow_are_idempotent_and_counted(call):
     assert profile(call, fan).get_json()["following_count"] == 0
 
 
+def test_counters_move_only_with_edges_that_commit(call):
+    """The database moves the counters at commit: a follow that rolls back moves nothing,
+    and an edge removed some other way than an unfollow still counts."""
+    from sqlalchemy import text
+
+    from shared_lib.db import UnitOfWork
+
+    channel, _ = new_user(call, "ch")
+    fan, _ = new_user(call)
+    with UnitOfWork() as uow:
+        ids = [uow.users.get_by_username(name).id for name in (fan, channel)]
+        assert uow.follows.follow(*ids)
+        uow.rollback()
+    assert profile(call, channel).get_json()["followers_count"] == 0
+    with UnitOfWork() as uow:
+        uow.follows.follow(*ids)
+        uow.commit()
+    assert profile(call, channel).get_json()["followers_count"] == 1
+    with UnitOfWork() as uow:
+        uow.session.execute(text("DELETE FROM user_relationships WHERE followed_id = :c"),
+                            {"c": ids[1]})
+        uow.commit()
+    assert profile(call, channel).get_json()["followers_count"] == 0
+    assert profile(call, fan).get_json()["following_count"] == 0
+
+
 def test_following_yourself_is_400_and_an_unknown_user_404(call):
     name, token = new_user(call)
     own = call("follow", path=f"/api/users/{name}/follow", token=token)
