@@ -68,7 +68,11 @@ def now_column() -> Mapped[datetime]:
 
 
 def user_column(*, primary_key: bool = False) -> Mapped[uuid.UUID]:
-    """A reference to a user, gone with the user."""
+    """A reference to a user, gone with the user. (Importing the users table with it: a
+    flush sorts every mapped table by its foreign keys, so a table must never be mapped
+    before the tables it names; the repositories load their domains' tables lazily.)"""
+    import shared_lib.accounts.models  # noqa: F401 - registers `users` (a no-op inside it)
+
     return mapped_column(UUID, ForeignKey("users.id", ondelete="CASCADE"),
                          primary_key=primary_key, nullable=False)
 
@@ -103,6 +107,11 @@ def get_session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
+_REPOSITORIES = ("users", "follows", "streams", "recordings", "analytics", "refresh_tokens",
+                 "revoked_tokens", "events", "dead_letters", "outbox", "notifications", "webhooks",
+                 "chat", "clips")
+
+
 class UnitOfWork:
     """One transaction, and the events it announces. Rolls back unless `commit()` was called
     inside the `with` block; after a commit, sends the events recorded in it (cosmicpython's
@@ -113,25 +122,10 @@ class UnitOfWork:
             uow.commit()                      # commits both, then sends the event
 
     HTTP and event functions get one from their decorator, which commits it when the handler
-    returns. Its repositories, all on the one session, are declared here (for the type
-    checker) and made in `__enter__` (so importing this module stays cheap for a cold start).
+    returns. Its repositories, all on the one session, are typed properties made on first use.
     """
 
     session: Session
-    users: SqlUserRepository
-    follows: SqlFollowRepository
-    streams: SqlStreamRepository
-    recordings: SqlRecordingRepository
-    analytics: SqlAnalyticsRepository
-    refresh_tokens: SqlRefreshTokenRepository
-    revoked_tokens: SqlRevokedTokenRepository
-    events: SqlEventLog
-    dead_letters: SqlDeadLetterRepository
-    outbox: SqlOutboxRepository
-    notifications: SqlNotificationRepository
-    webhooks: SqlWebhookRepository
-    chat: SqlChatRepository
-    clips: SqlClipRepository
 
     def __init__(self, session_factory: sessionmaker[Session] | None = None) -> None:
         self._session_factory = session_factory
@@ -139,38 +133,98 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> UnitOfWork:
-        from shared_lib.accounts.repository import (
-            SqlRefreshTokenRepository,
-            SqlRevokedTokenRepository,
-            SqlUserRepository,
-        )
-        from shared_lib.analytics.repository import SqlAnalyticsRepository
-        from shared_lib.chat.repository import SqlChatRepository
-        from shared_lib.clips.repository import SqlClipRepository
-        from shared_lib.events.repository import SqlDeadLetterRepository, SqlEventLog, SqlOutboxRepository
-        from shared_lib.follows.repository import SqlFollowRepository
-        from shared_lib.notifications.repository import SqlNotificationRepository
-        from shared_lib.recordings.repository import SqlRecordingRepository
-        from shared_lib.streams.repository import SqlStreamRepository
-        from shared_lib.webhooks.repository import SqlWebhookRepository
-
-        session = self.session = (self._session_factory or get_session_factory())()
-        self.users = SqlUserRepository(session)
-        self.follows = SqlFollowRepository(session)
-        self.streams = SqlStreamRepository(session)
-        self.recordings = SqlRecordingRepository(session)
-        self.analytics = SqlAnalyticsRepository(session)
-        self.refresh_tokens = SqlRefreshTokenRepository(session)
-        self.revoked_tokens = SqlRevokedTokenRepository(session)
-        self.events = SqlEventLog(session)
-        self.dead_letters = SqlDeadLetterRepository(session)
-        self.outbox = SqlOutboxRepository(session)
-        self.notifications = SqlNotificationRepository(session)
-        self.webhooks = SqlWebhookRepository(session)
-        self.chat = SqlChatRepository(session)
-        self.clips = SqlClipRepository(session)
+        self.session = (self._session_factory or get_session_factory())()
+        for name in _REPOSITORIES:  # a new session: repositories made again when first used
+            self.__dict__.pop(name, None)
         self.recorded, self._after_commit = [], []
         return self
+
+    # Each repository is made when first used, importing only its own domain's tables: a
+    # function that reads users does not pay, on its cold start, for mapping chat and clips.
+
+    @functools.cached_property
+    def users(self) -> SqlUserRepository:
+        from shared_lib.accounts.repository import SqlUserRepository
+
+        return SqlUserRepository(self.session)
+
+    @functools.cached_property
+    def follows(self) -> SqlFollowRepository:
+        from shared_lib.follows.repository import SqlFollowRepository
+
+        return SqlFollowRepository(self.session)
+
+    @functools.cached_property
+    def streams(self) -> SqlStreamRepository:
+        from shared_lib.streams.repository import SqlStreamRepository
+
+        return SqlStreamRepository(self.session)
+
+    @functools.cached_property
+    def recordings(self) -> SqlRecordingRepository:
+        from shared_lib.recordings.repository import SqlRecordingRepository
+
+        return SqlRecordingRepository(self.session)
+
+    @functools.cached_property
+    def analytics(self) -> SqlAnalyticsRepository:
+        from shared_lib.analytics.repository import SqlAnalyticsRepository
+
+        return SqlAnalyticsRepository(self.session)
+
+    @functools.cached_property
+    def refresh_tokens(self) -> SqlRefreshTokenRepository:
+        from shared_lib.accounts.repository import SqlRefreshTokenRepository
+
+        return SqlRefreshTokenRepository(self.session)
+
+    @functools.cached_property
+    def revoked_tokens(self) -> SqlRevokedTokenRepository:
+        from shared_lib.accounts.repository import SqlRevokedTokenRepository
+
+        return SqlRevokedTokenRepository(self.session)
+
+    @functools.cached_property
+    def events(self) -> SqlEventLog:
+        from shared_lib.events.repository import SqlEventLog
+
+        return SqlEventLog(self.session)
+
+    @functools.cached_property
+    def dead_letters(self) -> SqlDeadLetterRepository:
+        from shared_lib.events.repository import SqlDeadLetterRepository
+
+        return SqlDeadLetterRepository(self.session)
+
+    @functools.cached_property
+    def outbox(self) -> SqlOutboxRepository:
+        from shared_lib.events.repository import SqlOutboxRepository
+
+        return SqlOutboxRepository(self.session)
+
+    @functools.cached_property
+    def notifications(self) -> SqlNotificationRepository:
+        from shared_lib.notifications.repository import SqlNotificationRepository
+
+        return SqlNotificationRepository(self.session)
+
+    @functools.cached_property
+    def webhooks(self) -> SqlWebhookRepository:
+        from shared_lib.webhooks.repository import SqlWebhookRepository
+
+        return SqlWebhookRepository(self.session)
+
+    @functools.cached_property
+    def chat(self) -> SqlChatRepository:
+        from shared_lib.chat.repository import SqlChatRepository
+
+        return SqlChatRepository(self.session)
+
+    @functools.cached_property
+    def clips(self) -> SqlClipRepository:
+        from shared_lib.clips.repository import SqlClipRepository
+
+        return SqlClipRepository(self.session)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, EmailStr, Field
+from pydantic import AfterValidator, BeforeValidator, EmailStr, Field
 
 from shared_lib.errors import PasswordTooLong
 from shared_lib.http.paging import Page, PageQuery
-from shared_lib.http.requests import Request
+from shared_lib.http.requests import Request, Shape
 from shared_lib.security import MAX_PASSWORD_BYTES
 
 if TYPE_CHECKING:
@@ -46,14 +46,14 @@ Password = Annotated[str, AfterValidator(_password)]
 LowerStr = Annotated[str, BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v)]
 
 
-class TokenPair(BaseModel):
+class TokenPair(Shape):
     access_token: str
     refresh_token: str
     token_type: str = "Bearer"
     expires_in: int
 
 
-class PublicUser(BaseModel):
+class PublicUser(Shape):
     id: uuid.UUID
     username: str
     display_name: str
@@ -89,7 +89,7 @@ class Me(PublicUser):
                    recording_enabled=user.recording_enabled)
 
 
-class UserSummary(BaseModel):
+class UserSummary(Shape):
     id: uuid.UUID
     username: str
     display_name: str

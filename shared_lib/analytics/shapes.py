@@ -6,9 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
-
-from shared_lib.http.requests import Request
+from shared_lib.http.requests import Request, Shape
 
 
 class ViewReport(Request):
@@ -16,16 +14,16 @@ class ViewReport(Request):
     action: Literal["join", "heartbeat", "leave"]
 
 
-class ViewAccepted(BaseModel):
+class ViewAccepted(Shape):
     concurrent_viewers: int
 
 
-class Sample(BaseModel):
+class Sample(Shape):
     minute: datetime
     viewers: int
 
 
-class StreamAnalytics(BaseModel):
+class StreamAnalytics(Shape):
     stream_id: uuid.UUID
     status: str
     concurrent_viewers: int
@@ -38,12 +36,12 @@ class StreamAnalytics(BaseModel):
     final: bool
 
 
-class GrowthDay(BaseModel):
+class GrowthDay(Shape):
     day: datetime
     new_followers: int
 
 
-class TopStream(BaseModel):
+class TopStream(Shape):
     id: uuid.UUID
     title: str
     started_at: datetime | None
@@ -52,7 +50,7 @@ class TopStream(BaseModel):
     watch_time_seconds: int
 
 
-class ChannelAnalytics(BaseModel):
+class ChannelAnalytics(Shape):
     streams: int
     total_views: int
     watch_time_seconds: int

@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index,
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+import shared_lib.streams.models  # noqa: F401 - the `live_streams` its foreign keys name
 from shared_lib.db import Base, now_column, user_column
 
 

@@ -7,12 +7,12 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from shared_lib.accounts.shapes import UserSummary
 from shared_lib.chat.rules import MAX_LENGTH
 from shared_lib.http.paging import Page, PageQuery
-from shared_lib.http.requests import Request
+from shared_lib.http.requests import Request, Shape
 
 if TYPE_CHECKING:
     from shared_lib.accounts.models import User
@@ -25,7 +25,7 @@ Term = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, mi
                                         max_length=50, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
-class Message(BaseModel):
+class Message(Shape):
     id: int
     user: UserSummary
     text: str
@@ -38,7 +38,7 @@ class Message(BaseModel):
                    sent_at=message.sent_at, stream_id=message.stream_id)
 
 
-class History(BaseModel):
+class History(Shape):
     items: list[Message]
     last_event_id: str | None = Field(
         description="the room's last event before these messages: open chat-events with it "
@@ -55,11 +55,11 @@ class ReplayChatQuery(PageQuery):
                                   "(a replay seeks there)")
 
 
-class Moderators(BaseModel):
+class Moderators(Shape):
     items: list[UserSummary]
 
 
-class HistoryQuery(BaseModel):
+class HistoryQuery(Shape):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=50, ge=1, le=200)
@@ -69,7 +69,7 @@ class NewMessage(Request):
     text: str = Field(min_length=1, max_length=MAX_LENGTH * 2)  # trimmed, then at most 500
 
 
-class RoomSettings(BaseModel):
+class RoomSettings(Shape):
     slow_mode_seconds: int
     followers_only_minutes: int | None
     blocked_terms: list[str]
@@ -99,13 +99,13 @@ class BanRequest(Request):
     reason: str | None = Field(default=None, max_length=200)
 
 
-class Ban(BaseModel):
+class Ban(Shape):
     user: UserSummary
     banned: bool
     until: datetime | None
     reason: str | None
 
 
-class Moderator(BaseModel):
+class Moderator(Shape):
     user: UserSummary
     moderator: bool

@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, Inte
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+import shared_lib.streams.models  # noqa: F401 - the `live_streams` its foreign keys name
 from shared_lib.db import Base, now_column, user_column
 
 

@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shared_lib.accounts.shapes import UserSummary
 from shared_lib.http.paging import Page
-from shared_lib.http.requests import Request
+from shared_lib.http.requests import Request, Shape
 from shared_lib.statuses import ClipStatus
 
 if TYPE_CHECKING:
@@ -30,11 +30,11 @@ class ClipRequest(Request):
                     "out, a live stream is clipped up to now and a replay up to its end")
 
 
-class ClipPlayback(BaseModel):
+class ClipPlayback(Shape):
     mp4: str
 
 
-class ClipView(BaseModel):
+class ClipView(Shape):
     id: uuid.UUID
     stream_id: uuid.UUID
     channel: UserSummary

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
-
 from shared_lib.accounts.shapes import PublicUser
 from shared_lib.http.paging import Page
+from shared_lib.http.requests import Shape
 
 
-class FollowState(BaseModel):
+class FollowState(Shape):
     following: bool
     user: PublicUser
 
 
-class FollowEdge(BaseModel):
+class FollowEdge(Shape):
     user: PublicUser
     followed_at: datetime
 

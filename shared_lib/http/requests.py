@@ -16,7 +16,14 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
 
-class Request(BaseModel):
+class Shape(BaseModel):
+    """Base of every request and answer shape: its validator is built when first used
+    (pydantic's `defer_build`), so a cold start builds only the shapes its function uses."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Request(Shape):
     """Base of request bodies: unknown fields are refused, strings are not coerced."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=False)

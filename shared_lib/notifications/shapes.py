@@ -6,18 +6,18 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from shared_lib.accounts.shapes import UserSummary
 from shared_lib.http.paging import Page, PageQuery
-from shared_lib.http.requests import Request
+from shared_lib.http.requests import Request, Shape
 
 if TYPE_CHECKING:
     from shared_lib.accounts.models import User
     from shared_lib.notifications.models import Notification
 
 
-class NotificationView(BaseModel):
+class NotificationView(Shape):
     id: int
     kind: str
     message: str
@@ -57,6 +57,6 @@ class MarkRead(Request):
         return self
 
 
-class Unread(BaseModel):
+class Unread(Shape):
     marked: int
     unread_count: int

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from shared_lib.accounts.shapes import PublicUser
 from shared_lib.http.paging import Page
+from shared_lib.http.requests import Shape
 from shared_lib.streams.shapes import Stream
 
 
-class StreamRecommendation(BaseModel):
+class StreamRecommendation(Shape):
     stream: Stream
     score: float
     reason: str
 
 
-class UserRecommendation(BaseModel):
+class UserRecommendation(Shape):
     user: PublicUser
     score: float
     reason: str

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+import shared_lib.streams.models  # noqa: F401 - the `live_streams` its foreign keys name
 from shared_lib.db import Base, now_column
 
 

@@ -8,11 +8,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, Field
 
 from shared_lib.accounts.shapes import UserSummary
 from shared_lib.http.paging import Page, PageQuery
-from shared_lib.http.requests import Request
+from shared_lib.http.requests import Request, Shape
 from shared_lib.statuses import RecordingStatus, StreamStatus
 from shared_lib.streams.categories import CATEGORIES
 
@@ -23,12 +23,12 @@ if TYPE_CHECKING:
     from shared_lib.streams.repository import Row as StreamRow
 
 
-class Playback(BaseModel):
+class Playback(Shape):
     hls: str
     dash: str
 
 
-class Replay(BaseModel):
+class Replay(Shape):
     """A finished broadcast as video on demand."""
 
     hls: str
@@ -45,7 +45,7 @@ class Replay(BaseModel):
                    thumbnail_url=f"{folder}/thumbnail.jpg")
 
 
-class VideoInfo(BaseModel):
+class VideoInfo(Shape):
     codec: str | None
     width: int | None
     height: int | None
@@ -53,12 +53,12 @@ class VideoInfo(BaseModel):
     bitrate_kbps: int | None
 
 
-class AudioInfo(BaseModel):
+class AudioInfo(Shape):
     codec: str | None
     bitrate_kbps: int | None
 
 
-class Stream(BaseModel):
+class Stream(Shape):
     """A broadcast as every client sees it. Never carries the stream key: playback URLs
     are built from the public stream id."""
 
@@ -193,7 +193,7 @@ class StreamQuery(PageQuery):
     q: str | None = Field(default=None, min_length=1, max_length=100)
 
 
-class StreamKey(BaseModel):
+class StreamKey(Shape):
     stream_key: str
     rtmp_url: str
     rtmps_url: str = Field(description="the same server over TLS: the same key, the same checks")
@@ -212,7 +212,7 @@ class PublishCheck(Request):
     pod: str = Field(default="local", min_length=1, max_length=100)
 
 
-class PublishAnswer(BaseModel):
+class PublishAnswer(Shape):
     stream_id: uuid.UUID | None
 
 

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shared_lib.http.paging import Page
-from shared_lib.http.requests import Request
+from shared_lib.http.requests import Request, Shape
 
 if TYPE_CHECKING:
     from shared_lib.webhooks.models import Webhook, WebhookDelivery
@@ -23,7 +23,7 @@ class NewWebhook(Request):
                                     min_length=1, max_length=3)
 
 
-class WebhookView(BaseModel):
+class WebhookView(Shape):
     id: uuid.UUID
     url: str
     events: list[str]
@@ -45,11 +45,11 @@ class CreatedWebhook(WebhookView):
     secret: str
 
 
-class WebhookList(BaseModel):
+class WebhookList(Shape):
     items: list[WebhookView]
 
 
-class DeliveryView(BaseModel):
+class DeliveryView(Shape):
     id: int
     event_id: str
     event_type: str
