@@ -3,6 +3,7 @@
     dev            start everything
     dead-letters   list the dead-letter store
     replay ID      send a dead letter back through the broker ingress
+    trace ID       the log lines of one trace, from every process, in time order
 """
 
 from __future__ import annotations
@@ -98,10 +99,18 @@ def replay(letter_id: str) -> int:
     return 0
 
 
+def trace(trace_id: str) -> int:
+    from local import trace as traces
+
+    return traces.main(dev_profile().home, trace_id)
+
+
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from shared_lib.observability import logs
+
+    logs.configure("runtime")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    commands = {"dev": dev, "dead-letters": dead_letters, "replay": replay}
+    commands = {"dev": dev, "dead-letters": dead_letters, "replay": replay, "trace": trace}
     if not argv or argv[0] not in commands:
         print(__doc__, file=sys.stderr)
         return 2

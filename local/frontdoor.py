@@ -203,6 +203,27 @@ def _streams(config: FrontDoorConfig) -> list[str]:
     return lines
 
 
+
+# W3C Trace Context (DESIGN.md §12): a valid `traceparent` from the caller is passed on; any
+# other request starts a trace here, its id nginx's random $request_id (its first half the
+# front door's own span). The access log is one JSON object a line with that trace id.
+TRACING = [
+    'map $request_id $streamfn_span { "~^(?<head>[0-9a-f]{16})" $head; }',
+    "map $http_traceparent $streamfn_traceparent {",
+    '    "~^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$" $http_traceparent;',
+    "    default 00-$request_id-$streamfn_span-01;",
+    "}",
+    'map $streamfn_traceparent $streamfn_trace_id { "~^00-(?<id>[0-9a-f]{32})-" $id; }',
+    # $request_time is seconds with milliseconds: 0.012 -> 12, 1.234 -> 1234.
+    'map $request_time $streamfn_ms { "~^0\\.0*(?<ms>[0-9]+)$" $ms; '
+    '"~^(?<s>[0-9]+)\\.(?<ms>[0-9]{3})$" $s$ms; default 0; }',
+    "log_format streamfn_json escape=json '{\"time\":\"$time_iso8601\",\"level\":\"info\","
+    "\"service\":\"front-door\",\"message\":\"$request_method $uri $status\","
+    "\"trace_id\":\"$streamfn_trace_id\",\"method\":\"$request_method\",\"route\":\"$uri\","
+    "\"status\":$status,\"duration_ms\":$streamfn_ms,\"bytes\":$body_bytes_sent,"
+    "\"cache\":\"$upstream_cache_status\"}';",
+]
+
 def render(config: FrontDoorConfig) -> str:
     run, logs = config.home / "run", config.home / "logs"
     upstreams = []
@@ -231,7 +252,8 @@ def render(config: FrontDoorConfig) -> str:
         "events { worker_connections 4096; }",
         "http {",
         "    server_tokens off;",
-        f"    access_log {logs}/access.log combined buffer=64k flush=1s;",
+        *["    " + line for line in TRACING],
+        f"    access_log {logs}/access.log streamfn_json buffer=64k flush=1s;",
         f"    client_body_temp_path {run}/client_body;",
         f"    proxy_temp_path {run}/proxy;",
         f"    fastcgi_temp_path {run}/fastcgi;",
@@ -253,6 +275,7 @@ def render(config: FrontDoorConfig) -> str:
         "    proxy_set_header Host $host;",
         "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "    proxy_set_header X-Forwarded-Proto $scheme;",
+        "    proxy_set_header traceparent $streamfn_traceparent;",
         "    proxy_connect_timeout 5s;",
         f"    proxy_read_timeout {config.read_timeout_seconds}s;",
         f"    proxy_send_timeout {config.read_timeout_seconds}s;",

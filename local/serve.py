@@ -122,6 +122,8 @@ def uvicorn_worker():
 
 
 def options(*, asgi: bool = False) -> dict:
+    from shared_lib.observability import logs
+
     env = os.environ
     stats = env.get("STREAMFN_STATS_DIR")
 
@@ -150,6 +152,7 @@ def options(*, asgi: bool = False) -> dict:
         "timeout": 60,
         "graceful_timeout": int(env.get("STREAMFN_GRACEFUL_SECONDS", 30)),
         "loglevel": env.get("GUNICORN_LOG_LEVEL", "warning"),
+        "logconfig_dict": logs.gunicorn_config(env.get("K_SERVICE", "function")),
         "accesslog": None,
         "proc_name": f"streamfn-{env.get('K_SERVICE', 'function')}",
         "post_worker_init": post_worker_init,

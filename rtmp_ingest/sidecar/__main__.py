@@ -20,7 +20,9 @@ log = logging.getLogger("rtmp-ingest")
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from shared_lib.observability import logs
+
+    logs.configure("rtmp-ingest")
     if argv[:1] == ["render"]:
         template, out = Path(argv[1]), Path(argv[2])
         values = {**os.environ, "STAT_TOKEN": stat_token(os.environ["STREAMFN_INGEST_SECRET"]),

@@ -29,6 +29,7 @@ import httpx
 from rtmp_ingest.sidecar.config import SECRET_HEADER, Config
 from rtmp_ingest.sidecar.events import EventSender
 from shared_lib import outbound
+from shared_lib.observability import trace
 
 log = logging.getLogger("rtmp-ingest")
 
@@ -38,9 +39,12 @@ RECORDED = "dev.streamfn.recording.completed"
 
 def call_function(config: Config, url: str, payload: dict) -> tuple[int, dict]:
     """POST JSON to an internal function; (status, body). Network trouble is status 0."""
-    secret = config.ingest_secret.get_secret_value()
+    headers = {SECRET_HEADER: config.ingest_secret.get_secret_value()}
+    span = trace.current()
+    if span is not None:
+        headers["traceparent"] = span.traceparent
     try:
-        response = outbound.client().post(url, json=payload, headers={SECRET_HEADER: secret},
+        response = outbound.client().post(url, json=payload, headers=headers,
                                           timeout=config.timeout_seconds)
         body = response.json() if response.content and response.status_code == 200 else {}
     except (httpx.HTTPError, ValueError):
@@ -100,7 +104,10 @@ class Sidecar:
         handler = routes.get(request.path)
         if handler is None or request.method != "POST":
             return _answer(404)(environ, start_response)
-        return handler(form)(environ, start_response)
+        # Each callback starts a trace (nginx-rtmp sends none): the go-live's event, and every
+        # function it reaches, carries it (DESIGN.md §12).
+        with trace.span(None):
+            return handler(form)(environ, start_response)
 
     def on_publish(self, form: dict):
         key = form.get("name", "")

@@ -49,6 +49,9 @@ class OutboxEvent(Base):
     source: Mapped[str] = mapped_column(String(500), nullable=False)
     subject: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    # The W3C trace context of the work that recorded it, sent as the CloudEvents
+    # distributed-tracing extension (DESIGN.md §12).
+    traceparent: Mapped[str | None] = mapped_column(String(55))
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     created_at: Mapped[datetime] = now_column()
 

@@ -19,6 +19,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from shared_lib.events.sending import binary_headers, send
+from shared_lib.observability import trace
 
 if TYPE_CHECKING:
     from shared_lib.db import UnitOfWork
@@ -36,8 +37,10 @@ def record(uow: UnitOfWork, *, type: str, source: str, subject: str | None,
     after its commit, and the relay-outbox schedule if that send fails."""
     from shared_lib.events.models import OutboxEvent
 
+    span = trace.current()
     event = OutboxEvent(id=str(uuid.uuid4()), type=type, source=source, subject=subject,
-                        data=json.loads(json.dumps(data, default=str)))
+                        data=json.loads(json.dumps(data, default=str)),
+                        traceparent=span.traceparent if span else None)
     uow.session.add(event)
     uow.recorded.append(event)
     return event
@@ -45,7 +48,7 @@ def record(uow: UnitOfWork, *, type: str, source: str, subject: str | None,
 
 def _send_outboxed(event: OutboxEvent) -> bool:
     headers = binary_headers(type=event.type, source=event.source, subject=event.subject,
-                             event_id=event.id)
+                             event_id=event.id, traceparent=event.traceparent)
     return send(headers, event.data)
 
 

@@ -10,6 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from shared_lib.config import get_settings
+from shared_lib.observability import trace
 
 if TYPE_CHECKING:
     import httpx
@@ -20,10 +21,12 @@ SEND_TIMEOUT_SECONDS = 2.0
 
 
 def binary_headers(
-    *, type: str, source: str, subject: str | None = None, event_id: str | None = None
+    *, type: str, source: str, subject: str | None = None, event_id: str | None = None,
+    traceparent: str | None = None,
 ) -> dict[str, str]:
     """The headers of a binary-mode CloudEvent carrying JSON data, made by the cloudevents
-    SDK (a new id and the time unless given), with K_CE_OVERRIDES' extensions."""
+    SDK (a new id and the time unless given), with K_CE_OVERRIDES' extensions and the
+    distributed-tracing extension: `traceparent`, or the current span's."""
     from cloudevents.conversion import to_binary
     from cloudevents.http import CloudEvent
 
@@ -33,6 +36,11 @@ def binary_headers(
         attributes["id"] = event_id
     if subject:
         attributes["subject"] = subject
+    if traceparent is None:
+        span = trace.current()
+        traceparent = span.traceparent if span else None
+    if traceparent:
+        attributes["traceparent"] = traceparent
     overrides = get_settings().k_ce_overrides
     if overrides:
         for name, value in json.loads(overrides).get("extensions", {}).items():
@@ -54,10 +62,14 @@ def send(headers: dict[str, str], data: Any, *, client: httpx.Client | None = No
 
     body = json.dumps(data, default=str).encode("utf-8")
     token = sender_token()
-    authorization = {"Authorization": f"Bearer {token}"} if token else {}
+    sent = dict(headers)
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    if "ce-traceparent" in headers:  # the HTTP hop to the broker is in the event's trace too
+        sent["traceparent"] = headers["ce-traceparent"]
     try:
         response = (client or outbound.client()).post(
-            sink, content=body, headers={**headers, **authorization}, timeout=SEND_TIMEOUT_SECONDS)
+            sink, content=body, headers=sent, timeout=SEND_TIMEOUT_SECONDS)
     except httpx.HTTPError as exc:
         log.warning("the sink is unreachable for %s %s: %s", headers["ce-type"], headers["ce-id"], exc)
         return False

@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
+import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -40,6 +43,7 @@ from shared_lib.http.paths import path_converters, path_parameters
 from shared_lib.http.requests import client_of, parse_json_body, read_body, validate
 from shared_lib.http.responses import View, guarded, json_response
 from shared_lib.http.storable import refuse_unstorable
+from shared_lib.observability import logs, trace
 
 if TYPE_CHECKING:
     from shared_lib.db import UnitOfWork
@@ -49,6 +53,8 @@ Handler = Callable[..., Any]
 Decorator = Callable[[Handler], Handler]
 
 HEALTH_PATH = "/healthz"
+
+log = logging.getLogger("streamfn.requests")
 
 
 @dataclass(frozen=True)
@@ -65,11 +71,24 @@ def parameters_of(handler: Handler) -> set[str]:
 
 
 def _register(spec: FunctionSpec, handler: Handler, view: View) -> Handler:
+    route = spec.path if spec.kind == HTTP else spec.event_type or "event"
+
     @functools.wraps(handler)
     def function(request: flask.Request) -> flask.Response:
-        return safe(request)
+        if request.path == HEALTH_PATH:
+            return safe(request)
+        with trace.span(trace.incoming(request.headers)):
+            started = time.perf_counter()
+            response = safe(request)
+            log.info("%s %s %s", request.method, route, response.status_code, extra={
+                "method": request.method, "route": route, "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "event_id": request.headers.get("ce-id")})
+            return response
 
     safe = guarded(spec.name, view)
+    if os.environ.get("K_SERVICE"):  # served (Knative, the runtime), not imported by a test
+        logs.configure(os.environ["K_SERVICE"])
     # What the catalog, the tests and the OpenAPI document read off a declared function.
     setattr(function, "spec", spec)  # noqa: B010 - an attribute functools.wraps' type lacks
     setattr(function, "handler", handler)  # noqa: B010 - the same

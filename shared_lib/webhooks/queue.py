@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from shared_lib import errors
 from shared_lib.events.outbox import record
 from shared_lib.events.types import EventType, data_of
+from shared_lib.observability import trace
 from shared_lib.statuses import DeliveryStatus, WebhookStatus
 from shared_lib.webhooks.signing import SIGNATURE_HEADER, new_webhook_secret, signature, standard_signature
 from shared_lib.webhooks.transport import Outcome, UnsafeUrl, normalize, post, resolve
@@ -189,6 +190,9 @@ def attempt(attempt: Attempt, settings: Settings) -> Outcome:
         now = int(time.time())
         headers = {**attempt.headers, SIGNATURE_HEADER: signature(attempt.secret, now, attempt.body),
                    **standard_signature(attempt.secret, attempt.headers["ce-id"], now, attempt.body)}
+        span = trace.current()
+        if span is not None:  # the receiver may continue the trace (W3C Trace Context)
+            headers["traceparent"] = span.traceparent
         return post(target, headers, attempt.body, timeout=settings.webhook_timeout_seconds)
     except UnsafeUrl as refused:
         return Outcome(False, None, refused.message)

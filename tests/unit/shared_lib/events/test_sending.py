@@ -60,3 +60,15 @@ def test_a_refused_or_unreachable_sink_is_not_a_send(sink):
 
     down = httpx.Client(transport=httpx.MockTransport(unreachable))
     assert send(binary_headers(type="t", source="/s"), {}, client=down) is False
+
+
+def test_an_event_carries_the_trace_of_the_work_that_sent_it(sink):
+    from shared_lib.observability import trace
+
+    assert "ce-traceparent" not in binary_headers(type="t", source="/s")
+    with trace.span(None) as span:
+        headers = binary_headers(type="t", source="/s")
+    assert headers["ce-traceparent"] == span.traceparent
+    recorded = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    with trace.span(None):  # an outbox event keeps the trace it was recorded in
+        assert binary_headers(type="t", source="/s", traceparent=recorded)["ce-traceparent"] == recorded
