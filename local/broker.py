@@ -18,6 +18,7 @@ import logging
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -138,6 +139,9 @@ class Broker:
         self._active = 0
         self._lock = threading.Lock()
         self._inbox: socket.socket | None = None
+        # (outcome, trigger) -> events: accepted (routed to it), delivered, retried,
+        # dead_lettered; read by local/metrics.py.
+        self.counts: Counter[tuple[str, str]] = Counter()
 
     def subscribers_of(self, event_type: str) -> list[str]:
         return [t.name for t in list(self.triggers) if t.matches(event_type)]
@@ -170,17 +174,27 @@ class Broker:
             if delivered:
                 self._publish_reply(response)
                 self.store.done(leased.id)
+                self._count("delivered", trigger.name)
                 return True
         if retryable and attempts <= self.delivery.retry:
             delay = self.delivery.backoff_delay * 2 ** (attempts - 1)
             self.store.retry(leased.id, attempts=attempts, delay=delay, error=reason)
+            self._count("retried", trigger.name)
             return False
         log.warning("dead-lettering %s %s for %s: %s", leased.headers.get("ce-type"),
                     leased.headers.get("ce-id"), trigger.name, reason)
         self.dead_letters.put(subscriber=trigger.name, headers=leased.headers, body=leased.body,
                               reason=reason, attempts=attempts)
         self.store.done(leased.id)
+        self._count("dead_lettered", trigger.name)
         return False
+
+    def _accepted(self, trigger: str) -> None:
+        self._count("accepted", trigger)
+
+    def _count(self, outcome: str, trigger: str) -> None:
+        with self._lock:
+            self.counts[outcome, trigger] += 1
 
     def _publish_reply(self, response: Response) -> None:
         _, headers, body = response
@@ -192,7 +206,7 @@ class Broker:
 
     def pump(self) -> int:
         """Route and deliver what is due, in this thread; the number of attempts made."""
-        self.store.route(self.subscribers_of)
+        self.store.route(self.subscribers_of, accepted=self._accepted)
         leased = self.store.lease(self.workers)
         for delivery in leased:
             self.attempt(delivery)
@@ -214,7 +228,7 @@ class Broker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.store.route(self.subscribers_of)
+                self.store.route(self.subscribers_of, accepted=self._accepted)
                 with self._lock:
                     free = self.workers - self._active
                 for delivery in self.store.lease(free):

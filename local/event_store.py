@@ -50,8 +50,10 @@ class EventStore:
                 "headers": headers, "body": body,
             }).scalar_one()
 
-    def route(self, subscribers_of: Callable[[str], list[str]], *, limit: int = 200) -> int:
-        """Give each new event one delivery per subscriber; the number of events routed."""
+    def route(self, subscribers_of: Callable[[str], list[str]], *, limit: int = 200,
+              accepted: Callable[[str], None] | None = None) -> int:
+        """Give each new event one delivery per subscriber; the number of events routed.
+        `accepted(subscriber)` is told of each delivery made."""
         with self._engine().begin() as connection:
             events = connection.execute(text(
                 "SELECT id, event_type, subscriber FROM broker_events WHERE queue = :queue "
@@ -66,6 +68,8 @@ class EventStore:
                 connection.execute(text(
                     "INSERT INTO broker_deliveries (event_id, queue, subscriber) "
                     "VALUES (:event, :queue, :subscriber) ON CONFLICT DO NOTHING"), rows)
+            for row in rows if accepted is not None else ():
+                accepted(row["subscriber"])
             ids = [event.id for event in events]
             connection.execute(text("UPDATE broker_events SET routed = true WHERE id = ANY(:ids)"),
                                {"ids": ids})

@@ -68,6 +68,8 @@ class FrontDoorConfig:
     # may hold open at once (0: no cap).
     streams: list[str] = field(default_factory=list)
     streams_per_address: int = 0
+    # The metrics page local/metrics.py writes, served on the internal port only.
+    metrics: Path | None = None
 
 
 def error_body(status: int) -> str:
@@ -310,6 +312,8 @@ def render(config: FrontDoorConfig) -> str:
         "    server {",
         f"        listen {config.internal_listen} default_server;",
         *["    " + line for line in _error_pages("internal")],
+        *([f"        location = /metrics {{ alias {config.metrics}; "
+           'default_type "text/plain; version=0.0.4"; }'] if config.metrics else []),
         "        location = / {", "    " + ASCII_ONLY, "            proxy_pass http://broker-ingress;",
         "        }",
         "        location / {", *["    " + line for line in _route("internal")], "        }",

@@ -113,6 +113,11 @@ class Instance:
         return self.run_dir / "activity" / self.name
 
     @property
+    def metrics_dir(self) -> Path:
+        """Its workers' request metrics: kept across its stops, summed by local/metrics.py."""
+        return self.run_dir / "metrics" / self.name
+
+    @property
     def limit(self) -> int:
         return max(1, min(self.policy.max_scale, self.cores))
 
@@ -121,10 +126,12 @@ class Instance:
     def start(self, why: str) -> None:
         shutil.rmtree(self.stats_dir, ignore_errors=True)
         self.stats_dir.mkdir(parents=True, exist_ok=True)
+        self.metrics_dir.mkdir(parents=True, exist_ok=True)
         fd = self.listener.fileno()
         self.process = spawn(
             self.argv, log_file=self.log_file, pass_fds=(fd,),
             env={**self.env, "STREAMFN_LISTEN_FD": str(fd), "STREAMFN_STATS_DIR": str(self.stats_dir),
+                 "STREAMFN_METRICS_DIR": str(self.metrics_dir),
                  "K_SERVICE": self.name, "WORKERS": "1", "THREADS": str(self.policy.concurrency)},
         )
         self.workers, self.started_at, self._stopping = 1, time.time(), False

@@ -24,6 +24,7 @@ from local.event_store import EventStore
 from local.frontdoor import FrontDoorConfig, render
 from local.ingest import Ingest, IngestPorts
 from local.instances import Instance, Policy, bind
+from local.metrics import Exporter
 from local.processes import Supervised, spawn
 from local.routes import RouteTable
 from local.runtime import Runtime
@@ -96,6 +97,7 @@ class Platform:
         self.runtime: Runtime | None = None
         self.broker: Broker | None = None
         self.scheduler: Scheduler | None = None
+        self.metrics: Exporter | None = None
         self.ingest: Ingest | None = None
 
     @property
@@ -189,6 +191,8 @@ class Platform:
         self.scheduler = Scheduler(specs, self.broker)
         self.runtime.start()
         self.broker.start()
+        self.metrics = Exporter(self.runtime, self.broker, self.metrics_page)
+        self.metrics.start()
         if self.with_ingest:
             self.ingest = Ingest(
                 self.profile.home / "nginx", media_dir(self.profile),
@@ -231,7 +235,7 @@ class Platform:
             upstream_keepalive_seconds=max(1, int(min(30, self.idle_seconds / 2))), user=user,
             tls=self.tls, media=media_dir(self.profile) if self.tls else None,
             streams=[s.path_pattern.pattern for s in specs if s.asgi and not s.internal],
-            streams_per_address=self.streams_per_address)
+            streams_per_address=self.streams_per_address, metrics=self.metrics_page)
         conf = home / "nginx.conf"
         conf.write_text(render(config))
 
@@ -245,8 +249,14 @@ class Platform:
                                 for port in (self.ports.api, self.ports.internal)]
         self._supervise(server)
 
+    @property
+    def metrics_page(self) -> Path:
+        return self.profile.home / "frontdoor" / "run" / "metrics.prom"
+
     def stop(self) -> None:
         """Stop everything but PostgreSQL and Redis, in reverse order."""
+        if self.metrics:
+            self.metrics.stop()
         if self.scheduler:
             self.scheduler.stop()
         for name in [n for n in self.servers if n not in ("PostgreSQL", "Redis")][::-1]:

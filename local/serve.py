@@ -40,6 +40,7 @@ class Activity:
         self.in_flight = self.peak = self.total = 0
         self.last = time.time()
         self._written: tuple = ()
+        self._metrics = 0
 
     def begin(self, *_args) -> None:
         with self._lock:
@@ -58,11 +59,21 @@ class Activity:
             state = (self.in_flight, self.peak, self.total, round(self.last, 3))
             self.peak = self.in_flight
         if state != self._written:
-            partial = f"{self.path}.part"
-            with open(partial, "w") as out:
-                out.write(" ".join(str(value) for value in state))
-            os.replace(partial, self.path)
+            _write(self.path, " ".join(str(value) for value in state))
             self._written = state
+        self.report_metrics()
+
+    def report_metrics(self) -> None:
+        """The handler pipeline's request metrics (shared_lib/observability/metrics.py), for
+        the runtime's /metrics, when they changed."""
+        directory = os.environ.get("STREAMFN_METRICS_DIR")
+        measured = sys.modules.get("shared_lib.observability.metrics")
+        if not directory or measured is None or measured.REQUESTS.version == self._metrics:
+            return
+        import json
+
+        self._metrics = measured.REQUESTS.version
+        _write(os.path.join(directory, f"{os.getpid()}.json"), json.dumps(measured.REQUESTS.snapshot()))
 
     def run(self) -> None:
         while True:
@@ -71,6 +82,13 @@ class Activity:
                 self.report()
             except OSError:
                 pass  # the runtime removed the directory: it is stopping us
+
+
+def _write(path: str, text: str) -> None:
+    partial = f"{path}.part"
+    with open(partial, "w") as out:
+        out.write(text)
+    os.replace(partial, path)
 
 
 def read_activity(path: str) -> tuple[int, int, int, float] | None:

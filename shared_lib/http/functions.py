@@ -43,7 +43,7 @@ from shared_lib.http.paths import path_converters, path_parameters
 from shared_lib.http.requests import client_of, parse_json_body, read_body, validate
 from shared_lib.http.responses import View, guarded, json_response
 from shared_lib.http.storable import refuse_unstorable
-from shared_lib.observability import logs, trace
+from shared_lib.observability import logs, metrics, trace
 
 if TYPE_CHECKING:
     from shared_lib.db import UnitOfWork
@@ -53,6 +53,7 @@ Handler = Callable[..., Any]
 Decorator = Callable[[Handler], Handler]
 
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 
 log = logging.getLogger("streamfn.requests")
 
@@ -71,19 +72,26 @@ def parameters_of(handler: Handler) -> set[str]:
 
 
 def _register(spec: FunctionSpec, handler: Handler, view: View) -> Handler:
-    route = spec.path if spec.kind == HTTP else spec.event_type or "event"
+    route = (spec.path if spec.kind == HTTP else spec.event_type) or "event"
 
     @functools.wraps(handler)
     def function(request: flask.Request) -> flask.Response:
         if request.path == HEALTH_PATH:
             return safe(request)
+        if request.path == METRICS_PATH and request.method == "GET":
+            # This process's request metrics, for a scrape of the pod (in a cluster; the
+            # runtime's /metrics sums them on one machine). No route of the catalog is this,
+            # so neither front door passes it on.
+            page = metrics.exposition(metrics.request_families(metrics.REQUESTS.snapshot()))
+            return flask.Response(page, mimetype="text/plain; version=0.0.4")
         with trace.span(trace.incoming(request.headers)):
             started = time.perf_counter()
             response = safe(request)
+            seconds = time.perf_counter() - started
+            metrics.observe(spec.name, route, response.status_code, seconds)
             log.info("%s %s %s", request.method, route, response.status_code, extra={
                 "method": request.method, "route": route, "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                "event_id": request.headers.get("ce-id")})
+                "duration_ms": round(seconds * 1000, 1), "event_id": request.headers.get("ce-id")})
             return response
 
     safe = guarded(spec.name, view)

@@ -136,3 +136,59 @@ def test_no_secret_reaches_any_log(platform):
              for what, value in secrets_.items()
              if value.encode() in path.read_bytes()]
     assert not leaks
+
+
+def metrics(platform) -> dict[str, float]:
+    """The internal /metrics page as {sample with labels: value}."""
+    page = http("GET", f"{platform.internal_url}/metrics")
+    assert page.status == 200 and page.headers["Content-Type"].startswith("text/plain")
+    samples = {}
+    for line in page.body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+def grew(platform, before: dict[str, float], sample: str, by: float = 1) -> bool:
+    return metrics(platform).get(sample, 0) >= before.get(sample, 0) + by
+
+
+def test_the_metrics_page_counts_requests_cold_starts_retries_and_dead_letters(platform):
+    from local.broker import Trigger
+    from tests.factories import cloudevent
+
+    cold = next(name for name, status in platform.runtime.status().items()
+                if not status["running"] and name in ("search-users", "list-following",
+                                                      "channel-clips", "chat-moderators"))
+    paths = {"search-users": "/api/users?q=ab", "list-following": "/api/users/nobody_here/following",
+             "channel-clips": "/api/users/nobody_here/clips",
+             "chat-moderators": "/api/chat/nobody_here/moderators"}
+    before = metrics(platform)
+    assert http("GET", f"{platform.api_url}{paths[cold]}").status in (200, 404)
+    assert wait_until(lambda: grew(platform, before, f'streamfn_cold_starts_total{{function="{cold}"}}'),
+                      timeout=10, interval=0.5), "a cold start"
+    assert wait_until(lambda: any(key.startswith(f'streamfn_requests_total{{function="{cold}"')
+                                  and value >= 1 for key, value in metrics(platform).items()),
+                      timeout=10, interval=0.5), "the request, by function, route and status"
+    assert f'streamfn_request_duration_seconds_count{{function="{cold}",route=' in \
+        " ".join(metrics(platform))
+
+    failing = Trigger("test-always-failing", "dev.streamfn.test.metrics",
+                      lambda headers, body: (500, {}, b""))
+    platform.broker.triggers.append(failing)
+    try:
+        before = metrics(platform)
+        headers, body = cloudevent("dev.streamfn.test.metrics", {"n": 1})
+        platform.broker.publish(headers, body)
+        assert platform.broker.drain(20)
+        label = '{trigger="test-always-failing"}'
+        assert wait_until(lambda: grew(platform, before, f"streamfn_events_dead_lettered_total{label}")
+                          and grew(platform, before, f"streamfn_events_retried_total{label}", 3)
+                          and grew(platform, before, f"streamfn_events_accepted_total{label}"),
+                          timeout=10, interval=0.5), "a retried and dead-lettered event"
+    finally:
+        platform.broker.triggers.remove(failing)
+    assert "streamfn_live_streams" in " ".join(metrics(platform))
+    public = http("GET", f"{platform.api_url}/metrics")  # the web app's page, if anything
+    assert b"streamfn_" not in public.body, "never on the public port"

@@ -114,12 +114,14 @@ class FakeEventStore(EventStore):
         self.events[event_id] = [headers, body, subscriber, False]
         return event_id
 
-    def route(self, subscribers_of, *, limit=200):
+    def route(self, subscribers_of, *, limit=200, accepted=None):
         new = [(i, e) for i, e in self.events.items() if not e[3]][:limit]
         for event_id, event in new:
             event[3] = True
             for name in [event[2]] if event[2] else subscribers_of(event[0].get("ce-type", "")):
                 self.deliveries[next(self._ids)] = [event_id, name, 0, False]
+                if accepted is not None:
+                    accepted(name)
             self._forget(event_id)
         return len(new)
 

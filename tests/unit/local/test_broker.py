@@ -48,6 +48,7 @@ def test_two_500s_then_202_is_delivered_on_the_third_try_with_exponential_backof
     assert len(subscriber.received) == 3
     assert store.delays == [0.1, 0.2]
     assert dead.letters == []
+    assert b.counts == {("accepted", "s0"): 1, ("retried", "s0"): 2, ("delivered", "s0"): 1}
 
 
 def test_always_500_ends_in_the_dead_letter_store_after_the_retries():
@@ -57,6 +58,7 @@ def test_always_500_ends_in_the_dead_letter_store_after_the_retries():
     assert b.drain(5)
     assert len(subscriber.received) == 4
     assert dead.letters[0]["attempts"] == 4 and "500" in dead.letters[0]["reason"]
+    assert b.counts == {("accepted", "s0"): 1, ("retried", "s0"): 3, ("dead_lettered", "s0"): 1}
 
 
 def test_a_200_with_an_html_body_is_a_failed_delivery():

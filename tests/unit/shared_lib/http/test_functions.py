@@ -105,6 +105,19 @@ def test_health_probe_answers_without_touching_the_handler():
     assert response.status_code == 200 and response.get_json() == {"status": "ok"}
 
 
+def test_every_request_is_counted_on_the_process_metrics_page():
+    app = client("greet")
+    app.post("/api/greetings/m", json={"name": "ada"})
+    app.post("/api/greetings/m", data=b"{", content_type="application/json")
+    page = app.get("/metrics")
+    assert page.status_code == 200 and page.mimetype == "text/plain"
+    text = page.get_data(as_text=True)
+    route = 'function="greet",route="/api/greetings/{slug}"'
+    assert f'streamfn_requests_total{{{route},status="201"}}' in text
+    assert f'streamfn_requests_total{{{route},status="400"}}' in text
+    assert f"streamfn_request_duration_seconds_count{{{route}}}" in text
+
+
 @pytest.mark.parametrize("header", ["", "Basic abc", "Bearer", "Bearer not-a-jwt"])
 def test_missing_or_malformed_credentials_are_401(header, monkeypatch, tmp_path):
     from local.platform import reset_caches
