@@ -266,7 +266,7 @@ def fill(value: Any, w: World, port: int) -> Any:
     if "{message}" in value:
         _, body = api(port, "POST", f"/api/chat/{w.owner}/messages", {"text": "hello"},
                       w.fan_token)
-        return value.replace("{message}", body["id"])
+        return value.replace("{message}", str(body["id"]))
     if "{fan_id}" in value:
         return value.replace("{fan_id}", w.extra["owner_id"])
     if "{webhook}" in value:
