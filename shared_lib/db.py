@@ -1,8 +1,7 @@
 """The one shared DbContext: the tables' declarative base, a lazily built engine, its
 session factory, the generic repository, and the unit of work.
 
-A Knative pod serves a handful of concurrent requests, so the pool is small and fixed (a
-request waits for one of its connections rather than opening another: settings) and
+A Knative pod serves a handful of concurrent requests, so the pool is small (settings) and
 pre-pinged, which keeps a PgBouncer or a restarted PostgreSQL from handing out dead
 connections. Nothing connects at import time. The tables themselves are declared in each
 domain's `models.py` and only ever change through a migration in shared_lib/migrations.
@@ -269,12 +268,22 @@ class UnitOfWork:
         self.recorded, self._after_commit = [], []
 
 
+# SQLSTATEs of a server that cannot take the connection or the work now: connection
+# exceptions (08), insufficient resources (53: "too many clients already"), starting up or
+# shutting down (57P03). A 503 the caller retries, not a 500.
+UNAVAILABLE_STATES = ("08", "53", "57P03")
+
+
 def _is_connection_error(exc: DBAPIError) -> bool:
     if exc.connection_invalidated:
         return True
     import pg8000
 
-    return isinstance(exc.orig, (pg8000.InterfaceError, ConnectionError, OSError))
+    if isinstance(exc.orig, (pg8000.InterfaceError, ConnectionError, OSError)):
+        return True
+    details = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+    state = details.get("C") if isinstance(details, dict) else None
+    return isinstance(state, str) and state.startswith(UNAVAILABLE_STATES)
 
 
 T = TypeVar("T", bound=Base)

@@ -43,3 +43,20 @@ def test_a_unit_of_work_makes_only_the_repositories_it_is_asked_for():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                             timeout=60)
     assert result.stdout.split() == ["False", "True"], result.stderr[-2000:]
+
+
+@pytest.mark.parametrize(("state", "unavailable"), [
+    ("53300", True),   # too many clients already
+    ("57P03", True),   # the database system is starting up / shutting down
+    ("08006", True),   # connection failure
+    ("23505", False),  # a unique violation is the caller's, not the server's
+    ("42601", False),  # a syntax error is a bug, a 500
+])
+def test_a_server_that_cannot_take_the_work_now_is_a_503_not_a_500(state, unavailable):
+    import pg8000
+    from sqlalchemy.exc import ProgrammingError
+
+    from shared_lib.db import _is_connection_error
+
+    error = ProgrammingError("connect", {}, pg8000.ProgrammingError({"S": "FATAL", "C": state, "M": "x"}))
+    assert _is_connection_error(error) is unavailable
