@@ -46,6 +46,8 @@ def reset_caches() -> None:
     """Forget settings, engines and clients built from an earlier environment."""
     from shared_lib import cache, config, db, security
 
+    if db.get_engine.cache_info().currsize:  # close its idle connections now, not at a GC
+        db.get_engine().dispose()
     for cached in (config.get_settings, db.get_engine, db.get_session_factory, cache.get_redis,
                    cache.get_redis_bytes,
                    security.get_signer, security.get_jwks, security.get_verifier):

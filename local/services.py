@@ -144,10 +144,16 @@ def start_postgres(profile: Profile) -> subprocess.Popen | None:
     return process
 
 
+MAX_CONNECTIONS = 400
+
+
 def run_postgres(profile: Profile) -> subprocess.Popen:
     """PostgreSQL in the foreground, as a child; returns once it accepts connections."""
+    # Every function is its own process with its own small pool (2 kept, 3 more under load):
+    # with the catalog's ~70 functions warm, PostgreSQL's default of 100 connections is
+    # refused ("too many clients already"); 400 leaves room for two workers each.
     options = ["-c", "listen_addresses=127.0.0.1", "-p", str(profile.pg_port),
-               "-k", str(profile.run_dir)]
+               "-k", str(profile.run_dir), "-c", f"max_connections={MAX_CONNECTIONS}"]
     if profile.name == "test":
         options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     user = "postgres" if os.geteuid() == 0 else None
