@@ -1,5 +1,5 @@
 """The one shared DbContext: the tables' declarative base, a lazily built engine, its
-session factory, the generic repository, and the unit of work.
+session factory, and the unit of work (the generic repository is in repositories.py).
 
 A Knative pod serves a handful of concurrent requests, so the pool is small (settings) and
 pre-pinged, which keeps a PgBouncer or a restarted PostgreSQL from handing out dead
@@ -9,25 +9,19 @@ domain's `models.py` and only ever change through a migration in shared_lib/migr
 
 from __future__ import annotations
 
-import abc
 import functools
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    ColumnElement,
     DateTime,
     Engine,
     ForeignKey,
-    Interval,
-    Tuple,
     create_engine,
     func,
-    literal,
-    tuple_,
 )
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -37,7 +31,6 @@ from shared_lib.config import get_settings
 from shared_lib.errors import DependencyUnavailable, StreamfnError
 
 if TYPE_CHECKING:
-    from sqlalchemy import CursorResult, Result
 
     from shared_lib.accounts.repository import (
         SqlRefreshTokenRepository,
@@ -284,62 +277,3 @@ def _is_connection_error(exc: DBAPIError) -> bool:
     details = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
     state = details.get("C") if isinstance(details, dict) else None
     return isinstance(state, str) and state.startswith(UNAVAILABLE_STATES)
-
-
-T = TypeVar("T", bound=Base)
-
-
-class Repository(abc.ABC, Generic[T]):
-    """What every repository offers: add, and get by primary key."""
-
-    @abc.abstractmethod
-    def add(self, item: T) -> T: ...
-
-    @abc.abstractmethod
-    def get(self, key: Any) -> T | None: ...
-
-
-class SqlRepository(Repository[T]):
-    model: type[T]
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def add(self, item: T) -> T:
-        self.session.add(item)
-        self.session.flush()
-        return item
-
-    def get(self, key: Any) -> T | None:
-        return self.session.get(self.model, key)
-
-    def create(self, **fields: Any) -> T:
-        """A new row of this repository's table, added (its server defaults fetched). Domain
-        code makes rows through here, so it never imports the models, and a function that
-        does not reach the database never pays for SQLAlchemy."""
-        return self.add(self.model(**fields))
-
-    def reload(self, item: T) -> T:
-        """Re-read a row this transaction (or a concurrent one) has changed in SQL."""
-        self.session.refresh(item)
-        return item
-
-
-def seconds_ago(seconds: float) -> ColumnElement[datetime]:
-    """now() minus `seconds`, the interval a bound parameter (never text in the statement)."""
-    return func.now() - literal(timedelta(seconds=seconds), Interval())
-
-
-def escape_like(value: str) -> str:
-    """`value` as literal text inside a LIKE pattern (escape character: backslash)."""
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def affected(result: Result[Any]) -> int:
-    """The rows an UPDATE or DELETE changed."""
-    return int(cast("CursorResult[Any]", result).rowcount)
-
-
-def keyset(values: tuple[Any, ...]) -> Tuple:
-    """A page's cursor values as a row value, to compare a sort key with."""
-    return tuple_(*(literal(value) for value in values))

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared_lib.accounts.models import RefreshToken, RevokedAccessToken, User
-from shared_lib.db import Repository, SqlRepository, escape_like, keyset, seconds_ago
+from shared_lib.repositories import Repository, SqlRepository, escape_like, keyset, seconds_ago
 from shared_lib.statuses import StreamStatus
 from shared_lib.streams.models import LiveStream
 

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from shared_lib.accounts.models import User
 from shared_lib.chat.models import ChatBan, ChatMessage, ChatModerator, ChatSettings
-from shared_lib.db import SqlRepository, affected
+from shared_lib.repositories import SqlRepository, affected
 
 
 @dataclass(frozen=True)

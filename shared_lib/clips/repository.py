@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 
 from shared_lib.accounts.models import User
 from shared_lib.clips.models import Clip
-from shared_lib.db import SqlRepository, keyset
+from shared_lib.repositories import SqlRepository, keyset
 from shared_lib.statuses import ClipStatus
 
 # A clip, its channel and its clipper.

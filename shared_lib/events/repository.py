@@ -8,8 +8,8 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from shared_lib.db import SqlRepository, seconds_ago
 from shared_lib.events.models import DeadLetter, OutboxEvent, ProcessedEvent
+from shared_lib.repositories import SqlRepository, seconds_ago
 
 
 class EventLog(abc.ABC):

@@ -13,8 +13,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from shared_lib.accounts.models import User
-from shared_lib.db import keyset
 from shared_lib.follows.models import Follow
+from shared_lib.repositories import keyset
 
 Edge = tuple[User, datetime]
 

@@ -22,40 +22,24 @@ needs by parameter name:
 
 from __future__ import annotations
 
-import functools
-import inspect
-import logging
-import os
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import flask
-import functions_framework
 
-from shared_lib import catalog, errors
+from shared_lib import errors
 from shared_lib.catalog import EVENT, HTTP, SCHEDULE, FunctionSpec, Scaling
 from shared_lib.http.answers import Answers, Cached
 from shared_lib.http.auth import AUTH_MODES, authenticate
 from shared_lib.http.paths import path_converters, path_parameters
+from shared_lib.http.registration import Decorator, Handler, health, parameters_of, register, spec_of
 from shared_lib.http.requests import client_of, parse_json_body, read_body, validate
-from shared_lib.http.responses import View, guarded, json_response
+from shared_lib.http.responses import View, json_response
 from shared_lib.http.storable import refuse_unstorable
-from shared_lib.observability import logs, metrics, trace
+from shared_lib.http.work import answered, deliver_now, pipeline, unit_of_work
 
 if TYPE_CHECKING:
     from shared_lib.db import UnitOfWork
-    from shared_lib.security import AccessClaims
-
-Handler = Callable[..., Any]
-Decorator = Callable[[Handler], Handler]
-
-HEALTH_PATH = "/healthz"
-METRICS_PATH = "/metrics"
-
-log = logging.getLogger("streamfn.requests")
 
 
 @dataclass(frozen=True)
@@ -65,109 +49,6 @@ class Reply:
     body: Any
     status: int = 200
     headers: dict[str, str] | None = None
-
-
-def parameters_of(handler: Handler) -> set[str]:
-    return set(inspect.signature(handler).parameters)
-
-
-def _register(spec: FunctionSpec, handler: Handler, view: View) -> Handler:
-    route = (spec.path if spec.kind == HTTP else spec.event_type) or "event"
-
-    @functools.wraps(handler)
-    def function(request: flask.Request) -> flask.Response:
-        if request.path == HEALTH_PATH:
-            return safe(request)
-        if request.path == METRICS_PATH and request.method == "GET":
-            # This process's request metrics, for a scrape of the pod (in a cluster; the
-            # runtime's /metrics sums them on one machine). No route of the catalog is this,
-            # so neither front door passes it on.
-            page = metrics.exposition(metrics.request_families(metrics.REQUESTS.snapshot()))
-            return flask.Response(page, mimetype="text/plain; version=0.0.4")
-        with trace.span(trace.incoming(request.headers)):
-            started = time.perf_counter()
-            response = safe(request)
-            seconds = time.perf_counter() - started
-            metrics.observe(spec.name, route, response.status_code, seconds)
-            log.info("%s %s %s", request.method, route, response.status_code, extra={
-                "method": request.method, "route": route, "status": response.status_code,
-                "duration_ms": round(seconds * 1000, 1), "event_id": request.headers.get("ce-id")})
-            return response
-
-    safe = guarded(spec.name, view)
-    if os.environ.get("K_SERVICE"):  # served (Knative, the runtime), not imported by a test
-        logs.configure(os.environ["K_SERVICE"])
-    # What the catalog, the tests and the OpenAPI document read off a declared function.
-    setattr(function, "spec", spec)  # noqa: B010 - an attribute functools.wraps' type lacks
-    setattr(function, "handler", handler)  # noqa: B010 - the same
-    catalog.register(spec)
-    return cast(Handler, functions_framework.http(function))
-
-
-def spec_of(handler: Handler, kind: str, scaling: Scaling | None, **fields: Any) -> FunctionSpec:
-    return FunctionSpec(
-        name=handler.__name__.replace("_", "-"),
-        target=handler.__name__,
-        module=handler.__module__.rsplit(".", 1)[-1],
-        kind=kind,
-        summary=(inspect.getdoc(handler) or "").split("\n")[0],
-        scaling=scaling or Scaling(),
-        **fields,
-    )
-
-
-def _health(request: flask.Request) -> flask.Response | None:
-    if request.path == HEALTH_PATH and request.method == "GET":
-        return json_response({"status": "ok"})
-    return None
-
-
-# --- the unit of work and the account --------------------------------------------------
-
-
-@contextmanager
-def _unit_of_work(wants: set[str], user: AccessClaims | None,
-                  outgoing: list[Any]) -> Iterator[dict[str, Any]]:
-    """The handler's unit of work and loaded account, as keyword arguments; committed when the
-    handler returns (its events into `outgoing`, to send after the answer), rolled back when
-    it raises."""
-    from shared_lib.db import UnitOfWork
-
-    with UnitOfWork() as uow:
-        supplied: dict[str, Any] = {"uow": uow} if "uow" in wants else {}
-        if "account" in wants:
-            account = uow.users.get(user.user_id) if user is not None else None
-            if user is not None and account is None:
-                raise errors.InvalidToken()
-            supplied["account"] = account
-        try:
-            yield supplied
-        except errors.StreamfnError as error:
-            if error.commits:
-                outgoing.extend(uow.commit(send=False))
-            raise
-        outgoing.extend(uow.commit(send=False))
-
-
-def _pipeline(wants: set[str]) -> Callable[[AccessClaims | None, list[Any]], Any]:
-    if wants & {"uow", "account"}:
-        return lambda user, outgoing: _unit_of_work(wants, user, outgoing)
-    return lambda user, outgoing: nullcontext({})
-
-
-def _answered(response: flask.Response, outgoing: list[Any]) -> flask.Response:
-    """`response`, sending the committed events once it has gone out (the WSGI server closes
-    it after the last byte): the caller never waits on the broker, and the outbox still
-    holds whatever a send does not deliver."""
-    if outgoing:
-        from shared_lib.events.outbox import deliver
-
-        response.call_on_close(lambda: deliver(outgoing))
-    return response
-
-
-# --- decorators ------------------------------------------------------------------------
-
 
 def http_function(
     route: str,
@@ -194,13 +75,13 @@ def http_function(
         wants = parameters_of(handler)
         assert "account" not in wants or auth in {"user", "optional"}, spec.name
         pattern, converters = spec.path_pattern, path_converters(handler, path)
-        session = _pipeline(wants)
+        session = pipeline(wants)
         answers = Answers(cache) if cache is not None and method == "GET" else None
 
         def view(request: flask.Request) -> flask.Response:
-            health = _health(request)
-            if health is not None:
-                return health
+            probed = health(request)
+            if probed is not None:
+                return probed
             match = pattern.match(request.path)
             if match is None:
                 raise errors.NotFound("No such route.")
@@ -232,20 +113,16 @@ def http_function(
                 with session(user, outgoing) as supplied:
                     result = handler(**kwargs, **supplied)
             except errors.StreamfnError:
-                if outgoing:  # an error whose effect stands: its events go out all the same
-                    from shared_lib.events.outbox import deliver
-
-                    deliver(outgoing)
+                deliver_now(outgoing)  # an error whose effect stands: its events go out all the same
                 raise
-            answered = _answered(_to_response(result, status), outgoing)
+            response = answered(_to_response(result, status), outgoing)
             if answers is not None and version is not None:
-                return answers.put(request.full_path, version, answered)
-            return answered
+                return answers.put(request.full_path, version, response)
+            return response
 
-        return _register(spec, handler, view)
+        return register(spec, handler, view)
 
     return decorate
-
 
 def _to_response(result: Any, status: int) -> flask.Response:
     headers = None
@@ -257,14 +134,13 @@ def _to_response(result: Any, status: int) -> flask.Response:
         return json_response(None, 204 if status == 200 else status, headers)
     return json_response(result, status, headers)
 
-
 def _event_view(spec: FunctionSpec, handler: Handler, *, claim: bool) -> View:
     wants = parameters_of(handler)
 
     def view(request: flask.Request) -> flask.Response:
-        health = _health(request)
-        if health is not None:
-            return health
+        probed = health(request)
+        if probed is not None:
+            return probed
         if request.method != "POST":
             raise errors.MethodNotAllowed(allowed=["POST"])
         from shared_lib.events.receipt import parse_event
@@ -279,7 +155,7 @@ def _event_view(spec: FunctionSpec, handler: Handler, *, claim: bool) -> View:
             handler(**kwargs)
             return flask.Response(status=202)
         outgoing: list[Any] = []
-        with _unit_of_work({"uow"}, None, outgoing) as supplied:
+        with unit_of_work({"uow"}, None, outgoing) as supplied:
             uow: UnitOfWork = supplied["uow"]
             first = not claim or uow.events.claim(
                 consumer=spec.name,
@@ -289,10 +165,9 @@ def _event_view(spec: FunctionSpec, handler: Handler, *, claim: bool) -> View:
             )
             if first:
                 handler(**kwargs, **({"uow": uow} if "uow" in wants else {}))
-        return _answered(flask.Response(status=202), outgoing)
+        return answered(flask.Response(status=202), outgoing)
 
     return view
-
 
 def event_function(event_type: str, *, scaling: Scaling | None = None, media: bool = False,
                    claim: bool = True) -> Decorator:
@@ -306,10 +181,9 @@ def event_function(event_type: str, *, scaling: Scaling | None = None, media: bo
 
     def decorate(handler: Handler) -> Handler:
         spec = spec_of(handler, EVENT, scaling, event_type=event_type, media=media)
-        return _register(spec, handler, _event_view(spec, handler, claim=claim))
+        return register(spec, handler, _event_view(spec, handler, claim=claim))
 
     return decorate
-
 
 def scheduled_function(schedule: str, *, scaling: Scaling | None = None,
                        media: bool = False) -> Decorator:
@@ -323,6 +197,6 @@ def scheduled_function(schedule: str, *, scaling: Scaling | None = None,
     def decorate(handler: Handler) -> Handler:
         spec = spec_of(handler, SCHEDULE, scaling, event_type=EventType.PING, schedule=schedule,
                      media=media)
-        return _register(spec, handler, _event_view(spec, handler, claim=False))
+        return register(spec, handler, _event_view(spec, handler, claim=False))
 
     return decorate

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from shared_lib import catalog, errors
 from shared_lib.catalog import HTTP, Scaling
-from shared_lib.http.functions import HEALTH_PATH, Decorator, Handler, parameters_of, spec_of
 from shared_lib.http.paths import path_converters, path_parameters
+from shared_lib.http.registration import HEALTH_PATH, Decorator, Handler, parameters_of, spec_of
 from shared_lib.http.responses import INTERNAL_ERROR, as_known_error, error_answer
 
 if TYPE_CHECKING:

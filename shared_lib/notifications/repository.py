@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, text, update
 
 from shared_lib.accounts.models import User
-from shared_lib.db import SqlRepository, affected
 from shared_lib.notifications.models import Notification
+from shared_lib.repositories import SqlRepository, affected
 
 # One statement per batch: the next followers by (created_at, follower_id), the channel's
 # follower index order, inserted straight from the SELECT. A redelivered event inserts

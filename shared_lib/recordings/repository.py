@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from shared_lib.db import SqlRepository
 from shared_lib.recordings.models import Recording
+from shared_lib.repositories import SqlRepository
 from shared_lib.statuses import RecordingStatus
 
 

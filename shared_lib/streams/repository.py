@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Select, func, select, tuple_, update
 
 from shared_lib.accounts.models import User
-from shared_lib.db import SqlRepository, escape_like, keyset, seconds_ago
 from shared_lib.recordings.models import Recording
+from shared_lib.repositories import SqlRepository, escape_like, keyset, seconds_ago
 from shared_lib.statuses import StreamStatus
 from shared_lib.streams.models import LiveStream, StreamMetadata
 

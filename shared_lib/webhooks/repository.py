@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from shared_lib.db import SqlRepository, affected
+from shared_lib.repositories import SqlRepository, affected
 from shared_lib.statuses import DeliveryStatus, WebhookStatus
 from shared_lib.webhooks.models import Webhook, WebhookDelivery
 
