@@ -13,50 +13,22 @@ kill -9 included: delivery resumes when it starts again.
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import httpx
 
 from local.event_store import EventStore, Leased
+from local.triggers import Delivery, Response, Trigger, outcome
 
 log = logging.getLogger("streamfn.broker")
 
-Response = tuple[int, dict[str, str], bytes]
-Send = Callable[[dict[str, str], bytes], Response]
-
-RETRYABLE_4XX = {404, 408, 409, 429}
 WAKEUP_ENV = "STREAMFN_BROKER_WAKEUP"
 QUEUE_ENV = "STREAMFN_BROKER_QUEUE"
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """Knative's `delivery` block: retry count and exponential backoff from `backoff_delay`."""
-
-    retry: int = 3
-    backoff_delay: float = 0.2
-    timeout: float = 30.0
-
-
-@dataclass(frozen=True)
-class Trigger:
-    name: str
-    event_type: str | None
-    send: Send
-    # A schedule's subscriber: it takes only the pings addressed to it, as a PingSource's
-    # sink does, never events by type.
-    direct: bool = False
-
-    def matches(self, event_type: str) -> bool:
-        return not self.direct and (self.event_type is None or self.event_type == event_type)
 
 
 class DeadLetterStore:
@@ -70,29 +42,6 @@ class DeadLetterStore:
             dead_letters.store(uow, subscriber=subscriber, headers=headers, body=body,
                                reason=reason, attempts=attempts)
             uow.commit()
-
-
-def outcome(response: Response) -> tuple[bool, bool, str]:
-    """(delivered, retryable, reason) for one attempt's response."""
-    status, headers, body = response
-    lowered = {k.lower(): v for k, v in headers.items()}
-    if 200 <= status < 300:
-        is_event = "ce-id" in lowered or lowered.get("content-type", "").startswith(
-            "application/cloudevents"
-        )
-        if not body or is_event:
-            return True, False, ""
-        return False, True, f"{status} with a body that is not a CloudEvent"
-    return False, status >= 500 or status in RETRYABLE_4XX, f"answered {status}{_said(body)}"
-
-
-def _said(body: bytes) -> str:
-    """The message of a JSON error body, so a dead letter says why (e.g. ffmpeg's reason)."""
-    try:
-        message = json.loads(body)["error"]["message"]
-    except (ValueError, TypeError, KeyError):
-        return ""
-    return f": {str(message)[:500]}"
 
 
 def to_binary(headers: dict[str, str], body: bytes) -> tuple[dict[str, str], bytes]:
@@ -283,20 +232,3 @@ class Broker:
             self._pool.shutdown(wait=True, cancel_futures=False)
         if self._inbox:
             self._inbox.close()
-
-
-def http_send(port: int, path: str = "/", timeout: float = 30.0, token=None):
-    """POST a binary-mode event to whatever listens on 127.0.0.1:`port`, with the bearer
-    token `token()` gives (the subscriber's audience), if any."""
-
-    from shared_lib import outbound
-
-    url = f"http://127.0.0.1:{port}{path}"
-
-    def send(headers: dict[str, str], body: bytes):
-        authorization = {"Authorization": f"Bearer {token()}"} if token else {}
-        response = outbound.client().post(url, content=body, headers={**headers, **authorization},
-                                          timeout=timeout)
-        return response.status_code, dict(response.headers), response.content
-
-    return send

@@ -20,30 +20,11 @@ path the app's index.html (its router takes it from there), revalidated on every
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from local import locations
 from local.routes import RouteTable
-
-ERRORS = {
-    400: ("invalid_request", "The request is malformed."),
-    404: ("not_found", "No such route."),
-    405: ("method_not_allowed", "That method is not allowed here."),
-    408: ("request_timeout", "The request took too long to arrive."),
-    413: ("payload_too_large", "The request body is too large."),
-    414: ("uri_too_long", "The request URI is too long."),
-    429: ("too_many_streams", "Too many open event streams from this address."),
-    431: ("headers_too_large", "The request headers are too large."),
-    500: ("internal", "The request failed."),
-    502: ("unavailable", "The function did not answer. Try again shortly."),
-    503: ("unavailable", "A service this request needs is unavailable. Try again shortly."),
-    504: ("timeout", "The function did not answer in time."),
-}
-SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
-                    "X-Frame-Options": "DENY"}
-STATIC_METHODS = "GET, HEAD"
 
 
 @dataclass
@@ -70,140 +51,6 @@ class FrontDoorConfig:
     streams_per_address: int = 0
     # The metrics page local/metrics.py writes, served on the internal port only.
     metrics: Path | None = None
-
-
-def error_body(status: int) -> str:
-    code, message = ERRORS[status]
-    return json.dumps({"error": {"code": code, "message": message, "details": []}})
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def nginx_regex(regex: str) -> str:
-    """A catalog path regex for nginx's PCRE, without named groups (they would become
-    variables)."""
-    return re.sub(r"\(\?P<\w+>", "(", regex)
-
-
-def _maps(prefix: str, table: RouteTable) -> list[str]:
-    """`$<prefix>_function`: the upstream for "METHOD path", "=405" for a known path with
-    another method, empty otherwise; `$<prefix>_allowed`: the methods a path takes. nginx
-    tries a map's regexes in order, so literal paths come first (the table's order)."""
-    methods = table.allowed()
-    return [
-        f'map "$request_method $uri" ${prefix}_function {{',
-        '    default "";',
-        *[f'    "~^{route.method} {nginx_regex(route.regex)[1:]}" "fn-{route.function}";'
-          for route in table.routes],
-        *[f'    "~^[A-Z]+ {nginx_regex(regex)[1:]}" "=405";' for regex in methods],
-        "}",
-        f"map $uri ${prefix}_allowed {{",
-        f'    default "{STATIC_METHODS if prefix == "public" else ""}";',
-        *[f'    "~{nginx_regex(regex)}" "{", ".join(allowed)}";' for regex, allowed in methods.items()],
-        '    "~^/(api|internal)/" "";',
-        "}",
-    ]
-
-
-def _error_pages(prefix: str) -> list[str]:
-    """Every error nginx makes, as the API's JSON error body. A URI, not a named location,
-    for all but 405: errors in the request line leave no URI to redirect a name from. 405
-    is raised by the routing below, after parsing, and needs the request's own $uri for
-    its Allow header."""
-    lines = []
-    for status in ERRORS:
-        source = "494" if status == 431 else str(status)
-        target = f"@{prefix}_e405" if status == 405 else f"/.errors/{status}"
-        lines.append(f"    error_page {source} ={status} {target};")
-    for status in ERRORS:
-        where = f"@{prefix}_e405" if status == 405 else f"= /.errors/{status}"
-        lines += [f"    location {where} {{",
-                  *(["        internal;"] if status != 405 else []),
-                  "        default_type application/json;",
-                  "        add_header Cache-Control no-store always;"]
-        if status == 405:
-            lines.append(f"        add_header Allow ${prefix}_allowed always;")
-        lines += [f"        return {status} {_quote(error_body(status))};", "    }"]
-    return lines
-
-
-# A request target must be ASCII (RFC 3986: anything else is percent-encoded, as browsers
-# do). gunicorn answers a raw non-ASCII byte with an HTML 400; nginx answers it as JSON.
-# Checked in each location, not the server: there it would also refuse the redirect to
-# the error page itself.
-ASCII_ONLY = '        if ($request_uri ~ "[^!-~]") { return 400; }'
-
-
-def _route(prefix: str) -> list[str]:
-    return [
-        ASCII_ONLY,
-        f'        if (${prefix}_function = "=405") {{ return 405; }}',
-        f'        if (${prefix}_function = "") {{ return 404; }}',
-        f"        proxy_pass http://${prefix}_function;",
-    ]
-
-
-def _cache(tls: bool) -> list[str]:
-    # A location's add_header replaces the server's: HSTS is said again here.
-    hsts = ['        add_header Strict-Transport-Security "max-age=31536000" always;'] if tls else []
-    return [*hsts, "        add_header X-Cache-Status $upstream_cache_status always;",
-            "        proxy_cache api;", "        proxy_cache_key $request_uri;",
-            "        proxy_cache_bypass $http_authorization;", "        proxy_no_cache $http_authorization;",
-            # One request refreshes an expired answer; the others wait for it.
-            "        proxy_cache_lock on;", "        proxy_cache_lock_timeout 2s;"]
-
-
-def _static(site: Path) -> list[str]:
-    security = [f'        add_header {name} "{value}" always;' for name, value in SECURITY_HEADERS.items()]
-    methods = [ASCII_ONLY, '        if ($request_method !~ ^(GET|HEAD)$) { return 405; }']
-    return [
-        f"    root {site};",
-        "    location / {", *methods, "        try_files $uri /index.html;",
-        '        add_header Cache-Control "no-cache" always;', *security, "    }",
-        # Bundles named by their content's hash never change: cache them for good.
-        r'    location ~ "^/[^/]+-[A-Za-z0-9]{6,}\.[a-z0-9]+$" {', *methods,
-        "        try_files $uri /index.html;",
-        '        add_header Cache-Control "public, max-age=31536000, immutable" always;',
-        *security, "    }",
-        "    location = /index.html {", *methods,
-        '        add_header Cache-Control "no-cache" always;', *security, "    }",
-    ]
-
-
-MEDIA = {  # path: (content types, Cache-Control), as the ingest pod serves them
-    "hls": ("application/vnd.apple.mpegurl m3u8; video/mp2t ts;", "no-cache"),
-    "dash": ("application/dash+xml mpd; video/mp4 mp4 m4v m4a;", "no-cache"),
-    "replays": ("application/vnd.apple.mpegurl m3u8; video/mp2t ts; image/jpeg jpg;", "max-age=300"),
-    "thumbnails": ("image/jpeg jpg;", "max-age=10"),
-    "clips": ("video/mp4 mp4; image/jpeg jpg;", "max-age=300"),
-}
-
-
-def _media(media: Path) -> list[str]:
-    lines = []
-    for name, (types, cache) in MEDIA.items():
-        lines += [f"    location /{name}/ {{", ASCII_ONLY,
-                  '        if ($request_method !~ ^(GET|HEAD)$) { return 405; }',
-                  f"        types {{ {types} }}", f"        alias {media}/{name}/;",
-                  f'        add_header Cache-Control "{cache}" always;',
-                  "        add_header Access-Control-Allow-Origin * always;", "    }"]
-    return lines
-
-
-def _streams(config: FrontDoorConfig) -> list[str]:
-    """Event-stream routes: routed as any other, but one address holds at most
-    `streams_per_address` open (beyond: 429), so nobody can take every stream slot."""
-    if not config.streams or not config.streams_per_address:
-        return []
-    lines = []
-    for regex in config.streams:
-        lines += [f'    location ~ "{nginx_regex(regex)}" {{',
-                  f"        limit_conn streams {config.streams_per_address};",
-                  *_route("public"), "    }"]
-    return lines
-
 
 
 # W3C Trace Context (DESIGN.md §12): a valid `traceparent` from the caller is passed on; any
@@ -295,28 +142,28 @@ def render(config: FrontDoorConfig) -> str:
         "    limit_conn_log_level warn;",
         *["    " + line for line in upstreams],
         f"    upstream broker-ingress {{ server {config.ingress} max_fails=0; keepalive 16; }}",
-        *["    " + line for line in _maps("public", config.public)],
-        *["    " + line for line in _maps("internal", config.internal)],
+        *["    " + line for line in locations.maps("public", config.public)],
+        *["    " + line for line in locations.maps("internal", config.internal)],
         "    server {",
         f"        listen {api_listen};",
         *["    " + line for line in tls],
-        *["    " + line for line in _error_pages("public")],
-        "        location /api/ {", *["    " + line for line in _cache(bool(config.tls))],
-        *["    " + line for line in _route("public")], "        }",
-        *["    " + line for line in _streams(config)],
+        *["    " + line for line in locations.error_pages("public")],
+        "        location /api/ {", *["    " + line for line in locations.cache(bool(config.tls))],
+        *["    " + line for line in locations.route("public")], "        }",
+        *["    " + line for line in locations.streams(config.streams, config.streams_per_address)],
         "        location /internal/ { return 404; }",
-        *(["    " + line for line in _media(config.media)] if config.media else []),
-        *(["    " + line for line in _static(config.site)] if config.site else
+        *(["    " + line for line in locations.media(config.media)] if config.media else []),
+        *(["    " + line for line in locations.static(config.site)] if config.site else
           ["        location / { return 404; }"]),
         "    }",
         "    server {",
         f"        listen {config.internal_listen} default_server;",
-        *["    " + line for line in _error_pages("internal")],
+        *["    " + line for line in locations.error_pages("internal")],
         *([f"        location = /metrics {{ alias {config.metrics}; "
            'default_type "text/plain; version=0.0.4"; }'] if config.metrics else []),
-        "        location = / {", "    " + ASCII_ONLY, "            proxy_pass http://broker-ingress;",
+        "        location = / {", "    " + locations.ASCII_ONLY, "            proxy_pass http://broker-ingress;",
         "        }",
-        "        location / {", *["    " + line for line in _route("internal")], "        }",
+        "        location / {", *["    " + line for line in locations.route("internal")], "        }",
         "    }",
         "}",
     ]

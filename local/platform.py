@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from local import issuer, services
-from local.broker import QUEUE_ENV, WAKEUP_ENV, Broker, Delivery, Trigger, http_send
+from local.broker import QUEUE_ENV, WAKEUP_ENV, Broker
 from local.event_store import EventStore
 from local.frontdoor import FrontDoorConfig, render
 from local.ingest import Ingest, IngestPorts
@@ -37,6 +37,7 @@ from local.settings import (
     media_dir,
     sender_tokens,
 )
+from local.triggers import Delivery, Trigger, http_send
 
 log = logging.getLogger(__name__)
 INGRESS = "broker-ingress"

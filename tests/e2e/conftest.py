@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from local.broker import Delivery
 from local.platform import Platform
 from local.settings import Ports, test_profile
+from local.triggers import Delivery
 from tests.conftest import TEST_SETTINGS
 
 
@@ -132,7 +132,7 @@ def recorded(platform):
     added = []
 
     def subscribe(*types: str) -> Received:
-        from local.broker import Trigger
+        from local.triggers import Trigger
 
         seen = Received(platform.broker)
 

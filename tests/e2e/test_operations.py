@@ -155,7 +155,7 @@ def grew(platform, before: dict[str, float], sample: str, by: float = 1) -> bool
 
 
 def test_the_metrics_page_counts_requests_cold_starts_retries_and_dead_letters(platform):
-    from local.broker import Trigger
+    from local.triggers import Trigger
     from tests.factories import cloudevent
 
     cold = next(name for name, status in platform.runtime.status().items()

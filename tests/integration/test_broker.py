@@ -9,8 +9,9 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from local.broker import Broker, Delivery, Trigger, http_send
+from local.broker import Broker
 from local.event_store import EventStore
+from local.triggers import Delivery, Trigger, http_send
 
 
 class Subscriber:

@@ -3,7 +3,8 @@ in-memory dead-letter store."""
 
 from __future__ import annotations
 
-from local.broker import Broker, Delivery, Trigger
+from local.broker import Broker
+from local.triggers import Delivery, Trigger
 from tests.unit.fakes import FakeEventStore
 
 EVENT = ({"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/t", "ce-type": "dev.t.happened",

@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 from functions import load_catalog
-from local.frontdoor import ERRORS, FrontDoorConfig, render
+from local.frontdoor import FrontDoorConfig, render
+from local.locations import ERRORS
 from local.routes import RouteTable
 
 

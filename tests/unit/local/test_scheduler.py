@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from local.broker import Broker, Delivery, Trigger
+from local.broker import Broker
 from local.scheduler import Scheduler
+from local.triggers import Delivery, Trigger
 from shared_lib.catalog import SCHEDULE, FunctionSpec
 from tests.unit.fakes import FakeEventStore
 
