@@ -52,6 +52,8 @@ def main() -> None:
             ids = [streams.create(uow, owner.id, title="Bench night").id for _ in range(RUNS)]
             uow.commit()
         call = FunctionClient()
+        from shared_lib.events.sending import encode
+
         call("notify-followers", "GET", "/healthz")  # import the function before timing
         bulk, function = [], []
         for stream_id in ids:
@@ -61,9 +63,7 @@ def main() -> None:
                                                  "title": "Bench night"})
                 uow.commit()
                 bulk.append(time.perf_counter() - began)
-            headers = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()),
-                       "ce-source": "/rtmp-ingest/bench", "ce-type": "dev.streamfn.stream.started",
-                       "Content-Type": "application/json"}
+            headers = encode({"source": "/rtmp-ingest/bench", "type": "dev.streamfn.stream.started"})
             began = time.perf_counter()
             response = call("notify-followers", "POST", "/", headers=headers,
                             data=json.dumps({"stream_id": str(stream_id)}))

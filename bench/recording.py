@@ -58,9 +58,10 @@ def direct_copy(source: Path, out: Path) -> float:
 def through_function(call, media: Path, source: Path, stream_id: str) -> float:
     name = f"{stream_id}-{int(time.time())}.flv"
     shutil.copy(source, media / "recordings" / name)
-    headers = {"ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/rtmp-ingest/bench",
-               "ce-type": "dev.streamfn.recording.completed", "ce-subject": stream_id,
-               "Content-Type": "application/json"}
+    from shared_lib.events.sending import encode
+
+    headers = encode({"source": "/rtmp-ingest/bench", "type": "dev.streamfn.recording.completed",
+                      "subject": stream_id})
     began = time.perf_counter()
     response = call("on-recording-completed", "POST", "/", headers=headers,
                     data=json.dumps({"stream_id": stream_id, "path": f"/x/recordings/{name}"}))

@@ -18,8 +18,8 @@ from pathlib import Path
 from local.certificates import self_signed
 from local.processes import Supervised, spawn
 from local.services import ROOT, port_open, wait_for_port
-from rtmp_ingest.sidecar.config import render_nginx_conf, stat_token
 from rtmp_ingest.ladder import DEFAULT_LADDER, ladder_text, parse_ladder
+from rtmp_ingest.sidecar.config import render_nginx_conf, stat_token
 
 RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from datetime import UTC, datetime
 
 from local.broker import Broker
 from shared_lib.catalog import SCHEDULE, FunctionSpec
+from shared_lib.events.sending import encode
 from shared_lib.events.types import EventType
 
 log = logging.getLogger(__name__)
@@ -25,15 +25,7 @@ def ping_source(spec: FunctionSpec) -> str:
 
 
 def ping_event(spec: FunctionSpec, *, at: datetime) -> tuple[dict[str, str], bytes]:
-    headers = {
-        "ce-specversion": "1.0",
-        "ce-id": str(uuid.uuid4()),
-        "ce-source": ping_source(spec),
-        "ce-type": EventType.PING,
-        "ce-time": at.isoformat(),
-        "content-type": "application/json",
-    }
-    return headers, b"{}"
+    return encode({"source": ping_source(spec), "type": EventType.PING, "time": at.isoformat()}), b"{}"
 
 
 class Scheduler:

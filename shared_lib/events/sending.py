@@ -20,18 +20,23 @@ log = logging.getLogger(__name__)
 SEND_TIMEOUT_SECONDS = 2.0
 
 
+def encode(attributes: dict[str, str]) -> dict[str, str]:
+    """The headers of a binary-mode CloudEvent carrying JSON data with `attributes` (type and
+    source at least), made by the cloudevents SDK: a new id and the time unless given."""
+    from cloudevents.conversion import to_binary
+    from cloudevents.http import CloudEvent
+
+    headers, _ = to_binary(CloudEvent({"datacontenttype": "application/json", **attributes}, None))
+    return dict(headers)
+
+
 def binary_headers(
     *, type: str, source: str, subject: str | None = None, event_id: str | None = None,
     traceparent: str | None = None,
 ) -> dict[str, str]:
-    """The headers of a binary-mode CloudEvent carrying JSON data, made by the cloudevents
-    SDK (a new id and the time unless given), with K_CE_OVERRIDES' extensions and the
-    distributed-tracing extension: `traceparent`, or the current span's."""
-    from cloudevents.conversion import to_binary
-    from cloudevents.http import CloudEvent
-
-    attributes: dict[str, str] = {"type": type, "source": source,
-                                  "datacontenttype": "application/json"}
+    """An event this platform sends to its broker (`encode`), with K_CE_OVERRIDES'
+    extensions and the distributed-tracing extension: `traceparent`, or the current span's."""
+    attributes: dict[str, str] = {"type": type, "source": source}
     if event_id:
         attributes["id"] = event_id
     if subject:
@@ -45,8 +50,7 @@ def binary_headers(
     if overrides:
         for name, value in json.loads(overrides).get("extensions", {}).items():
             attributes[name.lower()] = str(value)
-    headers, _ = to_binary(CloudEvent(attributes, None))
-    return dict(headers)
+    return encode(attributes)
 
 
 def send(headers: dict[str, str], data: Any, *, client: httpx.Client | None = None) -> bool:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared_lib import errors
 from shared_lib.events.outbox import record
+from shared_lib.events.sending import encode
 from shared_lib.events.types import EventType, data_of
 from shared_lib.observability import trace
 from shared_lib.statuses import DeliveryStatus, WebhookStatus
@@ -169,15 +170,11 @@ def lease(uow: UnitOfWork, delivery_id: int, *, lease_seconds: float) -> Attempt
         delivery.status, delivery.last_error = DeliveryStatus.FAILED, "the webhook is disabled"
         return None
     delivery.leased_until = now + timedelta(seconds=lease_seconds)
-    headers = {
-        "ce-specversion": "1.0", "ce-id": delivery.event_id,
-        "ce-source": f"/streamfn/channels/{webhook.user_id}", "ce-type": delivery.event_type,
-        "ce-time": delivery.occurred_at.isoformat(), "Content-Type": "application/json",
-        "User-Agent": "streamfn-webhooks/1", "X-Streamfn-Webhook-Id": str(webhook.id),
-        "X-Streamfn-Delivery-Id": str(delivery.id),
-    }
-    if delivery.subject:
-        headers["ce-subject"] = delivery.subject
+    event = encode({"id": delivery.event_id, "source": f"/streamfn/channels/{webhook.user_id}",
+                    "type": delivery.event_type, "time": delivery.occurred_at.isoformat(),
+                    **({"subject": delivery.subject} if delivery.subject else {})})
+    headers = {**event, "User-Agent": "streamfn-webhooks/1", "X-Streamfn-Webhook-Id": str(webhook.id),
+               "X-Streamfn-Delivery-Id": str(delivery.id)}
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     return Attempt(delivery.id, webhook.url, webhook.secret, headers, body)
 

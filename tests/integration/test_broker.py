@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request, Response
 from local.broker import Broker
 from local.event_store import EventStore
 from local.triggers import Delivery, Trigger, http_send
+from tests.factories import cloudevent
 
 
 class Subscriber:
@@ -52,8 +53,7 @@ def publish(subscriber):
                     delivery=Delivery(retry=3, backoff_delay=0.01),
                     store=EventStore(f"test-{uuid.uuid4()}"))
     event_id = str(uuid.uuid4())
-    broker.publish({"ce-specversion": "1.0", "ce-id": event_id, "ce-source": "/t",
-                    "ce-type": "dev.streamfn.test", "content-type": "application/json"}, b"{}")
+    broker.publish(*cloudevent("dev.streamfn.test", id=event_id, source="/t"))
     assert broker.drain(10)
     return event_id
 

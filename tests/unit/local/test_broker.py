@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from local.broker import Broker
 from local.triggers import Delivery, Trigger
+from tests.factories import cloudevent
 from tests.unit.fakes import FakeEventStore
 
-EVENT = ({"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/t", "ce-type": "dev.t.happened",
-          "content-type": "application/json"}, b'{"n": 1}')
+EVENT = cloudevent("dev.t.happened", {"n": 1}, id="1", source="/t")
 
 
 class MemoryDeadLetters:
@@ -113,8 +113,7 @@ def test_an_event_nobody_subscribes_to_leaves_nothing_pending():
 
 
 def test_a_reply_event_is_published_back_to_the_broker():
-    reply = ({"ce-specversion": "1.0", "ce-id": "r1", "ce-source": "/s", "ce-type": "dev.t.other",
-              "content-type": "application/json"}, b"{}")
+    reply = cloudevent("dev.t.other", id="r1", source="/s")
     first = Subscriber((200, reply[0], reply[1]))
     second = Subscriber((202, {}, b""))
     b, dead, _ = broker(first)
@@ -163,9 +162,9 @@ def test_ingress_answers_503_when_it_cannot_store_so_the_sender_retries():
         def put(self, *args, **kwargs):
             raise OSError("connection refused")
 
-    answer = Client(Ingress(Down(), authorize=only("good"))).post("/", data=b"{}", headers={
-        "ce-specversion": "1.0", "ce-id": "1", "ce-source": "/x", "ce-type": "t",
-        "Content-Type": "application/json", "Authorization": "Bearer good"})
+    headers, body = cloudevent("t", id="1", source="/x")
+    answer = Client(Ingress(Down(), authorize=only("good"))).post("/", data=body, headers={
+        **headers, "Authorization": "Bearer good"})
     assert answer.status_code == 503 and answer.json["error"]["code"] == "unavailable"
 
 
@@ -175,10 +174,9 @@ def test_ingress_refuses_an_unverified_sender_with_a_json_401_and_stores_nothing
     from local.ingress import Ingress
 
     store = FakeEventStore()
-    event = {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/x", "ce-type": "t",
-             "Content-Type": "application/json"}
+    event, body = cloudevent("t", id="1", source="/x")
     for authorization in ({}, {"Authorization": "Bearer forged"}):
         answer = Client(Ingress(store, authorize=only("good"))).post(
-            "/", data=b"{}", headers={**event, **authorization})
+            "/", data=body, headers={**event, **authorization})
         assert answer.status_code == 401 and answer.json["error"]["code"] == "not_authenticated"
     assert store.events == {}
