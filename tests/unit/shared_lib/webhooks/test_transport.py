@@ -4,6 +4,7 @@ receiver: it reaches the checked address, names the URL's host, and follows noth
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from shared_lib.webhooks.transport import Target, post
 
@@ -52,3 +53,31 @@ def test_a_port_that_is_not_the_default_is_part_of_the_host_header():
          client=mock)
     assert str(seen[0].url) == "http://[2001:db8::7]:8443/"
     assert seen[0].headers["host"] == "hooks.example.com:8443"
+
+
+@pytest.mark.parametrize("address, public", [
+    ("8.8.8.8", True), ("2001:4860:4860::8888", True), ("64:ff9b::808:808", True),
+    ("10.0.0.1", False), ("127.0.0.1", False), ("::1", False), ("fe80::1", False),
+    ("::ffff:127.0.0.1", False),            # IPv4-mapped
+    ("64:ff9b::7f00:1", False),             # NAT64 of 127.0.0.1
+    ("64:ff9b:1::a00:1", False),            # local-use NAT64 of 10.0.0.1
+    ("2002:7f00:1::", False),               # 6to4 of 127.0.0.1
+    ("2002:a9fe:a9fe::", False),            # 6to4 of the metadata address 169.254.169.254
+    ("::127.0.0.1", False),                 # IPv4-compatible
+    ("::ffff:0:7f00:1", False),             # IPv4-translated
+    ("fec0::1", False),                     # site-local
+])
+def test_ipv6_forms_of_private_ipv4_addresses_are_not_public(address, public):
+    from shared_lib.webhooks.transport import _public
+
+    assert _public(address) is public
+
+
+def test_urls_are_percent_encoded_and_control_characters_refused():
+    from shared_lib.webhooks.transport import UnsafeUrl, normalize
+
+    assert normalize("https://example.com/h\u00e9?q=\u00fc") == "https://example.com/h%C3%A9?q=%C3%BC"
+    assert normalize("https://b\u00fccher.example/x") == "https://xn--bcher-kva.example/x"
+    for bad in ("https://example.com/a b", "https://example.com/\x00", "https://example.com/\n"):
+        with pytest.raises(UnsafeUrl):
+            normalize(bad)
