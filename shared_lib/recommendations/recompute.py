@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 BATCH = 10_000
-LOCK = "hashtext('streamfn:recommendations')"
+LOCK = "streamfn:recommendations"  # the advisory lock's name (hashed to its key)
 
 SQL = Path(__file__).with_name("sql")
 # Bound into the candidate statements: one mutual follow outweighs the best category match
@@ -71,7 +71,7 @@ def recompute(engine: Engine, *, batch: int = BATCH, top_k: int = TOP_K,
     """
     started = time.monotonic()
     with engine.connect() as control:
-        if not control.execute(text("SELECT pg_try_advisory_lock(:lock)"), {"lock": LOCK}).scalar():
+        if not control.execute(text("SELECT pg_try_advisory_lock(hashtext(:lock))"), {"lock": LOCK}).scalar():
             return Recompute(users=0, seconds=0.0, skipped=True)
         control.commit()
         phases, mark = [], time.monotonic()
@@ -90,7 +90,7 @@ def recompute(engine: Engine, *, batch: int = BATCH, top_k: int = TOP_K,
             raise
         finally:
             control.execute(text("DROP SCHEMA IF EXISTS rec_work CASCADE"))
-            control.execute(text("SELECT pg_advisory_unlock(:lock)"), {"lock": LOCK})
+            control.execute(text("SELECT pg_advisory_unlock(hashtext(:lock))"), {"lock": LOCK})
             control.commit()
     return Recompute(users=users, seconds=time.monotonic() - started, phases=tuple(phases))
 
