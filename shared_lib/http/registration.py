@@ -16,13 +16,14 @@ import flask
 import functions_framework
 
 from shared_lib import catalog
-from shared_lib.catalog import HTTP, FunctionSpec, Scaling
+from shared_lib.catalog import EVENT, HTTP, SCHEDULE, FunctionSpec, Scaling
 from shared_lib.http.responses import View, guarded, json_response
-from shared_lib.observability import logs, metrics, trace
+from shared_lib.observability import logs, metrics, otlp, trace
 
 Handler = Callable[..., Any]
 Decorator = Callable[[Handler], Handler]
 
+TRIGGERS = {HTTP: "http", EVENT: "pubsub", SCHEDULE: "timer"}  # OpenTelemetry's faas.trigger
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 
@@ -46,17 +47,29 @@ def register(spec: FunctionSpec, handler: Handler, view: View) -> Handler:
             # so neither front door passes it on.
             page = metrics.exposition(metrics.request_families(metrics.REQUESTS.snapshot()))
             return flask.Response(page, mimetype="text/plain; version=0.0.4")
-        with trace.span(trace.incoming(request.headers)):
-            started = time.perf_counter()
+        with trace.span(trace.incoming(request.headers)) as span:
+            started, wall = time.perf_counter(), time.time_ns()
             response = safe(request)
             seconds = time.perf_counter() - started
             metrics.observe(spec.name, route, response.status_code, seconds)
+            event_id = request.headers.get("ce-id")
             log.info("%s %s %s", request.method, route, response.status_code, extra={
                 "method": request.method, "route": route, "status": response.status_code,
-                "duration_ms": round(seconds * 1000, 1), "event_id": request.headers.get("ce-id")})
+                "duration_ms": round(seconds * 1000, 1), "event_id": event_id})
+            if exporting:  # after the answer has gone out: the caller never waits on it
+                response.call_on_close(functools.partial(
+                    otlp.record, service, span, name=f"{request.method} {route}", started_ns=wall,
+                    ended_ns=wall + int(seconds * 1e9), status=response.status_code,
+                    function=spec.name, route=route, attributes={
+                        "http.request.method": request.method, "http.route": route,
+                        "http.response.status_code": response.status_code,
+                        "faas.trigger": TRIGGERS.get(spec.kind, "other"),
+                        "cloudevents.event_id": event_id}))
             return response
 
     safe = guarded(spec.name, view)
+    service = os.environ.get("K_SERVICE") or spec.name
+    exporting = otlp.configured()
     if os.environ.get("K_SERVICE"):  # served (Knative, the runtime), not imported by a test
         logs.configure(os.environ["K_SERVICE"])
     # What the catalog, the tests and the OpenAPI document read off a declared function.
