@@ -75,36 +75,43 @@ def load(port: int, path: str, body: bool, seconds: float, rate: float = 0) -> t
     return sum(r[0] for r in results), sum(r[1] for r in results)
 
 
-def main() -> None:
+def live_stream() -> str:
+    """A channel live now, with no viewers yet: its stream's id."""
     from sqlalchemy import text
 
+    from shared_lib.accounts.models import User
+    from shared_lib.db import UnitOfWork
+    from shared_lib.streams import live_set
+
+    with UnitOfWork() as uow:
+        name = f"bv{uuid.uuid4().hex[:8]}"
+        user = uow.users.add(User(id=uuid.uuid4(), username=name, email=f"{name}@example.com",
+                                  password_hash="x", display_name=name))
+        stream = uow.streams.create_with_metadata({"title": "bench"}, id=uuid.uuid4(), user_id=user.id,
+                                                  status="live")
+        uow.session.execute(text("UPDATE live_streams SET started_at = now() WHERE id = :i"),
+                            {"i": stream.id})
+        uow.commit()
+    live_set.mark(stream.id, live=True)
+    return str(stream.id)
+
+
+def main() -> None:
     from local.platform import Platform
     from local.settings import Ports
-    from shared_lib.accounts.models import User
     from shared_lib.analytics.rollup import rollup
     from shared_lib.cache import get_redis_bytes
     from shared_lib.db import UnitOfWork
-    from shared_lib.streams import live_set as live_set
-    from shared_lib.streams.models import LiveStream, StreamMetadata
 
     platform = Platform(BENCH_PROFILE, Ports(),
                         environment="development")
     env = platform.start_servers()
     env.update({"THREADS": str(THREADS), "K_SINK": start_broker()[0]})
-    with UnitOfWork() as uow:
-        name = f"bv{uuid.uuid4().hex[:8]}"
-        user = uow.users.add(User(id=uuid.uuid4(), username=name, email=f"{name}@example.com",
-                                  password_hash="x", display_name=name))
-        stream = uow.streams.add_with_metadata(
-            LiveStream(id=uuid.uuid4(), user_id=user.id, status="live"), StreamMetadata(title="bench"))
-        uow.session.execute(text("UPDATE live_streams SET started_at = now() WHERE id = :i"),
-                            {"i": stream.id})
-        uow.commit()
-    live_set.mark(stream.id, live=True)
+    stream_id = live_stream()
     ports = {"hello": free_port(), "views": free_port()}
     processes = [start_function("bench/hello.py", "hello", ports["hello"], env),
                  start_function("functions/analytics.py", "record_view", ports["views"], env)]
-    path = f"/api/streams/{stream.id}/views"
+    path = f"/api/streams/{stream_id}/views"
     try:
         for port in ports.values():
             first_answer(port, "GET", "/healthz", None, time.monotonic() + 60)
@@ -124,10 +131,10 @@ def main() -> None:
         took = time.monotonic() - began
         accepted_total += accepted
         with UnitOfWork() as uow:
-            rollup(uow, get_redis_bytes(), stream.id, now=time.time(), window=60)
+            rollup(uow, get_redis_bytes(), uuid.UUID(stream_id), now=time.time(), window=60)
             uow.commit()
         with UnitOfWork() as uow:
-            rolled = uow.analytics.stats(stream.id).total_views
+            rolled = uow.analytics.stats(uuid.UUID(stream_id)).total_views
         print(f"sustained {DURATION:.0f} s: {sent} sent, {accepted} accepted, "
               f"{accepted / took:.0f} joins/s (asked for {RATE:.0f}/s)")
         print(f"rolled-up views {rolled} vs accepted {accepted_total}: "
