@@ -11,10 +11,10 @@ import sys
 import threading
 from pathlib import Path
 
+from rtmp_ingest.ladder import DEFAULT_LADDER, ladder_text, parse_ladder
 from rtmp_ingest.sidecar.callbacks import Sidecar
 from rtmp_ingest.sidecar.config import Config, render_nginx_conf, stat_token
 from rtmp_ingest.sidecar.reporter import Reporter
-from rtmp_ingest.ladder import DEFAULT_LADDER, ladder_text, parse_ladder
 
 log = logging.getLogger("rtmp-ingest")
 

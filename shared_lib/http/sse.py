@@ -17,6 +17,7 @@ client reconnects (resuming where it was) before the platform's request timeout 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import json
@@ -30,8 +31,19 @@ from typing import TYPE_CHECKING, Any, cast
 from shared_lib import catalog, errors
 from shared_lib.catalog import HTTP, Scaling
 from shared_lib.http.paths import path_converters, path_parameters
-from shared_lib.http.registration import HEALTH_PATH, Decorator, Handler, parameters_of, spec_of
+from shared_lib.http.registration import (
+    HEALTH_PATH,
+    METRICS_PATH,
+    METRICS_TYPE,
+    Decorator,
+    Handler,
+    Observer,
+    metrics_page,
+    parameters_of,
+    spec_of,
+)
 from shared_lib.http.responses import INTERNAL_ERROR, as_known_error, error_answer
+from shared_lib.observability import trace
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -133,8 +145,7 @@ def sse_function(route: str, *, scaling: Scaling | None = None, retry_ms: int = 
             return StreamingResponse(stream, media_type="text/event-stream",
                                      headers=STREAM_HEADERS)
 
-        @functools.wraps(handler)
-        async def function(request: Request) -> Response:
+        async def answer(request: Request) -> Response:
             try:
                 return await open_stream(request)
             except errors.StreamfnError as error:
@@ -149,6 +160,25 @@ def sse_function(route: str, *, scaling: Scaling | None = None, retry_ms: int = 
                 log.exception("%s failed", spec.name)
                 return _json(500, INTERNAL_ERROR)
 
+        @functools.wraps(handler)
+        async def function(request: Request) -> Response:
+            if request.url.path == HEALTH_PATH:
+                return await answer(request)
+            if request.url.path == METRICS_PATH and request.method == "GET":
+                from starlette.responses import PlainTextResponse
+
+                return PlainTextResponse(metrics_page(), media_type=METRICS_TYPE)
+            with trace.span(trace.incoming(request.headers)) as span:
+                started, wall = time.perf_counter(), time.time_ns()
+                response = await answer(request)
+                # The time to answer is the time to the stream's start (or its refusal).
+                export = observer.answered(span, request.method, response.status_code,
+                                           time.perf_counter() - started, wall)
+            if export is not None:  # off the event loop: the first loads the SDK
+                asyncio.get_running_loop().run_in_executor(None, export)
+            return response
+
+        observer = Observer.of(spec)
         import functions_framework.aio  # here: the other functions need no ASGI stack
 
         setattr(function, "spec", spec)  # noqa: B010 - as shared_lib.http.functions does

@@ -88,3 +88,14 @@ def test_heartbeats_are_comments_shared_bytes_go_as_they_are_and_the_stream_ends
                           b"id: 1\nevent: message\ndata: {}\n\nid: 2\nevent: message\ndata: {}\n\n"]
     assert chunks[3:] == [b"id: 3\nevent: message\ndata: {}\n\n"], \
         "the stream ends at the first item past its time"
+
+
+def test_every_stream_opened_or_refused_is_counted_on_the_process_metrics_page(client):
+    client.get("/api/rooms/lobby/events")
+    client.get("/api/rooms/nowhere/events")
+    page = client.get("/metrics")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/plain")
+    route = 'function="room-events",route="/api/rooms/{room}/events"'
+    assert f'streamfn_requests_total{{{route},status="200"}}' in page.text
+    assert f'streamfn_requests_total{{{route},status="404"}}' in page.text
+    assert f"streamfn_request_duration_seconds_count{{{route}}}" in page.text
