@@ -17,7 +17,8 @@ with SIGTERM when the publish ends; if nginx itself dies the kernel sends the sa
    newer publish of the same stream has replaced it).
 
 Files: media/hls/<id>.m3u8 (the master), media/hls/<id>/<publish>/<rendition>.m3u8 and its
-segments. Standard library only, so nginx can start it without the sidecar's environment.
+segments. Standard library only (with this project's ladder.py and JSON log format), so nginx
+can start it without the sidecar's environment.
 
     python transcode.py STREAM_ID MEDIA_DIR SHOW_RTMP_URL --ladder=720p=2500k,480p=1200k LOG_FILE
 """
@@ -51,6 +52,7 @@ from rtmp_ingest.ladder import (  # noqa: E402 - after the import root is known
     parse_ladder,
     renditions,
 )
+from shared_lib.observability.logs import JsonFormatter  # noqa: E402 - the same
 
 log = logging.getLogger("transcode")
 
@@ -258,8 +260,8 @@ def main(argv: list[str]) -> int:
         handler: logging.Handler = logging.FileHandler(log_file)
     except OSError:
         handler = logging.StreamHandler()
-    logging.basicConfig(level=logging.INFO, handlers=[handler],
-                        format="%(asctime)s transcode[%(process)d] %(message)s")
+    handler.setFormatter(JsonFormatter("transcode"))  # one JSON object a line, as every process
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     if not _ID.match(stream_id):
         log.error("refusing a stream name that is not a public id")
         return 2

@@ -3,6 +3,7 @@ run by path as nginx runs it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -44,5 +45,7 @@ def test_run_by_path_with_a_bare_python_it_refuses_a_name_that_is_not_a_stream_i
                           "--ladder=480p=1200k", str(log)], capture_output=True, text=True, timeout=30,
                          env={"PATH": os.environ["PATH"]})
     assert ran.returncode == 2, ran.stderr
-    assert "refusing a stream name" in log.read_text()
+    [line] = [json.loads(text) for text in log.read_text().splitlines()]
+    assert line["service"] == "transcode" and line["level"] == "error"
+    assert "refusing a stream name" in line["message"]
     assert list(tmp_path.iterdir()) == [log]
