@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 
-from harness import BENCH_PROFILE, first_answer, free_port, request, start_broker, start_function
+from harness import BENCH_PROFILE, SINK_QUEUE, first_answer, free_port, request, start_broker, start_function
 
 from local.services import terminate  # noqa: E402 - after harness sets the path
 
@@ -65,11 +65,11 @@ def check_exact(uow_factory, channel: str, following: int, changed: int) -> None
                 "SELECT u.followers_count, (SELECT count(*) FROM user_relationships "
                 "WHERE followed_id = u.id) AS edges, "
                 "(SELECT count(DISTINCT headers->>'ce-id') FROM broker_events "
-                " WHERE queue = 'bench' AND headers->>'ce-subject' = u.id::text) AS sent, "
+                " WHERE queue = :queue AND headers->>'ce-subject' = u.id::text) AS sent, "
                 "(SELECT count(*) FROM outbox_events o WHERE o.subject = u.id::text "
                 " AND o.id::text NOT IN (SELECT headers->>'ce-id' FROM broker_events "
-                "  WHERE queue = 'bench' AND headers->>'ce-subject' = u.id::text)) AS waiting "
-                "FROM users u WHERE u.username = :c"), {"c": channel}).one()
+                "  WHERE queue = :queue AND headers->>'ce-subject' = u.id::text)) AS waiting "
+                "FROM users u WHERE u.username = :c"), {"c": channel, "queue": SINK_QUEUE}).one()
         if row.sent + row.waiting == changed or time.monotonic() > deadline:
             break
         time.sleep(0.5)

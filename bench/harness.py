@@ -19,6 +19,7 @@ from local.services import Profile  # noqa: E402 - after the path
 
 # The benchmarks' own PostgreSQL and Redis (below the ephemeral port range).
 BENCH_PROFILE = Profile("bench", pg_port=15434, redis_port=16381)
+SINK_QUEUE = "bench-sink"  # start_broker's
 logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
@@ -65,17 +66,21 @@ def median(values: list[float]) -> float:
 
 def start_broker() -> tuple[str, object]:
     """The broker's ingress, as the runtime serves it (gunicorn on a held socket), storing
-    into a queue of its own that nothing drains: the functions' K_SINK. Call after the
-    settings are in os.environ."""
+    into a queue of its own that nothing drains (emptied first): the functions' K_SINK. Not
+    the platform's queue ("bench"), whose dispatcher would deliver every event a load sent
+    before it reached the next bench's own. Call after the settings are in os.environ."""
     import tempfile
 
+    from local.event_store import EventStore
     from local.instances import Instance, Policy, bind
+
+    EventStore(SINK_QUEUE).purge()
 
     listener = bind(free_port())
     run = Path(tempfile.mkdtemp(prefix="bench-broker-"))
     argv = [sys.executable, "-m", "local.serve", "--app", "local.ingress:ingress"]
     ingress = Instance("broker-ingress", argv,
-                       {**os.environ, "PYTHONPATH": str(ROOT), "STREAMFN_BROKER_QUEUE": "bench"},
+                       {**os.environ, "PYTHONPATH": str(ROOT), "STREAMFN_BROKER_QUEUE": SINK_QUEUE},
                        Policy(min_scale=1, concurrency=16), listener, run, run / "ingress.log")
     ingress.start("bench")
     return f"http://127.0.0.1:{ingress.port}/", ingress
