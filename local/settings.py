@@ -106,6 +106,8 @@ def function_env(profile: services.Profile, ports: Ports, *, environment: str,
     return {
         "STREAMFN_ENVIRONMENT": environment,
         "STREAMFN_DATABASE_URL": profile.database_url,
+        # PostgreSQL on this machine has no TLS: no offer and refusal per new connection.
+        "STREAMFN_DATABASE_SSLMODE": "disable",
         "STREAMFN_REDIS_URL": profile.redis_url,
         "STREAMFN_JWT_PRIVATE_KEY_FILE": str(private),
         "STREAMFN_JWT_PUBLIC_KEYS_FILE": str(jwks),

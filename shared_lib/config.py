@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -38,6 +39,12 @@ class Settings(BaseSettings):
     # outgrew PostgreSQL's 100 connections. Raise both together (or put PgBouncer first).
     database_pool_size: int = 2
     database_max_overflow: int = 3
+    # TLS to PostgreSQL, as libpq's sslmode: "disable" (a server on this machine), "prefer"
+    # (TLS when the server offers it, unverified: pg8000's own default), "require" (TLS or
+    # no connection, unverified) or "verify-full" (TLS with the server's certificate checked
+    # against the system's CAs and its host name). One context per process: pg8000 makes a
+    # new one for every connection otherwise, reading the CA store each time.
+    database_sslmode: Literal["disable", "prefer", "require", "verify-full"] = "prefer"
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_timeout_seconds: float = 0.5
 

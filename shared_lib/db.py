@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     DateTime,
@@ -78,7 +78,7 @@ def get_engine() -> Engine:
         max_overflow=settings.database_max_overflow,
         pool_pre_ping=True,
         pool_recycle=300,
-        connect_args={"timeout": 5},
+        connect_args={"timeout": 5, "ssl_context": ssl_context(settings.database_sslmode)},
         # Error messages must not carry bound values into logs: they include password and
         # token hashes.
         hide_parameters=True,
@@ -90,8 +90,28 @@ def batch_engine(*, timeout_seconds: int = 900) -> Engine:
     enough for a statement that runs for minutes. Request paths keep get_engine()'s 5 s."""
     from sqlalchemy.pool import NullPool
 
-    return create_engine(get_settings().database_url.get_secret_value(), poolclass=NullPool,
-                         connect_args={"timeout": timeout_seconds}, hide_parameters=True)
+    settings = get_settings()
+    return create_engine(settings.database_url.get_secret_value(), poolclass=NullPool,
+                         connect_args={"timeout": timeout_seconds,
+                                       "ssl_context": ssl_context(settings.database_sslmode)},
+                         hide_parameters=True)
+
+
+@functools.cache
+def ssl_context(mode: str) -> Any:
+    """What pg8000 takes as `ssl_context` for a libpq sslmode: False (no TLS), None (its own
+    "prefer"), or one context for every connection of the process (TLS required)."""
+    if mode == "disable":
+        return False
+    if mode == "prefer":
+        return None
+    import ssl
+
+    context = ssl.create_default_context()
+    if mode == "require":  # encrypted, not authenticated: libpq's require
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 @functools.cache
