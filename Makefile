@@ -38,6 +38,7 @@ bench: system venv
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) chat.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) latency.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) home.py
+	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) tracing.py
 
 system:
 	@bash local/install-system.sh
