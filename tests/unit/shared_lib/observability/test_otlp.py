@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 ROOT = Path(__file__).resolve().parents[4]
 SAMPLE = ROOT / "tests" / "unit" / "shared_lib" / "http" / "sample_functions.py"
+STREAMS = SAMPLE.with_name("sample_streams.py")
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 SERVE_ONE = f"""
@@ -38,6 +39,19 @@ response.close()  # what the WSGI server does after the last byte
 otlp.flush()
 print(json.dumps({{"status": response.status_code, "log": json.loads(lines[-1]),
                   "otel": sorted(name for name in sys.modules if name.startswith("opentelemetry"))}}))
+"""
+
+
+OPEN_STREAM = f"""
+import json, sys, warnings
+from functions_framework.aio import create_asgi_app
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+app = create_asgi_app("room_events", {str(STREAMS)!r})
+with TestClient(app) as client:
+    answer = client.get("/api/rooms/lobby/events", headers={{"traceparent": {CALLER!r}}})
+print(json.dumps({{"status": answer.status_code}}))
 """
 
 
@@ -71,8 +85,8 @@ def collector():
     made.server.shutdown()
 
 
-def serve_one(**env: str) -> dict:
-    ran = subprocess.run([sys.executable, "-c", SERVE_ONE], capture_output=True, text=True, timeout=60,
+def serve_one(script: str = SERVE_ONE, **env: str) -> dict:
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                          cwd=ROOT, env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT),
                                         "K_SERVICE": "greet", **env})
     assert ran.returncode == 0, ran.stderr
@@ -111,3 +125,13 @@ def test_a_request_span_reaches_the_collector_under_the_callers_trace(collector)
 def test_a_collector_that_is_down_costs_the_request_nothing():
     served = serve_one(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9", OTEL_EXPORTER_OTLP_TIMEOUT="1")
     assert served["status"] == 201 and served["log"]["status"] == 201
+
+
+def test_an_event_stream_is_a_span_of_the_callers_trace_too(collector):
+    """The chat event stream (an async function): its span goes out off the event loop, and
+    with the process's last batch when it exits."""
+    served = serve_one(OPEN_STREAM, OTEL_EXPORTER_OTLP_ENDPOINT=collector.url, K_SERVICE="room-events")
+    assert served["status"] == 200
+    [(_, span)] = collector.spans
+    assert span.trace_id.hex() == CALLER.split("-")[1] and span.parent_span_id.hex() == CALLER.split("-")[2]
+    assert span.name == "GET /api/rooms/{room}/events"
