@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     DateTime,
@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from shared_lib.config import get_settings
+from shared_lib.connections import ping_when_idle, ssl_context
 from shared_lib.errors import DependencyUnavailable, StreamfnError
 
 if TYPE_CHECKING:
@@ -72,17 +73,18 @@ def user_column(*, primary_key: bool = False) -> Mapped[uuid.UUID]:
 @functools.cache
 def get_engine() -> Engine:
     settings = get_settings()
-    return create_engine(
+    engine = create_engine(
         settings.database_url.get_secret_value(),
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
-        pool_pre_ping=True,
         pool_recycle=300,
         connect_args={"timeout": 5, "ssl_context": ssl_context(settings.database_sslmode)},
         # Error messages must not carry bound values into logs: they include password and
         # token hashes.
         hide_parameters=True,
     )
+    ping_when_idle(engine)
+    return engine
 
 
 def batch_engine(*, timeout_seconds: int = 900) -> Engine:
@@ -95,23 +97,6 @@ def batch_engine(*, timeout_seconds: int = 900) -> Engine:
                          connect_args={"timeout": timeout_seconds,
                                        "ssl_context": ssl_context(settings.database_sslmode)},
                          hide_parameters=True)
-
-
-@functools.cache
-def ssl_context(mode: str) -> Any:
-    """What pg8000 takes as `ssl_context` for a libpq sslmode: False (no TLS), None (its own
-    "prefer"), or one context for every connection of the process (TLS required)."""
-    if mode == "disable":
-        return False
-    if mode == "prefer":
-        return None
-    import ssl
-
-    context = ssl.create_default_context()
-    if mode == "require":  # encrypted, not authenticated: libpq's require
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 @functools.cache

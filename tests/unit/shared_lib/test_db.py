@@ -60,16 +60,3 @@ def test_a_server_that_cannot_take_the_work_now_is_a_503_not_a_500(state, unavai
 
     error = ProgrammingError("connect", {}, pg8000.ProgrammingError({"S": "FATAL", "C": state, "M": "x"}))
     assert _is_connection_error(error) is unavailable
-
-
-def test_tls_to_postgresql_follows_libpq_sslmode_with_one_context_per_process():
-    import ssl
-
-    from shared_lib.db import ssl_context
-
-    assert ssl_context("disable") is False, "no TLS offer on a connection to this machine"
-    assert ssl_context("prefer") is None, "pg8000's own: TLS when the server offers it"
-    required, verified = ssl_context("require"), ssl_context("verify-full")
-    assert required.verify_mode == ssl.CERT_NONE and not required.check_hostname
-    assert verified.verify_mode == ssl.CERT_REQUIRED and verified.check_hostname
-    assert ssl_context("verify-full") is verified, "built once, not per connection"
