@@ -8,13 +8,15 @@ import abc
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, exists, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from shared_lib.accounts.models import User
 from shared_lib.follows.models import Follow
 from shared_lib.repositories import keyset
+from shared_lib.statuses import StreamStatus
+from shared_lib.streams.models import LiveStream
 
 Edge = tuple[User, datetime]
 
@@ -27,6 +29,12 @@ class FollowRepository(abc.ABC):
     @abc.abstractmethod
     def unfollow(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
         """Remove the edge; True if it existed (and the counters move when it commits)."""
+
+    @abc.abstractmethod
+    def change(self, follower_id: uuid.UUID, followed_id: uuid.UUID, *,
+               following: bool) -> tuple[bool, bool]:
+        """Add (or remove) the edge: whether that changed it, and whether `followed_id` is
+        live now (what a follow button's answer shows), asked together."""
 
     @abc.abstractmethod
     def is_following(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool: ...
@@ -61,6 +69,19 @@ class SqlFollowRepository(FollowRepository):
             .returning(Follow.follower_id)
         ).first()
         return deleted is not None
+
+    def change(self, follower_id: uuid.UUID, followed_id: uuid.UUID, *,
+               following: bool) -> tuple[bool, bool]:
+        # One round trip: the edge's change as a CTE, and the live stream beside it.
+        edge = (insert(Follow).values(follower_id=follower_id, followed_id=followed_id)
+                .on_conflict_do_nothing() if following else
+                delete(Follow).where(Follow.follower_id == follower_id,
+                                     Follow.followed_id == followed_id))
+        changed = edge.returning(Follow.follower_id).cte("changed")
+        live = exists().where(LiveStream.user_id == followed_id,
+                              LiveStream.status == StreamStatus.LIVE)
+        row = self.session.execute(select(exists(select(changed.c.follower_id)), live)).one()
+        return bool(row[0]), bool(row[1])
 
     def is_following(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
         return self.session.get(Follow, (follower_id, followed_id)) is not None

@@ -29,7 +29,7 @@ def set_following(uow: UnitOfWork, *, follower_id: uuid.UUID, username: str,
         raise errors.UserNotFound()
     if target.id == follower_id:
         raise errors.CannotFollowSelf()
-    changed = (uow.follows.follow if following else uow.follows.unfollow)(follower_id, target.id)
+    changed, live = uow.follows.change(follower_id, target.id, following=following)
     if changed:
         record(
             uow,
@@ -43,7 +43,7 @@ def set_following(uow: UnitOfWork, *, follower_id: uuid.UUID, username: str,
         # The counters move when this commits (migration 0013): answer with what they will be.
         uow.session.expunge(target)  # what follows is an answer, not a change to write
         target.followers_count += 1 if following else -1
-    return _state(uow, target, following=following)
+    return FollowState(following=following, user=PublicUser.of(target, is_live=live))
 
 
 def _state(uow: UnitOfWork, target: User, *, following: bool) -> FollowState:

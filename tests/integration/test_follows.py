@@ -144,3 +144,17 @@ def test_follow_status_says_whether_you_follow_a_channel(call):
     assert call("follow-status", path=path, token=fan).get_json()["following"] is True
     assert call("follow-status", path=path).status_code == 401
     assert call("follow-status", path="/api/users/nobody_here_x/follow", token=fan).status_code == 404
+
+
+def test_the_follow_button_says_whether_the_channel_is_live(call):
+    from tests.integration.test_streams import go_live
+
+    channel, channel_token = new_user(call, "ch")
+    fan, token = new_user(call)
+    path = f"/api/users/{channel}/follow"
+    assert call("follow", path=path, token=token).get_json()["user"]["is_live"] is False
+    go_live(call, channel_token)
+    assert call("unfollow", path=path, token=token).get_json()["user"]["is_live"] is True
+    assert call("follow", path=path, token=token).get_json()["user"]["is_live"] is True
+    assert call("follow", path=path, token=token).get_json()["user"]["is_live"] is True, \
+        "a follow that changes nothing answers the same"
