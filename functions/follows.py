@@ -11,12 +11,13 @@ from shared_lib.http import PageQuery, http_function
 if TYPE_CHECKING:
     from shared_lib.accounts.models import User
     from shared_lib.db import UnitOfWork
+    from shared_lib.security import AccessClaims
 
 
 @http_function("PUT /api/users/{username}/follow", auth="user", response=FollowState)
-def follow(username: str, account: User, uow: UnitOfWork) -> FollowState:
+def follow(username: str, user: AccessClaims, uow: UnitOfWork) -> FollowState:
     """Follow a channel. Following it again changes nothing."""
-    return follows.set_following(uow, follower_id=account.id, username=username, following=True)
+    return follows.set_following(uow, follower_id=user.user_id, username=username, following=True)
 
 
 @http_function("GET /api/users/{username}/follow", auth="user", response=FollowState)
@@ -26,9 +27,9 @@ def follow_status(username: str, account: User, uow: UnitOfWork) -> FollowState:
 
 
 @http_function("DELETE /api/users/{username}/follow", auth="user", response=FollowState)
-def unfollow(username: str, account: User, uow: UnitOfWork) -> FollowState:
+def unfollow(username: str, user: AccessClaims, uow: UnitOfWork) -> FollowState:
     """Stop following a channel. Unfollowing it again changes nothing."""
-    return follows.set_following(uow, follower_id=account.id, username=username, following=False)
+    return follows.set_following(uow, follower_id=user.user_id, username=username, following=False)
 
 
 @http_function("GET /api/users/{username}/followers", query=PageQuery, response=FollowPage)

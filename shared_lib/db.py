@@ -279,6 +279,12 @@ def _is_connection_error(exc: DBAPIError) -> bool:
 
     if isinstance(exc.orig, (pg8000.InterfaceError, ConnectionError, OSError)):
         return True
+    state = sqlstate(exc)
+    return state is not None and state.startswith(UNAVAILABLE_STATES)
+
+
+def sqlstate(exc: DBAPIError) -> str | None:
+    """The SQLSTATE PostgreSQL answered with (pg8000 carries it in its error's fields)."""
     details = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
     state = details.get("C") if isinstance(details, dict) else None
-    return isinstance(state, str) and state.startswith(UNAVAILABLE_STATES)
+    return state if isinstance(state, str) else None

@@ -6,8 +6,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
+from sqlalchemy.exc import DBAPIError
+
 from shared_lib import errors
 from shared_lib.accounts.shapes import PublicUser
+from shared_lib.db import sqlstate
 from shared_lib.events.outbox import record
 from shared_lib.events.types import EventType
 from shared_lib.follows.shapes import FollowEdge, FollowPage, FollowState
@@ -18,18 +21,26 @@ if TYPE_CHECKING:
     from shared_lib.http.paging import PageQuery
 
 SOURCE = "/functions/follow"
+FOREIGN_KEY_VIOLATION = "23503"  # the follower's account is gone
 
 
 def set_following(uow: UnitOfWork, *, follower_id: uuid.UUID, username: str,
                   following: bool) -> FollowState:
     """Make `follower_id` follow (or stop following) `username`; the target, with fresh
-    counts. Repeating a follow or an unfollow changes nothing and emits nothing."""
+    counts. Repeating a follow or an unfollow changes nothing and emits nothing. The
+    follower is not loaded: an account that is gone cannot be the edge's follower (its
+    foreign key), which is a 401 like any request of a deleted account."""
     target = uow.users.get_by_username(username)
     if target is None:
         raise errors.UserNotFound()
     if target.id == follower_id:
         raise errors.CannotFollowSelf()
-    changed, live = uow.follows.change(follower_id, target.id, following=following)
+    try:
+        changed, live = uow.follows.change(follower_id, target.id, following=following)
+    except DBAPIError as exc:
+        if sqlstate(exc) != FOREIGN_KEY_VIOLATION:
+            raise
+        raise errors.InvalidToken() from None
     if changed:
         record(
             uow,

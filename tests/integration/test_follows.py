@@ -158,3 +158,18 @@ def test_the_follow_button_says_whether_the_channel_is_live(call):
     assert call("follow", path=path, token=token).get_json()["user"]["is_live"] is True
     assert call("follow", path=path, token=token).get_json()["user"]["is_live"] is True, \
         "a follow that changes nothing answers the same"
+
+
+def test_a_token_of_an_account_that_is_gone_cannot_follow(call):
+    from sqlalchemy import text
+
+    from shared_lib.db import UnitOfWork
+
+    channel, _ = new_user(call, "ch")
+    fan, token = new_user(call)
+    with UnitOfWork() as uow:  # an operator removed the account; its token has minutes left
+        uow.session.execute(text("DELETE FROM users WHERE username = :u"), {"u": fan})
+        uow.commit()
+    answer = call("follow", path=f"/api/users/{channel}/follow", token=token)
+    assert answer.status_code == 401 and answer.get_json()["error"]["code"] == "invalid_token"
+    assert profile(call, channel).get_json()["followers_count"] == 0
