@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -16,76 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from local.certificates import self_signed
-from local.services import ROOT, port_open
 from tests import factories
-from tests.e2e.conftest import free_port, http, register_user, sender
+from tests.e2e.conftest import http, register_user, sender
+from tests.e2e.dev import Dev
 from tests.e2e.media import wait_until
-
-PROFILE = "e2e-runtime"
-HOME = ROOT / ".local" / PROFILE
-TEST_ONLY = ("STREAMFN_BCRYPT_ROUNDS", "STREAMFN_ENVIRONMENT")
-
-
-class Dev:
-    """One `python -m local dev` and what it printed."""
-
-    def __init__(self, profile: str = PROFILE, **env: str) -> None:
-        self.home = ROOT / ".local" / profile
-        self.ports = {name: free_port() for name in ("API", "HLS", "INTERNAL", "RTMP", "RTMPS",
-                                                      "STAT", "SIDECAR", "PG", "REDIS")}
-        inherited = {k: v for k, v in os.environ.items() if k not in TEST_ONLY}
-        self.env = {**inherited, "STREAMFN_PROFILE": profile, "PYTHONPATH": str(ROOT),
-                    "STREAMFN_SCALE_TO_ZERO_SECONDS": "3", "STREAMFN_SCALE_DOWN_SECONDS": "2",
-                    "STREAMFN_FUNCTIONS_BASE_PORT": str(26000 + os.getpid() % 3000),
-                    **{f"STREAMFN_{name}_PORT": str(port) for name, port in self.ports.items()},
-                    **env}
-        self.output = self.home / "dev-output.log"
-        self.output.unlink(missing_ok=True)
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def api(self) -> str:
-        return f"http://127.0.0.1:{self.ports['API']}"
-
-    @property
-    def internal(self) -> str:
-        return f"http://127.0.0.1:{self.ports['INTERNAL']}"
-
-    def start(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
-        starts = self.printed().count("streamfn is running")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "local", "dev"], cwd=ROOT, env=self.env,
-            stdout=open(self.output, "ab"), stderr=subprocess.STDOUT)
-        ready = wait_until(lambda: self.printed().count("streamfn is running") > starts
-                           or self.process.poll() is not None, timeout=120)
-        assert ready and self.process.poll() is None, self.printed()[-3000:]
-
-    def refused(self) -> str:
-        """What `make dev` printed when it would not start."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run([sys.executable, "-m", "local", "dev"], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode != 0
-        return done.stdout + done.stderr
-
-    def printed(self) -> str:
-        return self.output.read_text(errors="replace") if self.output.exists() else ""
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-        # Its children get SIGTERM from the kernel when it dies: wait until they are gone.
-        assert wait_until(lambda: not any(port_open(p) for p in self.ports.values()), timeout=30)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def processes(pattern: str) -> list[int]:
@@ -212,9 +144,9 @@ def test_a_killed_process_is_started_again_and_the_route_answers_within_seconds(
 
     victims = {
         "function": lambda: arbiter(dev, "functions/streams.py", "list_streams"),
-        "front door": lambda: int((HOME / "frontdoor" / "run" / "nginx.pid").read_text()),
+        "front door": lambda: int((dev.home / "frontdoor" / "run" / "nginx.pid").read_text()),
         "Redis": lambda: processes(rf"redis-server 127\.0\.0\.1:{dev.ports['REDIS']}")[0],
-        "PostgreSQL": lambda: int((HOME / "pgdata" / "postmaster.pid").read_text().split()[0]),
+        "PostgreSQL": lambda: int((dev.home / "pgdata" / "postmaster.pid").read_text().split()[0]),
     }
     pid = victims[what]()
     os.kill(pid, signal.SIGKILL)
@@ -325,54 +257,3 @@ def test_events_accepted_before_a_kill_9_are_each_delivered_once_after_a_restart
     assert wait_until(lambda: len(inbox()) >= len(streams), timeout=60, interval=0.5)
     time.sleep(2)
     assert sorted(n["stream_id"] for n in inbox()) == sorted(streams)
-
-
-def test_production_refuses_to_start_without_https_or_with_development_settings(servers, tmp_path):
-    assert "HTTPS" in Dev("e2e-production", STREAMFN_ENVIRONMENT="production").refused()
-    cert, key = self_signed(tmp_path)
-    weak = Dev("e2e-production", STREAMFN_ENVIRONMENT="production", STREAMFN_BCRYPT_ROUNDS="4",
-               STREAMFN_TLS_CERTIFICATE_FILE=str(cert), STREAMFN_TLS_KEY_FILE=str(key))
-    assert "STREAMFN_BCRYPT_ROUNDS" in weak.refused()
-
-
-def test_production_serves_the_api_and_the_media_over_https_with_a_secure_refresh_cookie(servers, tmp_path):
-    import json
-    import ssl
-    import urllib.request
-
-    cert, key = self_signed(tmp_path)
-    production = Dev("e2e-production", STREAMFN_ENVIRONMENT="production", STREAMFN_PUBLIC_HOST="localhost",
-                     STREAMFN_TLS_CERTIFICATE_FILE=str(cert), STREAMFN_TLS_KEY_FILE=str(key))
-    production.start()
-    try:
-        base = f"https://localhost:{production.ports['API']}"
-        context = ssl.create_default_context(cafile=str(cert))
-
-        def call(method, path, body=None, token=None):
-            authorization = {"Authorization": f"Bearer {token}"} if token else {}
-            request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode()
-                                             if body is not None else None,
-                                             headers={"Content-Type": "application/json", **authorization})
-            with urllib.request.urlopen(request, context=context, timeout=30) as response:
-                return response.status, response.headers, json.loads(response.read() or b"null")
-
-        name = f"p_{uuid.uuid4().hex[:8]}"
-        status, headers, tokens = call("POST", "/api/auth/register",
-                                       {"username": name, "email": f"{name}@example.com",
-                                        "password": "correct horse battery"})
-        assert status == 201
-        cookie = headers["Set-Cookie"]
-        assert "Secure" in cookie and "HttpOnly" in cookie
-        assert "max-age=31536000" in headers["Strict-Transport-Security"]
-        # Players load HLS from the page's own HTTPS origin (no mixed content).
-        assert f"HLS/DASH  {base}" in production.printed()
-        stream_id = uuid.uuid4()
-        playlist = production.home / "nginx" / "media" / "hls" / f"{stream_id}.m3u8"
-        playlist.write_text("#EXTM3U\n")
-        with urllib.request.urlopen(f"{base}/hls/{stream_id}.m3u8", context=context, timeout=10) as media:
-            assert media.read() == b"#EXTM3U\n"
-            assert media.headers["Content-Type"] == "application/vnd.apple.mpegurl"
-        _, _, key_answer = call("POST", "/api/streams/key", token=tokens["access_token"])
-        assert key_answer["rtmp_url"] == f"rtmp://localhost:{production.ports['RTMP']}/live"
-    finally:
-        production.stop()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.functions_client import FunctionClient
+from tests.receivers import Receiver
 
 
 @pytest.fixture(autouse=True)
@@ -57,3 +58,17 @@ def media(tmp_path, monkeypatch) -> Path:
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def receivers():
+    """Make real HTTP receivers (tests/receivers.py), closed after the test."""
+    made: list[Receiver] = []
+
+    def make(*answers: tuple[int, str, str], path: str = "/") -> Receiver:
+        made.append(Receiver(*answers, path=path))
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.close()

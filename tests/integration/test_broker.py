@@ -2,50 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
-
-import pytest
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from local.broker import Broker
 from local.event_store import EventStore
 from local.triggers import Delivery, Trigger, http_send
 from tests.factories import cloudevent
-
-
-class Subscriber:
-    """A real HTTP server that answers from a script and records what it received."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.received = []
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def port(self):
-        return self.server.server_port
-
-    def app(self, environ, start_response):
-        request = Request(environ)
-        self.received.append(request.headers.get("ce-id"))
-        status, content_type, body = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        return Response(body, status=status, content_type=content_type)(environ, start_response)
-
-
-@pytest.fixture
-def subscriber_factory():
-    made = []
-
-    def make(*answers):
-        made.append(Subscriber(*answers))
-        return made[-1]
-
-    yield make
-    for subscriber in made:
-        subscriber.server.shutdown()
 
 
 def publish(subscriber):
@@ -65,16 +27,16 @@ def dead_letters_for(event_id):
         return [d for d in uow.dead_letters.list(limit=1000) if d.event_id == event_id]
 
 
-def test_500_twice_then_202_is_received_three_times(subscriber_factory):
-    subscriber = subscriber_factory((500, "text/plain", ""), (500, "text/plain", ""),
+def test_500_twice_then_202_is_received_three_times(receivers):
+    subscriber = receivers((500, "text/plain", ""), (500, "text/plain", ""),
                                     (202, "text/plain", ""))
     event_id = publish(subscriber)
-    assert subscriber.received == [event_id] * 3
+    assert subscriber.event_ids() == [event_id] * 3
     assert dead_letters_for(event_id) == []
 
 
-def test_always_500_ends_in_the_dead_letter_store(subscriber_factory):
-    subscriber = subscriber_factory((500, "application/json", '{"error": {}}'))
+def test_always_500_ends_in_the_dead_letter_store(receivers):
+    subscriber = receivers((500, "application/json", '{"error": {}}'))
     event_id = publish(subscriber)
     assert len(subscriber.received) == 4
     [letter] = dead_letters_for(event_id)
@@ -82,8 +44,8 @@ def test_always_500_ends_in_the_dead_letter_store(subscriber_factory):
     assert letter.event_type == "dev.streamfn.test" and "500" in letter.reason
 
 
-def test_a_200_with_an_html_body_is_treated_as_a_failure(subscriber_factory):
-    subscriber = subscriber_factory((200, "text/html", "<html>OK</html>"))
+def test_a_200_with_an_html_body_is_treated_as_a_failure(receivers):
+    subscriber = receivers((200, "text/html", "<html>OK</html>"))
     event_id = publish(subscriber)
     assert len(subscriber.received) == 4
     [letter] = dead_letters_for(event_id)

@@ -6,33 +6,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 
 import pytest
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from tests import factories
 from tests.integration.test_streams import create, event, new_user
-
-
-class Server:
-    """A test HTTP server that records what it receives and answers `status`."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.status, self.received = status, []
-        self.server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/streamfn?team=7"
-
-    def _app(self, environ, start_response):
-        request = Request(environ)
-        self.received.append((dict(request.headers), request.get_data(), request.full_path))
-        return Response(b'{"ok": true}', status=self.status)(environ, start_response)
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 @pytest.fixture
@@ -51,16 +30,11 @@ def settings(monkeypatch):
 
 
 @pytest.fixture
-def receiver():
-    servers = []
-
-    def start(status: int = 200) -> Server:
-        servers.append(Server(status))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
+def receiver(receivers):
+    """A webhook receiver answering each of `statuses` once, the last to every later delivery."""
+    return lambda *statuses: receivers(*[(status, "application/json", '{"ok": true}')
+                                         for status in statuses or (200,)],
+                                       path="/hooks/streamfn?team=7")
 
 
 @pytest.fixture
@@ -208,12 +182,11 @@ def test_a_receiver_that_recovers_is_not_disabled(call, receiver, sink, settings
     settings(STREAMFN_WEBHOOK_RETRY_BASE_SECONDS=0, STREAMFN_WEBHOOK_DISABLE_AFTER_SECONDS=3600)
     channel, token = new_user(call, "wh")
     _, fan_token = new_user(call, "fan")
-    flaky = receiver(503)
+    flaky = receiver(503, 204)  # down once, then up
     webhook = call("create-webhook", json={"url": flaky.url}, token=token).get_json()
     followed(call, channel, fan_token, me(call, token)["id"], me(call, fan_token)["id"])
     [delivery_id] = sink()
     attempt(call, delivery_id)
-    flaky.status = 204
     attempt(call, delivery_id)
     [logged] = deliveries(call, token, webhook["id"])
     assert logged["status"] == "delivered" and logged["attempts"] == 2
