@@ -25,7 +25,7 @@ unit: venv
 	$(VENV)/bin/mypy
 	$(RUN) -m pytest tests/unit
 
-bench: system venv
+bench: system venv $(VENV)/.bench-installed
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) cold_start.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) login.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) follows.py
@@ -49,6 +49,10 @@ $(VENV)/.installed: requirements.txt requirements-web.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt -r requirements-web.txt
+	touch $@
+
+$(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
+	$(PY) -m pip install -q -r bench/requirements.txt
 	touch $@
 
 web: venv

@@ -1,14 +1,16 @@
 """Glass-to-glass latency as a viewer sees it, and what the ABR ladder costs the ingest tier.
 
-The publisher is ffmpeg encoding frames this process draws (1280x720, 30 fps, a keyframe a
-second, like OBS's defaults for a low-latency stream): black, then white, flipping every
-FLIP_SECONDS at wall-clock times it notes as it hands each frame over (the "glass" a camera
-would be). The viewer is headless Chromium on the web app's stream page, with the shipped
-player (hls.js, the settings of web/src/app/player.ts): the page draws the video into a
-small canvas on every presented frame (requestVideoFrameCallback) and notes when the picture
-turns bright or dark. Latency is that moment minus the flip's. Median and p90 over every
-flip of a RUN_SECONDS run, for the source rendition and for the lowest one (picked in the
-player's quality menu), with the stalls (`waiting` after playback began) counted over it.
+The publisher is ffmpeg encoding frames this process draws (1280x720, 30 fps, a keyframe every
+second and only then: x264's scene-cut detection is off, as a fixed keyframe interval asks;
+with it on, every flip below was a keyframe of its own and segments ran 1.0, 1.0, 0.7 s):
+black, then white, flipping every FLIP_SECONDS at wall-clock times it notes as it hands each
+frame over (the "glass" a camera would be). The viewer is headless Chromium on the web app's
+stream page, with the shipped player (hls.js, the settings of web/src/app/player.ts): the page
+draws the video into a small canvas on every presented frame (requestVideoFrameCallback) and
+notes when the picture turns bright or dark. Latency is that moment minus the flip's. Median
+and p90 over every flip of a RUN_SECONDS run, for the source rendition and for the lowest one
+(picked in the player's quality menu), with the stalls (`waiting` after playback began) counted
+over it.
 
 Then the ladder's cost: the CPU the ingest tier (nginx, the transcoder and its ffmpeg) uses
 over CPU_SECONDS of a moving 720p test pattern, with the default ladder and without one
@@ -79,7 +81,7 @@ class Publisher:
              "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{WIDTH}x{HEIGHT}", "-r", str(FPS), "-i", "-",
              "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
              "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", str(FPS),
-             "-keyint_min", str(FPS), "-pix_fmt", "yuv420p", "-b:v", "3000k",
+             "-keyint_min", str(FPS), "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-b:v", "3000k",
              "-c:a", "aac", "-b:a", "96k", "-f", "flv", url],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.running = True

@@ -6,10 +6,11 @@ channels of one category; users follow and watch mostly inside their community, 
 power-law popularity, plus some friends and some globally popular channels.
 
 Prints: the full recompute time and peak memory (this process, and the PostgreSQL backend
-that does the work), targets under 60 s and under 1 GiB; then, with 10% of the follows
-held out before the recompute, recall@10 of the channel suggestions against a
-popularity-only baseline (the 10 most followed channels the user does not follow), as a
-ratio that must be above 1.
+that does the work), targets under 15 s (5 minutes at 1,000,000 users) and under 2 GiB;
+then, with 10% of the follows held out before the recompute, recall@10 of the channel
+suggestions against a popularity-only baseline (the 10 most followed channels the user does
+not follow), as a ratio that must be above 1, and against an implicit-feedback ALS model
+trained on the same data (bench/als.py), as a ratio that must be at least 1.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import os
 import resource
 import time
 
+import als as als_module
+from als import als_recall
 from harness import BENCH_PROFILE  # (harness puts the repository on sys.path)
 
 USERS = int(os.environ.get("BENCH_USERS", 100_000))
@@ -25,6 +28,9 @@ CHANNELS = int(os.environ.get("BENCH_CHANNELS", 5_000))
 FOLLOWS = int(os.environ.get("BENCH_FOLLOWS", 1_000_000))
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", 1_000_000))
 COMMUNITIES = 50
+# The issue's targets: 100,000 users in 15 s; 1,000,000 (BENCH_USERS=1000000 BENCH_CHANNELS=50000
+# BENCH_FOLLOWS=10000000 BENCH_SESSIONS=10000000) in 5 minutes.
+TARGET_SECONDS = 15 if USERS <= 100_000 else 300
 
 CATEGORIES = ["just-chatting", "gaming", "music", "art", "science-technology",
               "software-development", "education", "sports", "food-drink", "travel-outdoors",
@@ -219,21 +225,26 @@ def main() -> None:
     mine = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phases)
     print(f"recompute: {result.users:,} active users in {result.seconds:.1f} s ({phases}; "
-          "target under 60 s)", flush=True)
+          f"target under {TARGET_SECONDS} s)", flush=True)
     print(f"peak memory: this process {mine / 1024:.0f} MiB, PostgreSQL backend "
-          f"{backend / 1024:.0f} MiB (target under 1 GiB)", flush=True)
+          f"{backend / 1024:.0f} MiB (target under 2 GiB)", flush=True)
     with engine.connect() as connection:
         rows = connection.execute(text(
             "SELECT (SELECT count(*) FROM recommended_streams), "
             "(SELECT count(*) FROM recommended_users)")).one()
         ours = recall_of(connection, OURS)
         popular = recall_of(connection, POPULAR)
+        hits, held, trained = als_recall(connection, counts[0])
         connection.execute(text("DROP TABLE IF EXISTS bench_users, bench_holdout, bench_top10"))
         connection.commit()
     print(f"{rows[0]:,} stream and {rows[1]:,} channel suggestions stored")
     recall, baseline = ours[0] / ours[1], popular[0] / popular[1]
     print(f"recall@10 of held-out follows: ours {recall:.3f}, popularity-only {baseline:.3f}, "
           f"ratio {recall / baseline if baseline else float('inf'):.2f} (must be above 1)")
+    als = hits / held
+    print(f"recall@10 of ALS ({als_module.FACTORS} factors, {als_module.ITERATIONS} iterations, "
+          f"trained in {trained:.0f} s): {als:.3f}; ours / ALS {recall / als:.2f}x "
+          "(target at least 1)")
     platform.stop_servers()
 
 

@@ -44,23 +44,91 @@ const PLAYLIST_LOADS: LoaderConfig = {
  * Live: how close to the live edge to play. The transcoder writes 1-second segments, each the
  * moment the next keyframe arrives, and hls.js finds a new one on its next playlist reload
  * (every second); it aims LIVE_SYNC_SECONDS behind the edge it extrapolates from there, and
- * speeds up a little (at most LIVE_CATCH_UP) to get back after a slow start. Measured with
- * bench/latency.py: 1.5 s gives about 2.1 s glass to glass without a stall (hls.js's two
- * segments, 2.3 s); 1.3 s stalled on the source. Farther behind than LIVE_MAX_SECONDS (a tab
- * in the background), the player jumps ahead.
+ * speeds up a little (at most LIVE_CATCH_UP) to get back after a slow start. Farther behind
+ * than LIVE_MAX_SECONDS (a tab in the background), the player jumps ahead.
  */
 const LIVE_SYNC_SECONDS = 1.5;
 const LIVE_MAX_SECONDS = 5;
 const LIVE_CATCH_UP = 1.1;
 /** What a stall adds to the target (hls.js's default is a whole second). */
 const LIVE_STALL_BACKOFF_SECONDS = 0.5;
+/**
+ * hls.js's own catch-up runs only with more than a second buffered, which 1-second segments
+ * rarely leave: a player that started late, or whose target grew with a stall at start, stayed
+ * late for the whole stream (bench/latency.py: 1.6 s glass to glass in one viewer, 2.5 s in the
+ * next, on the same publish). EdgeKeeper does it instead, by what is safe: it plays LIVE_CATCH_UP
+ * times faster while behind the target and while the buffer's low point over the last
+ * TROUGH_WINDOW_MS (just before each new segment lands) stayed above TROUGH_MARGIN: what it
+ * shaves off comes out of the margin a stall would need. Beyond CATCH_UP_RANGE behind, the
+ * viewer has seeked back on purpose and is left there.
+ *
+ * A stall while playback starts (the first segments racing the first frames) is not the
+ * network's, but hls.js would keep what it added to the target for it as long as the stream
+ * lasts: after STARTUP_SECONDS of playback the target goes back to LIVE_SYNC_SECONDS, once; a
+ * later stall raises it for good.
+ */
+const STARTUP_SECONDS = 3;
+const TROUGH_WINDOW_MS = 4_000;
+const TROUGH_MARGIN = 0.5;
+const CATCH_UP_ABOVE = 0.1;
+const CATCH_UP_RANGE = 3;
 const LIVE = {
   lowLatencyMode: true,
   liveSyncOnStallIncrease: LIVE_STALL_BACKOFF_SECONDS,
   liveSyncDuration: LIVE_SYNC_SECONDS,
   liveMaxLatencyDuration: LIVE_MAX_SECONDS,
-  maxLiveSyncPlaybackRate: LIVE_CATCH_UP,
+  maxLiveSyncPlaybackRate: 1, // EdgeKeeper sets the rate; hls.js would set it back to 1
 };
+
+/** Seconds of video buffered past the playhead. */
+function bufferedAhead(video: HTMLVideoElement): number {
+  const ranges = video.buffered;
+  for (let i = 0; i < ranges.length; i++) {
+    if (ranges.start(i) <= video.currentTime + 0.1 && video.currentTime < ranges.end(i)) {
+      return ranges.end(i) - video.currentTime;
+    }
+  }
+  return 0;
+}
+
+/** Keeps a live player near its target latency (above); `update` on each time update. */
+class EdgeKeeper {
+  private samples: [number, number][] = []; // (when, seconds buffered ahead)
+  private startedAt = 0;
+  private forgiven = false;
+
+  constructor(private readonly hls: Hls, private readonly video: HTMLVideoElement) {}
+
+  readonly update = (): void => {
+    const { hls, video } = this;
+    const now = performance.now();
+    this.startedAt ||= video.paused ? 0 : now;
+    if (!this.forgiven && this.startedAt && now - this.startedAt > STARTUP_SECONDS * 1000) {
+      this.forgiven = true;
+      if ((hls.targetLatency ?? 0) > LIVE_SYNC_SECONDS) {
+        hls.targetLatency = LIVE_SYNC_SECONDS; // the setter forgets the stalls counted so far
+      }
+    }
+    this.samples.push([now, bufferedAhead(video)]);
+    while (this.samples[0][0] < now - TROUGH_WINDOW_MS) {
+      this.samples.shift();
+    }
+    const target = hls.targetLatency;
+    const behind = target === null ? 0 : hls.latency - target;
+    const trough = Math.min(...this.samples.map(([, ahead]) => ahead));
+    const full = now - this.samples[0][0] > TROUGH_WINDOW_MS * 0.9;
+    const rate = !video.paused && full && trough > TROUGH_MARGIN
+      && behind > CATCH_UP_ABOVE && behind < CATCH_UP_RANGE ? LIVE_CATCH_UP : 1;
+    if (video.playbackRate !== rate) {
+      video.playbackRate = rate;
+    }
+  };
+
+  /** A seek or a stall starts the window again. */
+  readonly restart = (): void => {
+    this.samples = [];
+  };
+}
 
 @Component({
   selector: 'app-player',
@@ -94,6 +162,7 @@ export class Player implements OnDestroy {
   private hls: Hls | null = null;
   private retry?: ReturnType<typeof setTimeout>;
   private retryMs = RETRY_FIRST_MS;
+  private unwatch = (): void => undefined;
   private destroyed = false;
 
   constructor() {
@@ -128,6 +197,18 @@ export class Player implements OnDestroy {
         this.playing.set(height ? `${height}p` : '');
       });
       hls.on(Hls.Events.ERROR, (_event, data) => this.failed(hls, data, src, Hls.ErrorTypes.MEDIA_ERROR));
+      if (this.live()) {
+        const keeper = new EdgeKeeper(hls, video);
+        video.addEventListener('timeupdate', keeper.update);
+        video.addEventListener('waiting', keeper.restart);
+        video.addEventListener('seeking', keeper.restart);
+        this.unwatch = () => {
+          video.removeEventListener('timeupdate', keeper.update);
+          video.removeEventListener('waiting', keeper.restart);
+          video.removeEventListener('seeking', keeper.restart);
+          video.playbackRate = 1;
+        };
+      }
       hls.loadSource(src);
       hls.attachMedia(video);
       this.hls = hls;
@@ -161,6 +242,7 @@ export class Player implements OnDestroy {
 
   private stop(): void {
     clearTimeout(this.retry);
+    this.unwatch();
     this.hls?.destroy();
     this.hls = null;
   }
