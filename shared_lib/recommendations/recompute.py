@@ -38,7 +38,8 @@ SQL = Path(__file__).with_name("sql")
 # among channel suggestions.
 STREAM_SCORES = {"follow_score": SCORES["follow"], "coview_score": SCORES["coview"],
                  "category_score": SCORES["category"]}
-USER_SCORES = {"fof_score": SCORES["fof"], "category_score": SCORES["fof"] * 0.5}
+USER_SCORES = {"fof_score": SCORES["fof"], "category_score": SCORES["fof"] * 0.5,
+               "coview_score": SCORES["similar"]}
 
 
 def statements(name: str) -> list[str]:

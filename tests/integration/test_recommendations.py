@@ -108,6 +108,21 @@ def test_friends_of_friends_with_their_mutual_count_never_yourself_or_followed(c
     assert target not in dict(users_for(call, token))
 
 
+def test_channels_to_follow_whose_audience_is_yours_first(call):
+    viewer, token = new_user(call)
+    liked, _, _ = channel(call, category="music", live=False)
+    alike, _, _ = channel(call, category="travel-outdoors", live=False)
+    follow(call, token, liked)
+    for _ in range(3):  # liked's followers follow alike too; nobody viewer follows does
+        _, fan_token = new_user(call)
+        follow(call, fan_token, liked)
+        follow(call, fan_token, alike)
+    recompute()
+    suggestions = users_for(call, token)
+    assert suggestions[0] == (alike, f"Viewers like you watched {alike}")
+    assert liked not in dict(suggestions)
+
+
 def test_anonymous_and_new_users_get_what_is_popular(call):
     quiet, _, quiet_stream = channel(call, category="sports")
     busy, _, busy_stream = channel(call, category="sports")

@@ -1,10 +1,13 @@
--- Co-viewing: channels whose audiences overlap (cosine), from each viewer's 20 most
--- watched channels; the 10 most similar per channel.
+-- Co-viewing: channels whose audiences overlap (cosine), from each user's 20 strongest
+-- interests (watch time, a follow counting as five minutes); the 10 most similar per channel.
 CREATE UNLOGGED TABLE rec_work.rec_viewing AS
        SELECT user_id, channel_id FROM (
          SELECT user_id, channel_id, row_number() OVER (PARTITION BY user_id
-                                                        ORDER BY watch_seconds DESC) AS rank
-         FROM channel_views) ranked WHERE rank <= 20;
+                                                        ORDER BY sum(weight) DESC) AS rank
+         FROM (SELECT user_id, channel_id, watch_seconds + 60 AS weight FROM channel_views
+               UNION ALL
+               SELECT follower_id, followed_id, 300 FROM user_relationships) interest
+         GROUP BY user_id, channel_id) ranked WHERE rank <= 20;
 
 CREATE UNLOGGED TABLE rec_work.rec_audience AS
        SELECT channel_id, count(*)::float AS viewers FROM rec_work.rec_viewing GROUP BY 1;
