@@ -47,7 +47,7 @@ const PLAYLIST_LOADS: LoaderConfig = {
  * speeds up a little (at most LIVE_CATCH_UP) to get back after a slow start. Farther behind
  * than LIVE_MAX_SECONDS (a tab in the background), the player jumps ahead.
  */
-const LIVE_SYNC_SECONDS = 1.5;
+const LIVE_SYNC_SECONDS = 1.2;
 const LIVE_MAX_SECONDS = 5;
 const LIVE_CATCH_UP = 1.1;
 /** What a stall adds to the target (hls.js's default is a whole second). */
