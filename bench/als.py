@@ -14,6 +14,9 @@ import io
 import os
 import time
 
+# implicit warns (and runs slower) when OpenBLAS starts its own threads beside its own.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 FACTORS = int(os.environ.get("BENCH_ALS_FACTORS", 64))
 ITERATIONS = int(os.environ.get("BENCH_ALS_ITERATIONS", 15))
 REGULARIZATION = 0.05

@@ -1,23 +1,26 @@
-"""Recommendations, recomputed on a schedule in set-based SQL (read by ranking.py, with live
-status checked at read time).
+"""Recommendations, recomputed on a schedule (read by ranking.py, with live status checked at
+read time).
 
-Per active user (anyone who follows or has watched), the recompute stores:
-    recommended_streams  channels worth showing when live: followed channels, channels of the
-                         categories the user watches, and co-viewing (channels watched by the
-                         viewers of what the user watches, by cosine similarity of audiences)
-    recommended_users    channels to follow: friends of friends with their mutual count, and
-                         popular channels of the user's categories; never yourself, never a
-                         channel already followed
-Users are processed in batches of BATCH, each one INSERT ... SELECT, into staging tables
-that replace the live ones in a single transaction at the end: a recompute that fails half
-way leaves the previous results in place (and its staging tables are dropped). An advisory
-lock keeps two recomputes apart.
+For each active user (anyone who follows or has watched), the recompute stores:
+    recommended_streams  channels worth showing when live: followed channels, co-viewing
+                         (channels watched by the viewers of what the user watches), and
+                         popular channels of the categories the user watches
+    recommended_users    channels to follow: co-viewing, friends of friends with their mutual
+                         count, popular channels of the user's categories; never yourself,
+                         never a channel already followed
+(model.py says how.) PostgreSQL numbers the users and answers the follows and watch time as
+packed integers; the model works on sparse matrices in this process, a block of BATCH users
+at a time, and each block's suggestions go back by binary COPY (while the next block is
+computed) into staging tables that replace the live ones in a single transaction at the end:
+a recompute that fails half way leaves the previous results in place (and its staging tables
+are dropped). An advisory lock keeps two recomputes apart.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,19 +30,43 @@ from sqlalchemy import text
 from shared_lib.recommendations.scores import SCORES, TOP_K
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
     from sqlalchemy import Connection, Engine
+
+    from shared_lib.recommendations.model import Model
 
 
 BATCH = 10_000
 LOCK = "streamfn:recommendations"  # the advisory lock's name (hashed to its key)
-
 SQL = Path(__file__).with_name("sql")
-# Bound into the candidate statements: one mutual follow outweighs the best category match
-# among channel suggestions.
-STREAM_SCORES = {"follow_score": SCORES["follow"], "coview_score": SCORES["coview"],
-                 "category_score": SCORES["category"]}
-USER_SCORES = {"fof_score": SCORES["fof"], "category_score": SCORES["fof"] * 0.5,
-               "coview_score": SCORES["similar"]}
+TABLES = ("recommended_streams", "recommended_users")
+COPY_PIECE = 1 << 20  # bytes per CopyData message
+
+# What each reason is worth per kind: among channels to show live, one followed outweighs
+# every other reason; among channels to follow, one mutual follow the best category match.
+STREAM_WEIGHTS = {"follow": SCORES["follow"], "coview": SCORES["coview"],
+                  "category": SCORES["category"], "fof": 0.0}
+USER_WEIGHTS = {"follow": 0.0, "coview": SCORES["similar"], "category": SCORES["fof"] * 0.5,
+                "fof": SCORES["fof"]}
+
+# Integers in, many rows to a chunk (copying.packed): watch time per (viewer, channel) in
+# seconds, and follows, by user number.
+VIEWS = ("SELECT u.n AS a, c.n AS b, least(v.watch_seconds, 2000000000) + 60 AS w "
+         "FROM channel_views v JOIN rec_work.rec_ids u ON u.id = v.user_id "
+         "JOIN rec_work.rec_ids c ON c.id = v.channel_id")
+FOLLOWS = ("SELECT f.n AS a, c.n AS b FROM user_relationships r "
+           "JOIN rec_work.rec_ids f ON f.id = r.follower_id "
+           "JOIN rec_work.rec_ids c ON c.id = r.followed_id")
+CHANNEL_CATEGORY = ("SELECT i.n AS a, k.k AS b FROM rec_work.rec_channel_category c "
+                    "JOIN rec_work.rec_ids i ON i.id = c.channel_id "
+                    "JOIN rec_work.rec_categories k ON k.category = c.category")
+POPULAR = ("SELECT k.k AS a, i.n AS b, t.rank AS r FROM rec_work.rec_category_top t "
+           "JOIN rec_work.rec_ids i ON i.id = t.channel_id "
+           "JOIN rec_work.rec_categories k ON k.category = t.category")
+IDS = "SELECT string_agg(uuid_send(id), ''::bytea ORDER BY n) FROM rec_work.rec_ids"
+CATEGORIES = "SELECT category FROM rec_work.rec_categories ORDER BY k"
+FOLLOW_SECONDS = 300  # a follow counts as five minutes watched
 
 
 def statements(name: str) -> list[str]:
@@ -50,41 +77,46 @@ def statements(name: str) -> list[str]:
     return [part.strip().rstrip(";") for part in "\n".join(lines).split(";\n") if part.strip()]
 
 
-TABLES = ("recommended_streams", "recommended_users")
-
-
 @dataclass(frozen=True)
 class Recompute:
     users: int
     seconds: float
     skipped: bool = False
-    phases: tuple[Any, ...] = ()  # (name, seconds) of prepare, fill, swap
+    phases: tuple[Any, ...] = ()  # (name, seconds) of read, model, fill, swap
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    model: Model
+    ids: NDArray[np.void]  # user number -> UUID bytes
+    categories: NDArray[np.bytes_]  # category number -> name
 
 
 def recompute(engine: Engine, *, batch: int = BATCH, top_k: int = TOP_K,
               fail_after_batches: int | None = None) -> Recompute:
-    """Recompute every active user's recommendations and swap them in at once.
-
-    The shared inputs are built once, as unlogged tables (which, unlike temporary ones,
-    PostgreSQL may build with parallel workers). Then one connection per kind fills its
-    staging table batch by batch, the two in parallel on two cores; only the final swap
-    touches the tables readers use.
-    """
+    """Recompute every active user's recommendations and swap them in at once."""
     started = time.monotonic()
     with engine.connect() as control:
         if not control.execute(text("SELECT pg_try_advisory_lock(hashtext(:lock))"), {"lock": LOCK}).scalar():
             return Recompute(users=0, seconds=0.0, skipped=True)
         control.commit()
-        phases, mark = [], time.monotonic()
+        phases: list[tuple[str, float]] = []
+        mark = time.monotonic()
+
+        def phase(name: str) -> None:
+            nonlocal mark
+            phases.append((name, time.monotonic() - mark))
+            mark = time.monotonic()
+
         try:
-            users = _prepare(control, engine)
-            phases.append(("prepare", time.monotonic() - mark))
-            mark = time.monotonic()
-            _fill(engine, users, batch=batch, top_k=top_k, fail_after_batches=fail_after_batches)
-            phases.append(("fill", time.monotonic() - mark))
-            mark = time.monotonic()
+            read = _read(control, engine)
+            phase("read")
+            inputs = _Inputs(_model(read), *read[-2:])
+            phase("model")
+            _fill(engine, inputs, batch=batch, top_k=top_k, fail_after_batches=fail_after_batches)
+            phase("fill")
             _swap(control)
-            phases.append(("swap", time.monotonic() - mark))
+            phase("swap")
         except BaseException:
             control.rollback()
             _clean(control)
@@ -93,13 +125,8 @@ def recompute(engine: Engine, *, batch: int = BATCH, top_k: int = TOP_K,
             control.execute(text("DROP SCHEMA IF EXISTS rec_work CASCADE"))
             control.execute(text("SELECT pg_advisory_unlock(hashtext(:lock))"), {"lock": LOCK})
             control.commit()
-    return Recompute(users=users, seconds=time.monotonic() - started, phases=tuple(phases))
-
-
-def _session_settings(connection: Connection) -> None:
-    connection.execute(text("SET work_mem = '128MB'"))
-    # A few large statements: JIT compilation costs more than it saves here.
-    connection.execute(text("SET jit = off"))
+    return Recompute(users=inputs.model.active_users, seconds=time.monotonic() - started,
+                     phases=tuple(phases))
 
 
 def _clean(connection: Connection) -> None:
@@ -108,68 +135,129 @@ def _clean(connection: Connection) -> None:
     connection.commit()
 
 
-Job = Callable[["Connection"], None]
+def _chunks(connection: Connection, statement: str) -> list[bytes]:
+    return [bytes(chunk) for chunk in connection.execute(text(statement)).scalars() if chunk]
 
 
-def _in_parallel(engine: Engine, jobs: list[Job]) -> None:
-    """Run each job (a function of a connection) on its own connection, two at a time."""
-    from concurrent.futures import ThreadPoolExecutor
+def _read(connection: Connection, engine: Engine) -> tuple[Any, ...]:
+    """The staging tables created; the model's inputs read, as arrays (the two large ones
+    side by side, on two connections)."""
+    import numpy as np
 
-    def run(job: Job) -> None:
-        with engine.connect() as connection:
-            _session_settings(connection)
-            job(connection)
-            connection.commit()
+    from shared_lib.recommendations.copying import packed, unpack
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for future in [pool.submit(run, job) for job in jobs]:
-            future.result()
-
-
-def _statements(statements: list[str]) -> Job:
-    def job(connection: Connection) -> None:
-        for statement in statements:
-            connection.execute(text(statement))
-    return job
-
-
-def _prepare(connection: Connection, engine: Engine) -> int:
     _session_settings(connection)
     _clean(connection)
     connection.execute(text("DROP SCHEMA IF EXISTS rec_work CASCADE"))
     connection.execute(text("CREATE SCHEMA rec_work"))
     for table in TABLES:
         connection.execute(text(f"CREATE TABLE {table}_next (LIKE {table} INCLUDING DEFAULTS)"))
-    _statements(statements("common"))(connection)
+    for statement in statements("common"):
+        connection.execute(text(statement))
     connection.commit()
-    _in_parallel(engine, [_statements(statements("interest")), _statements(statements("coview"))])
-    _statements(statements("analyze"))(connection)
+
+    by_user = "a / 65536"
+    large = [packed(["a", "b", "w"], VIEWS, by_user), packed(["a", "b"], FOLLOWS, by_user)]
+    with ThreadPoolExecutor(max_workers=len(large)) as pool:
+        views_chunks, follows_chunks = pool.map(lambda query: _fetched(engine, query), large)
+        ids = np.frombuffer(b"".join(_chunks(connection, IDS)), dtype="V16")
+        channel_category = unpack(_chunks(connection, packed(["a", "b"], CHANNEL_CATEGORY, by_user)), 2)
+        popular = unpack(_chunks(connection, packed(["a", "b", "r"], POPULAR, "a")), 3)
+        categories = np.array([name.encode() for name in connection.execute(text(CATEGORIES)).scalars()],
+                              dtype=np.bytes_)
     connection.commit()
-    return int(connection.execute(text("SELECT count(*) FROM rec_work.rec_users")).scalar() or 0)
+    return (unpack(views_chunks, 3), unpack(follows_chunks, 2), channel_category, popular, ids,
+            categories)
 
 
-def _fill(engine: Engine, users: int, *, batch: int, top_k: int,
+def _session_settings(connection: Connection) -> None:
+    connection.execute(text("SET work_mem = '256MB'"))
+    connection.execute(text("SET jit = off"))  # a few large statements: compiling costs more
+
+
+def _fetched(engine: Engine, statement: str) -> list[bytes]:
+    with engine.connect() as connection:
+        _session_settings(connection)
+        return _chunks(connection, statement)
+
+
+def _model(read: tuple[Any, ...]) -> Model:
+    import numpy as np
+
+    from shared_lib.recommendations.model import Model
+
+    views, follows, channel_category, popular, ids, categories = read
+    table = np.full((len(categories), 15), -1, dtype=np.int64)
+    category, channel, rank = popular
+    table[category, rank - 1] = channel
+    interest = (np.concatenate([views[0], follows[0]]), np.concatenate([views[1], follows[1]]),
+                np.concatenate([views[2], np.full(len(follows[0]), FOLLOW_SECONDS)]).astype(np.float64))
+    return Model.build(len(ids), interest, (follows[0], follows[1]),
+                       (channel_category[0], channel_category[1]), table)
+
+
+Job = Callable[["Connection"], None]
+
+
+def _copy(connection: Connection, table: str, data: bytes) -> None:
+    cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    view = memoryview(data)
+    cursor.execute(f"COPY {table}_next (user_id, channel_id, score, reason, detail) "
+                   "FROM STDIN (FORMAT binary)",
+                   stream=(view[at:at + COPY_PIECE] for at in range(0, len(view), COPY_PIECE)))
+
+
+def _fill(engine: Engine, inputs: _Inputs, *, batch: int, top_k: int,
           fail_after_batches: int | None) -> None:
-    """Two connections take alternate batches; each batch writes both kinds. Then each
-    staging table gets its primary key, the two built side by side."""
-    starts = list(range(1, users + 1, batch))
-    [streams], [users_] = statements("stream_candidates"), statements("user_candidates")
+    """Block by block: this thread computes a block's suggestions while another copies the
+    previous block's into the staging tables. Then each staging table gets its primary key,
+    the two built side by side."""
+    from shared_lib.recommendations.copying import binary_copy
+    from shared_lib.recommendations.model import Weights
 
-    def batches(mine: list[tuple[int, int]]) -> Job:
-        def job(connection: Connection) -> None:
-            for index, lo in mine:
-                if fail_after_batches is not None and index >= fail_after_batches:
-                    raise RuntimeError("recompute interrupted (test)")
-                bounds = {"lo": lo, "hi": lo + batch - 1, "k": top_k}
-                connection.execute(text(streams), {**bounds, **STREAM_SCORES})
-                connection.execute(text(users_), {**bounds, **USER_SCORES})
-                connection.commit()
-        return job
+    model = inputs.model
+    streams, users = Weights(**STREAM_WEIGHTS), Weights(**USER_WEIGHTS)
+    with engine.connect() as writer, ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future[None] | None = None
+        writer.begin()  # the COPYs go through the driver: this commits them at the end
 
-    numbered = list(enumerate(starts))
-    _in_parallel(engine, [batches(numbered[0::2]), batches(numbered[1::2])])
-    _in_parallel(engine, [_statements([f"ALTER TABLE {table}_next ADD CONSTRAINT {table}_next_pkey "
-                                       "PRIMARY KEY (user_id, channel_id)"]) for table in TABLES])
+        def write(blocks: tuple[bytes, bytes]) -> None:
+            for table, data in zip(TABLES, blocks, strict=True):
+                _copy(writer, table, data)
+
+        for index, lo in enumerate(range(0, model.size, batch)):
+            if fail_after_batches is not None and index >= fail_after_batches:
+                raise RuntimeError("recompute interrupted (test)")
+            hi = min(lo + batch, model.size)
+            blocks = (binary_copy(model.streams(lo, hi, streams, top_k), inputs.ids, inputs.categories),
+                      binary_copy(model.users(lo, hi, users, top_k), inputs.ids, inputs.categories))
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(write, blocks)
+        if pending is not None:
+            pending.result()
+        writer.commit()
+    _in_parallel(engine, [_statement(f"ALTER TABLE {table}_next ADD CONSTRAINT {table}_next_pkey "
+                                     "PRIMARY KEY (user_id, channel_id)") for table in TABLES])
+
+
+def _statement(statement: str) -> Job:
+    def job(connection: Connection) -> None:
+        connection.execute(text("SET maintenance_work_mem = '256MB'"))
+        connection.execute(text(statement))
+    return job
+
+
+def _in_parallel(engine: Engine, jobs: list[Job]) -> None:
+    """Run each job (a function of a connection) on its own connection, side by side."""
+    def run(job: Job) -> None:
+        with engine.connect() as connection:
+            job(connection)
+            connection.commit()
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        for future in [pool.submit(run, job) for job in jobs]:
+            future.result()
 
 
 def _swap(connection: Connection) -> None:
