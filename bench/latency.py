@@ -68,6 +68,11 @@ function frame() {
   video.requestVideoFrameCallback(frame);
 }
 video.requestVideoFrameCallback(frame);
+window.__samples = [];
+setInterval(() => {
+  const b = video.buffered;
+  window.__samples.push([b.length ? b.end(b.length - 1) - video.currentTime : 0, video.playbackRate]);
+}, 250);
 """
 
 
@@ -198,7 +203,7 @@ def watch(api: str, stream_id: str, publisher: Publisher, rendition: str) -> dic
         began = time.time()
         time.sleep(RUN_SECONDS)
         seen = driver.execute_script("return window.__flips")
-        ahead = statistics.median([f[2] for f in seen]) if seen else float("nan")
+        samples = driver.execute_script("return window.__samples")
         stalls = driver.execute_script("return window.__stalls")
         height = driver.execute_script("return document.querySelector('video').videoHeight")
     finally:
@@ -208,7 +213,26 @@ def watch(api: str, stream_id: str, publisher: Publisher, rendition: str) -> dic
     return {"rendition": picked or "only one", "height": height, "flips": len(measured),
             "median": statistics.median(measured) if measured else float("nan"),
             "p90": percentile(measured, 0.9) if measured else float("nan"), "stalls": stalls,
-            "buffered": ahead}
+            "ahead": statistics.median([a for a, _ in samples]) if samples else float("nan"),
+            "low": percentile([a for a, _ in samples], 0.05) if samples else float("nan"),
+            "faster": sum(rate > 1 for _, rate in samples) / max(len(samples), 1),
+            "segments": segment_durations(api, stream_id, rendition)}
+
+
+def segment_durations(api: str, stream_id: str, rendition: str) -> str:
+    """The media playlist's target duration and its last segments' durations, as served."""
+    import re
+
+    master = http("GET", f"{api}/api/streams/{stream_id}").json()["playback"]["hls"]
+    master = master if master.startswith("http") else api + master
+    playlist = http("GET", master).text
+    uris = [line for line in playlist.splitlines() if line and not line.startswith("#")]
+    if "#EXT-X-STREAM-INF" in playlist:  # a master playlist: the source first, the lowest last
+        uri = uris[0] if rendition == "source" else uris[-1]
+        playlist = http("GET", master.rsplit("/", 1)[0] + "/" + uri).text
+    target = re.search(r"#EXT-X-TARGETDURATION:(\d+)", playlist)
+    durations = re.findall(r"#EXTINF:([\d.]+)", playlist)[-6:]
+    return f"target {target.group(1) if target else '?'}; last {', '.join(durations)}"
 
 
 def ingest_cpu(platform, api: str) -> float:
@@ -257,6 +281,11 @@ def main() -> None:
         print(f"{label + ' (' + row['rendition'] + ')':<22}{row['height']:>7}{row['flips']:>7}"
               f"{row['median']:>8.2f}s{row['p90']:>7.2f}s{row['stalls']:>8}"
               f"{row['median'] / baseline:>13.2f}x  <= {targets[label]} s, no stall")
+    print("how each player kept up: the buffer ahead of playback (median, 5th percentile), the "
+          "share of time it played faster than 1x, the playlist's segments")
+    for label, row in results.items():
+        print(f"  {label:<12} ahead {row['ahead']:.2f} s (low {row['low']:.2f} s), faster "
+              f"{row['faster']:.0%}; {row['segments']}")
     print(f"ingest CPU for one moving 720p publish over {CPU_SECONDS:.0f} s: "
           f"{ladder_cpu:.2f} cores with the default ladder (480p, 360p), "
           f"{plain_cpu:.2f} without: {ladder_cpu / max(plain_cpu, 1e-6):.1f}x")

@@ -32,10 +32,10 @@ def packed(columns: list[str], source: str, group: str) -> str:
     return f"SELECT string_agg({row}, ''::bytea) FROM ({source}) AS source GROUP BY {group}"
 
 
-def unpack(chunks: Iterable[bytes], columns: int) -> list[NDArray[np.int64]]:
-    """The int4 columns of `packed()` chunks, each as an int64 array."""
+def unpack(chunks: Iterable[bytes], columns: int) -> list[NDArray[np.int32]]:
+    """The int4 columns of `packed()` chunks, each as an int32 array."""
     data = np.frombuffer(b"".join(chunks), dtype=">i4").reshape(-1, columns)
-    return [data[:, column].astype(np.int64) for column in range(columns)]
+    return [data[:, column].astype(np.int32) for column in range(columns)]
 
 
 def _layout(reason: int, detail_length: int | None) -> np.dtype[np.void]:

@@ -1,16 +1,16 @@
 """The recompute's arithmetic, on sparse matrices: what each user is interested in, which
 channels share an audience, and each user's best candidates of each kind.
 
-Users and channels are both numbered 0..N-1 (a channel is a user); interests are a matrix of
-users × items, an item being a channel somebody follows or watches. Everything here is pure:
-recompute.py feeds it arrays read from PostgreSQL and writes its suggestions back.
+Users and channels are both numbered 0..N-1 (a channel is a user): interests, follows and
+similarities are sparse N × N matrices. Everything here is pure: recompute.py feeds it arrays
+read from PostgreSQL and writes its suggestions back.
 
 The model, per user:
     interests   watch time (+ a minute) and follows (five minutes each), summed per channel
-    co-viewing  channels whose audiences overlap with the user's strongest interests: each
-                channel's NEIGHBOURS most co-watched channels, by how many users have both
-                among their VIEWING strongest interests, weighted by cosine similarity of the
-                two audiences and by the user's interest in the first
+    co-viewing  channels whose audiences overlap with the user's VIEWING strongest interests:
+                each channel's NEIGHBOURS most co-watched channels, by how many users have both
+                among their own VIEWING strongest, weighted by cosine similarity of the two
+                audiences and by the user's share of interest in the first
     category    the most popular channels of the user's CATEGORIES strongest categories
     fof         channels followed by the channels and people the user follows, by how many
 """
@@ -26,8 +26,7 @@ from scipy import sparse
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-VIEWING = 20  # a user's strongest interests that make up the audiences compared
-INTERESTS = 8  # a user's strongest interests that co-viewing starts from
+VIEWING = 20  # a user's strongest interests: what audiences are made of, and co-viewing starts from
 NEIGHBOURS = 10  # the most co-watched channels kept per channel
 CATEGORIES = 2  # a user's strongest categories whose popular channels are candidates
 
@@ -66,19 +65,15 @@ class Weights:
     fof: float
 
 
-def interest_matrix(users: NDArray[np.int64], channels: NDArray[np.int64],
-                    weights: NDArray[np.float64], size: int,
-                    ) -> tuple[sparse.csr_array, NDArray[np.int64]]:
-    """(users × items interest, the user number of each item) from (user, channel, weight)
-    triples, a pair's weights summed."""
-    items, columns = np.unique(channels, return_inverse=True)
-    matrix = sparse.csr_array((weights.astype(np.float32), (users, columns)),
-                              shape=(size, len(items)))
+def interest_matrix(users: NDArray[np.int32], channels: NDArray[np.int32],
+                    weights: NDArray[np.float32], size: int) -> sparse.csr_array:
+    """users × channels interest from (user, channel, weight) triples, a pair's summed."""
+    matrix = sparse.csr_array((weights, (users, channels)), shape=(size, size))
     matrix.sum_duplicates()
-    return matrix, items
+    return matrix
 
 
-def follow_matrix(followers: NDArray[np.int64], followed: NDArray[np.int64],
+def follow_matrix(followers: NDArray[np.int32], followed: NDArray[np.int32],
                   size: int) -> sparse.csr_array:
     """users × users, 1 where the row follows the column."""
     matrix = sparse.csr_array((np.ones(len(followers), dtype=np.float32), (followers, followed)),
@@ -100,73 +95,84 @@ def _first_k(groups: NDArray[np.int64], k: int) -> NDArray[np.bool_]:
     return position < k
 
 
-def _descending(values: NDArray[Any]) -> NDArray[np.int64]:
-    """An int64 per value (>= 0) that sorts as the values do, largest first (to float32's
-    precision): a positive float's bits order as the float does."""
-    bits = values.astype(np.float32).view(np.int32).astype(np.int64)
-    return np.int64((1 << 31) - 1) - bits
-
-
-def _ranked(groups: NDArray[np.int64], values: NDArray[Any]) -> NDArray[np.int64]:
-    """Positions ordering entries by group, then value, largest first; entries as close as
-    float32 tells apart keep their order (one int64 sort: a three-key lexsort is 15x slower)."""
+def _ranked(groups: NDArray[Any], values: NDArray[Any]) -> NDArray[np.int64]:
+    """Positions ordering entries by group, then value (>= 0), largest first; entries as close
+    as float32 tells apart keep their order. One int64 sort (a three-key lexsort is 15x
+    slower): the group in the high bits, below it the value's float32 bits inverted (a
+    positive float's bits order as the float does)."""
     if not len(groups):
         return np.zeros(0, dtype=np.int64)
-    key = ((groups - groups.min()) << np.int64(31)) | _descending(values)
+    key = groups.astype(np.int64)
+    key -= key.min()
+    key <<= np.int64(31)
+    key |= np.subtract(np.int64((1 << 31) - 1), values.astype(np.float32).view(np.int32),
+                       dtype=np.int64)
     return np.argsort(key, kind="stable")
 
 
-def strongest(matrix: sparse.csr_array, k: int) -> sparse.csr_array:
-    """Each row's k largest entries (ties to the lower column), the rest dropped."""
+def strongest(matrix: sparse.csr_array, k: int, *, block_entries: int = 2_000_000,
+              ) -> sparse.csr_array:
+    """Each row's k largest entries (ties to the lower column), the rest dropped; a block of
+    rows of about `block_entries` entries at a time, so the sorting's memory stays small."""
     matrix.sum_duplicates()  # canonical: columns in order within each row
-    rows = _row_of_each(matrix)
-    order = _ranked(rows, matrix.data)
-    keep = order[_first_k(rows[order], k)]
-    return sparse.csr_array((matrix.data[keep], (rows[keep], matrix.indices[keep])),
-                            shape=matrix.shape)
+    indptr = matrix.indptr
+    counts = np.minimum(np.diff(indptr), k)
+    kept = np.r_[0, np.cumsum(counts)]
+    data = np.empty(kept[-1], dtype=matrix.data.dtype)
+    indices = np.empty(kept[-1], dtype=matrix.indices.dtype)
+    starts = np.searchsorted(indptr, np.arange(0, matrix.nnz, block_entries), side="right") - 1
+    bounds = np.unique(np.r_[starts, matrix.shape[0]])
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        first = indptr[lo]
+        rows = np.repeat(np.arange(lo, hi, dtype=np.int64), np.diff(indptr[lo:hi + 1]))
+        order = _ranked(rows, matrix.data[first:indptr[hi]])
+        keep = np.sort(order[_first_k(rows[order], k)]) + first
+        data[kept[lo]:kept[hi]] = matrix.data[keep]
+        indices[kept[lo]:kept[hi]] = matrix.indices[keep]
+    return sparse.csr_array((data, indices, kept), shape=matrix.shape)
 
 
-def neighbours(interest: sparse.csr_array, *, viewing: int = VIEWING, k: int = NEIGHBOURS,
-               block_entries: int = 10_000_000) -> sparse.csr_array:
-    """items × items: for each item, the k items most often among the same users' `viewing`
-    strongest interests (ties to the lower item), valued by the cosine similarity of the two
-    audiences. Computed a block of items at a time, each block's co-occurrences (one per
-    user and pair of that user's items) about `block_entries`."""
-    viewed = strongest(interest, viewing)
-    viewed.data[:] = 1.0
+def neighbours(viewing: sparse.csr_array, *, k: int = NEIGHBOURS,
+               block_entries: int = 4_000_000) -> sparse.csr_array:
+    """channels × channels: for each channel, the k channels most often among the same users'
+    `viewing` interests (users × channels, each user's VIEWING strongest), ties to the lower
+    number, valued by the cosine similarity of the two audiences. Computed a block of
+    channels at a time, each block's co-occurrences (one per user and pair of that user's
+    channels) about `block_entries`."""
+    viewed = sparse.csr_array((np.ones(viewing.nnz, dtype=np.float32), viewing.indices,
+                               viewing.indptr), shape=viewing.shape)
     audience = np.asarray(viewed.sum(axis=0)).ravel()
-    by_item = viewed.T.tocsr()
-    items = interest.shape[1]
-    work = np.cumsum(by_item @ np.diff(viewed.indptr).astype(np.float64))
-    bounds = np.unique(np.r_[0, np.searchsorted(work, np.arange(block_entries, work[-1] if items
-                                                                 else 0, block_entries)),
-                             items])
+    by_channel = viewed.T.tocsr()
+    size = viewing.shape[1]
+    work = np.cumsum(by_channel @ np.diff(viewed.indptr).astype(np.float64))
+    ends = np.searchsorted(work, np.arange(block_entries, work[-1] if size else 0, block_entries))
+    bounds = np.unique(np.r_[0, ends, size])
     rows, columns, values = [], [], []
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        product = by_item[lo:hi] @ viewed
+        product = by_channel[lo:hi] @ viewed
         product.sort_indices()
         common = product.tocoo()
-        a, b, counts = common.row.astype(np.int64) + lo, common.col.astype(np.int64), common.data
-        other = a != b
-        a, b, counts = a[other], b[other], counts[other]
-        order = _ranked(a, counts)
-        keep = order[_first_k(a[order], k)]
-        rows.append(a[keep])
-        columns.append(b[keep])
-        values.append(counts[keep] / np.sqrt(audience[a[keep]] * audience[b[keep]]))
+        other = common.row + lo != common.col
+        a, b, counts = common.row[other] + lo, common.col[other], common.data[other]
+        keep = _ranked(a, counts)
+        keep = keep[_first_k(a[keep], k)]
+        a, b = a[keep], b[keep]
+        rows.append(a)
+        columns.append(b)
+        values.append(counts[keep] / np.sqrt(audience[a] * audience[b]))
     if not rows:
-        return sparse.csr_array((items, items), dtype=np.float64)
+        return sparse.csr_array((size, size), dtype=np.float64)
     return sparse.csr_array((np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))),
-                            shape=(items, items))
+                            shape=(size, size))
 
 
-def category_shares(interest: sparse.csr_array, item_category: NDArray[np.int64],
+def category_shares(interest: sparse.csr_array, channel_category: NDArray[np.int64],
                     categories: int) -> NDArray[np.float64]:
     """users × categories: the share of each user's interest (in channels with a category)
     that goes to each category."""
-    known = item_category >= 0
+    known = channel_category >= 0
     indicator = sparse.csr_array(
-        (np.ones(int(known.sum())), (np.flatnonzero(known), item_category[known])),
+        (np.ones(int(known.sum())), (np.flatnonzero(known), channel_category[known])),
         shape=(interest.shape[1], max(categories, 1)))
     totals = (interest @ indicator).toarray()
     sums = totals.sum(axis=1, keepdims=True)
@@ -179,11 +185,10 @@ class Model:
     """What the block computations share, built once per recompute."""
 
     size: int  # users (and so channels) numbered
-    interest: sparse.csr_array  # users × items
-    items: NDArray[np.int64]  # item -> user number
+    interest: sparse.csr_array  # users × channels
     follows: sparse.csr_array  # users × users
-    seeds: sparse.csr_array  # users × items: the INTERESTS strongest, each over the user's total
-    similar: sparse.csr_array  # items × items: neighbours()
+    seeds: sparse.csr_array  # users × channels: the VIEWING strongest, over the user's total
+    similar: sparse.csr_array  # channels × channels: neighbours()
     shares: sparse.csr_array  # users × categories: the CATEGORIES strongest shares
     popular: NDArray[np.int64]  # categories × ranks: user numbers, -1 past the last
 
@@ -194,27 +199,24 @@ class Model:
 
     @classmethod
     def build(cls, size: int,
-              interest_triples: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]],
-              follows: tuple[NDArray[np.int64], NDArray[np.int64]],
-              channel_category: tuple[NDArray[np.int64], NDArray[np.int64]],
+              interest: tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float32]],
+              follows: tuple[NDArray[np.int32], NDArray[np.int32]],
+              channel_category: tuple[NDArray[np.int32], NDArray[np.int32]],
               popular: NDArray[np.int64]) -> Model:
-        interest, items = interest_matrix(*interest_triples, size)
-        totals = np.asarray(interest.sum(axis=1)).ravel()
-        seeds = strongest(interest, INTERESTS)
+        """From (user, channel, weight) interests, (follower, followed) follows, (channel,
+        category) and each category's most popular channels (-1 past the last)."""
+        matrix = interest_matrix(*interest, size)
+        totals = np.asarray(matrix.sum(axis=1)).ravel()
+        viewing = strongest(matrix, VIEWING)
         seeds = sparse.csr_array(sparse.diags_array(
             np.divide(1.0, totals, out=np.zeros_like(totals, dtype=np.float64), where=totals > 0))
-            @ seeds)
-        item_category = np.full(len(items), -1, dtype=np.int64)
-        channels, category = channel_category
-        found = np.searchsorted(items, channels)
-        present = (found < len(items)) & (items[np.minimum(found, len(items) - 1)] == channels) \
-            if len(items) else np.zeros(len(channels), dtype=bool)
-        item_category[found[present]] = category[present]
-        shares = strongest(sparse.csr_array(category_shares(interest, item_category,
-                                                            len(popular))), CATEGORIES)
-        return cls(size=size, interest=interest, items=items,
-                   follows=follow_matrix(*follows, size), seeds=seeds,
-                   similar=neighbours(interest), shares=shares, popular=popular)
+            @ viewing)
+        category = np.full(size, -1, dtype=np.int64)
+        category[channel_category[0]] = channel_category[1]
+        shares = strongest(sparse.csr_array(category_shares(matrix, category, len(popular))),
+                           CATEGORIES)
+        return cls(size=size, interest=matrix, follows=follow_matrix(*follows, size),
+                   seeds=seeds, similar=neighbours(viewing), shares=shares, popular=popular)
 
     def streams(self, lo: int, hi: int, weights: Weights, k: int) -> Candidates:
         """Channels worth showing users lo..hi-1 when live: followed, co-viewed, popular in
@@ -225,18 +227,18 @@ class Model:
 
     def users(self, lo: int, hi: int, weights: Weights, k: int) -> Candidates:
         """Channels for users lo..hi-1 to follow: followed by whom they follow, co-viewed,
-        popular in their categories; a channel found several ways scoring the sum (its reason
-        the strongest); never one already followed; the k best per user."""
+        popular in their categories; a channel found several ways scoring the sum; never one
+        already followed; the k best per user. The reason shown is the people you follow who
+        follow it, where there are any (what a person trusts most), else the strongest."""
         parts = [self._friends_of_friends(lo, hi, weights.fof),
                  self._coviewed(lo, hi, weights.coview), self._popular(lo, hi, weights.category)]
-        found = _summed(_concat(parts))
+        found = _summed(_concat(parts), prefer=FOF)
         return _top(_exclude(found, self_too=True, followed=self._followed(lo, hi, 0.0)), k)
 
     def _entries(self, matrix: sparse.csr_array, lo: int, reason: int, scale: float,
-                 columns: NDArray[np.int64] | None = None, detail_is_count: bool = False,
-                 ) -> Candidates:
+                 detail_is_count: bool = False) -> Candidates:
         coo = matrix.tocoo()
-        channels = coo.col.astype(np.int64) if columns is None else columns[coo.col]
+        channels = coo.col.astype(np.int64)
         details = (np.rint(coo.data).astype(np.int64) if detail_is_count
                    else np.full(len(coo.data), NO_DETAIL, dtype=np.int64))
         return Candidates(coo.row.astype(np.int64) + lo, channels,
@@ -251,8 +253,7 @@ class Model:
                              detail_is_count=True)
 
     def _coviewed(self, lo: int, hi: int, score: float) -> Candidates:
-        return self._entries(self.seeds[lo:hi] @ self.similar, lo, COVIEW, score,
-                             columns=self.items)
+        return self._entries(self.seeds[lo:hi] @ self.similar, lo, COVIEW, score)
 
     def _popular(self, lo: int, hi: int, score: float) -> Candidates:
         shares = self.shares[lo:hi].tocoo()
@@ -289,9 +290,11 @@ def _exclude(found: Candidates, *, self_too: bool,
     return found.select(keep)
 
 
-def _grouped(found: Candidates) -> tuple[Candidates, NDArray[np.int64], NDArray[np.int64]]:
+def _grouped(found: Candidates, prefer: int | None = None,
+             ) -> tuple[Candidates, NDArray[np.int64], NDArray[np.int64]]:
     """The candidates sorted by (user, channel); where each pair starts; and the position of
-    each pair's best-scoring entry (the first of its best)."""
+    each pair's reason: its `prefer` entry if it has one, else its best-scoring entry (the
+    first of its best)."""
     key = _pair(found.users, found.channels)
     order = np.argsort(key)
     found, key = found.select(order), key[order]
@@ -299,9 +302,11 @@ def _grouped(found: Candidates) -> tuple[Candidates, NDArray[np.int64], NDArray[
         return found, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     new = np.r_[True, key[1:] != key[:-1]]
     starts = np.flatnonzero(new)
-    best = np.maximum.reduceat(found.scores, starts)
+    rank = found.scores if prefer is None else \
+        found.scores + np.where(found.reasons == prefer, np.inf, 0.0)
+    best = np.maximum.reduceat(rank, starts)
     group = np.cumsum(new) - 1
-    tops = np.flatnonzero(found.scores == best[group])
+    tops = np.flatnonzero(rank == best[group])
     firsts = tops[np.r_[True, group[tops[1:]] != group[tops[:-1]]]]
     return found, starts, firsts
 
@@ -312,9 +317,10 @@ def _best_of(found: Candidates) -> Candidates:
     return found.select(firsts)
 
 
-def _summed(found: Candidates) -> Candidates:
-    """Each (user, channel) once, scoring the sum of its reasons, with the best one's reason."""
-    found, starts, firsts = _grouped(found)
+def _summed(found: Candidates, prefer: int) -> Candidates:
+    """Each (user, channel) once, scoring the sum of its reasons; its reason `prefer` if that
+    is among them, else the best one."""
+    found, starts, firsts = _grouped(found, prefer)
     if not len(starts):
         return found
     best = found.select(firsts)

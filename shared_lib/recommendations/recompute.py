@@ -109,10 +109,7 @@ def recompute(engine: Engine, *, batch: int = BATCH, top_k: int = TOP_K,
             mark = time.monotonic()
 
         try:
-            read = _read(control, engine)
-            phase("read")
-            inputs = _Inputs(_model(read), *read[-2:])
-            phase("model")
+            inputs = _read(control, engine, phase)
             _fill(engine, inputs, batch=batch, top_k=top_k, fail_after_batches=fail_after_batches)
             phase("fill")
             _swap(control)
@@ -139,12 +136,14 @@ def _chunks(connection: Connection, statement: str) -> list[bytes]:
     return [bytes(chunk) for chunk in connection.execute(text(statement)).scalars() if chunk]
 
 
-def _read(connection: Connection, engine: Engine) -> tuple[Any, ...]:
-    """The staging tables created; the model's inputs read, as arrays (the two large ones
-    side by side, on two connections)."""
+def _read(connection: Connection, engine: Engine, phase: Callable[[str], None]) -> _Inputs:
+    """The staging tables created; the model's inputs read as arrays (the two large ones side
+    by side, on two connections), and the model built from them (what it does not keep
+    freed as soon as it is built)."""
     import numpy as np
 
-    from shared_lib.recommendations.copying import packed, unpack
+    from shared_lib.recommendations.copying import packed
+    from shared_lib.recommendations.model import Model
 
     _session_settings(connection)
     _clean(connection)
@@ -157,17 +156,32 @@ def _read(connection: Connection, engine: Engine) -> tuple[Any, ...]:
     connection.commit()
 
     by_user = "a / 65536"
-    large = [packed(["a", "b", "w"], VIEWS, by_user), packed(["a", "b"], FOLLOWS, by_user)]
+    large = [(packed(["a", "b", "w"], VIEWS, by_user), 3), (packed(["a", "b"], FOLLOWS, by_user), 2)]
     with ThreadPoolExecutor(max_workers=len(large)) as pool:
-        views_chunks, follows_chunks = pool.map(lambda query: _fetched(engine, query), large)
+        fetching = [pool.submit(_fetched, engine, query, columns) for query, columns in large]
         ids = np.frombuffer(b"".join(_chunks(connection, IDS)), dtype="V16")
-        channel_category = unpack(_chunks(connection, packed(["a", "b"], CHANNEL_CATEGORY, by_user)), 2)
-        popular = unpack(_chunks(connection, packed(["a", "b", "r"], POPULAR, "a")), 3)
+        channel_category = _arrays(connection, packed(["a", "b"], CHANNEL_CATEGORY, by_user), 2)
+        category, channel, rank = _arrays(connection, packed(["a", "b", "r"], POPULAR, "a"), 3)
         categories = np.array([name.encode() for name in connection.execute(text(CATEGORIES)).scalars()],
                               dtype=np.bytes_)
-    connection.commit()
-    return (unpack(views_chunks, 3), unpack(follows_chunks, 2), channel_category, popular, ids,
-            categories)
+        connection.commit()
+        views, follows = (future.result() for future in fetching)
+    phase("read")
+    popular = np.full((len(categories), 15), -1, dtype=np.int64)
+    popular[category, rank - 1] = channel
+    interest = (np.concatenate([views[0], follows[0]]), np.concatenate([views[1], follows[1]]),
+                np.concatenate([views[2], np.full(len(follows[0]), FOLLOW_SECONDS)]).astype(np.float32))
+    del views
+    model = Model.build(len(ids), interest, (follows[0], follows[1]),
+                        (channel_category[0], channel_category[1]), popular)
+    phase("model")
+    return _Inputs(model, ids, categories)
+
+
+def _arrays(connection: Connection, statement: str, columns: int) -> list[NDArray[np.int32]]:
+    from shared_lib.recommendations.copying import unpack
+
+    return unpack(_chunks(connection, statement), columns)
 
 
 def _session_settings(connection: Connection) -> None:
@@ -175,25 +189,10 @@ def _session_settings(connection: Connection) -> None:
     connection.execute(text("SET jit = off"))  # a few large statements: compiling costs more
 
 
-def _fetched(engine: Engine, statement: str) -> list[bytes]:
+def _fetched(engine: Engine, statement: str, columns: int) -> list[NDArray[np.int32]]:
     with engine.connect() as connection:
         _session_settings(connection)
-        return _chunks(connection, statement)
-
-
-def _model(read: tuple[Any, ...]) -> Model:
-    import numpy as np
-
-    from shared_lib.recommendations.model import Model
-
-    views, follows, channel_category, popular, ids, categories = read
-    table = np.full((len(categories), 15), -1, dtype=np.int64)
-    category, channel, rank = popular
-    table[category, rank - 1] = channel
-    interest = (np.concatenate([views[0], follows[0]]), np.concatenate([views[1], follows[1]]),
-                np.concatenate([views[2], np.full(len(follows[0]), FOLLOW_SECONDS)]).astype(np.float64))
-    return Model.build(len(ids), interest, (follows[0], follows[1]),
-                       (channel_category[0], channel_category[1]), table)
+        return _arrays(connection, statement, columns)
 
 
 Job = Callable[["Connection"], None]
