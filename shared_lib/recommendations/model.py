@@ -167,17 +167,24 @@ def neighbours(viewing: sparse.csr_array, *, k: int = NEIGHBOURS,
 
 
 def category_shares(interest: sparse.csr_array, channel_category: NDArray[np.int64],
-                    categories: int) -> NDArray[np.float64]:
+                    categories: int, k: int) -> sparse.csr_array:
     """users × categories: the share of each user's interest (in channels with a category)
-    that goes to each category."""
+    that goes to each of their k strongest categories (ties to the lower number)."""
     known = channel_category >= 0
     indicator = sparse.csr_array(
-        (np.ones(int(known.sum())), (np.flatnonzero(known), channel_category[known])),
+        (np.ones(int(known.sum()), dtype=np.float32), (np.flatnonzero(known), channel_category[known])),
         shape=(interest.shape[1], max(categories, 1)))
     totals = (interest @ indicator).toarray()
     sums = totals.sum(axis=1, keepdims=True)
-    shares: NDArray[np.float64] = np.divide(totals, sums, out=np.zeros_like(totals), where=sums > 0)
-    return shares
+    np.divide(totals, sums, out=totals, where=sums > 0)
+    k = min(k, totals.shape[1])
+    top = np.argsort(-totals, axis=1, kind="stable")[:, :k]
+    shares = np.take_along_axis(totals, top, axis=1)
+    del totals
+    users = np.repeat(np.arange(interest.shape[0]), k)
+    keep = shares.ravel() > 0
+    return sparse.csr_array((shares.ravel()[keep], (users[keep], top.ravel()[keep])),
+                            shape=(interest.shape[0], max(categories, 1)))
 
 
 @dataclass(frozen=True)
@@ -185,38 +192,35 @@ class Model:
     """What the block computations share, built once per recompute."""
 
     size: int  # users (and so channels) numbered
-    interest: sparse.csr_array  # users × channels
+    active_users: int  # users who follow or watch anything
     follows: sparse.csr_array  # users × users
     seeds: sparse.csr_array  # users × channels: the VIEWING strongest, over the user's total
     similar: sparse.csr_array  # channels × channels: neighbours()
     shares: sparse.csr_array  # users × categories: the CATEGORIES strongest shares
     popular: NDArray[np.int64]  # categories × ranks: user numbers, -1 past the last
 
-    @property
-    def active_users(self) -> int:
-        """Users who follow or watch anything."""
-        return int(np.count_nonzero(np.diff(self.interest.indptr)))
-
     @classmethod
-    def build(cls, size: int,
-              interest: tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float32]],
-              follows: tuple[NDArray[np.int32], NDArray[np.int32]],
+    def build(cls, interest: list[sparse.csr_array], follows: sparse.csr_array,
               channel_category: tuple[NDArray[np.int32], NDArray[np.int32]],
               popular: NDArray[np.int64]) -> Model:
-        """From (user, channel, weight) interests, (follower, followed) follows, (channel,
-        category) and each category's most popular channels (-1 past the last)."""
-        matrix = interest_matrix(*interest, size)
+        """From the interest matrix (interest_matrix plus FOLLOW_SECONDS times follows; a
+        one-item list the build empties, so the matrix is freed once used), the follow matrix
+        (follow_matrix), (channel, category) pairs and each category's most popular channels
+        (-1 past the last)."""
+        matrix = interest.pop()
+        size = matrix.shape[0]
+        active = int(np.count_nonzero(np.diff(matrix.indptr)))
         totals = np.asarray(matrix.sum(axis=1)).ravel()
-        viewing = strongest(matrix, VIEWING)
-        seeds = sparse.csr_array(sparse.diags_array(
-            np.divide(1.0, totals, out=np.zeros_like(totals, dtype=np.float64), where=totals > 0))
-            @ viewing)
         category = np.full(size, -1, dtype=np.int64)
         category[channel_category[0]] = channel_category[1]
-        shares = strongest(sparse.csr_array(category_shares(matrix, category, len(popular))),
-                           CATEGORIES)
-        return cls(size=size, interest=matrix, follows=follow_matrix(*follows, size),
-                   seeds=seeds, similar=neighbours(viewing), shares=shares, popular=popular)
+        shares = category_shares(matrix, category, len(popular), CATEGORIES)
+        viewing = strongest(matrix, VIEWING)
+        del matrix
+        seeds = sparse.csr_array(sparse.diags_array(
+            np.divide(1.0, totals, out=np.zeros_like(totals, dtype=np.float32), where=totals > 0))
+            @ viewing)
+        return cls(size=size, active_users=active, follows=follows, seeds=seeds,
+                   similar=neighbours(viewing), shares=shares, popular=popular)
 
     def streams(self, lo: int, hi: int, weights: Weights, k: int) -> Candidates:
         """Channels worth showing users lo..hi-1 when live: followed, co-viewed, popular in

@@ -143,7 +143,7 @@ def _read(connection: Connection, engine: Engine, phase: Callable[[str], None]) 
     import numpy as np
 
     from shared_lib.recommendations.copying import packed
-    from shared_lib.recommendations.model import Model
+    from shared_lib.recommendations.model import Model, follow_matrix, interest_matrix
 
     _session_settings(connection)
     _clean(connection)
@@ -165,15 +165,19 @@ def _read(connection: Connection, engine: Engine, phase: Callable[[str], None]) 
         categories = np.array([name.encode() for name in connection.execute(text(CATEGORIES)).scalars()],
                               dtype=np.bytes_)
         connection.commit()
-        views, follows = (future.result() for future in fetching)
+        views, follows = [future.result() for future in fetching]
+        del fetching
     phase("read")
+    size = len(ids)
     popular = np.full((len(categories), 15), -1, dtype=np.int64)
     popular[category, rank - 1] = channel
-    interest = (np.concatenate([views[0], follows[0]]), np.concatenate([views[1], follows[1]]),
-                np.concatenate([views[2], np.full(len(follows[0]), FOLLOW_SECONDS)]).astype(np.float32))
+    followed = follow_matrix(follows[0], follows[1], size)
+    del follows
+    watched = interest_matrix(views[0], views[1], views[2].astype(np.float32), size)
     del views
-    model = Model.build(len(ids), interest, (follows[0], follows[1]),
-                        (channel_category[0], channel_category[1]), popular)
+    interest = [watched + FOLLOW_SECONDS * followed]  # Model.build takes it from the list
+    del watched
+    model = Model.build(interest, followed, (channel_category[0], channel_category[1]), popular)
     phase("model")
     return _Inputs(model, ids, categories)
 

@@ -13,6 +13,8 @@ from shared_lib.recommendations.model import (
     NO_DETAIL,
     Model,
     Weights,
+    follow_matrix,
+    interest_matrix,
     neighbours,
     strongest,
 )
@@ -31,9 +33,9 @@ def world(size, views=(), follows=(), categories=(), popular=None):
     table = np.full((len(popular or {}), 15), -1, dtype=np.int64)
     for category, channels in (popular or {}).items():
         table[category, :len(channels)] = channels
-    interest = (np.r_[v[:, 0], f[:, 0]], np.r_[v[:, 1], f[:, 1]],
-                np.r_[v[:, 2] + 60, np.full(len(f), FOLLOW_SECONDS)].astype(np.float64))
-    return Model.build(size, interest, (f[:, 0], f[:, 1]), (c[:, 0], c[:, 1]), table)
+    follows = follow_matrix(f[:, 0], f[:, 1], size)
+    interest = interest_matrix(v[:, 0], v[:, 1], v[:, 2] + 60.0, size) + FOLLOW_SECONDS * follows
+    return Model.build([interest], follows, (c[:, 0], c[:, 1]), table)
 
 
 def of(found, user):
