@@ -225,11 +225,11 @@ def segment_durations(api: str, stream_id: str, rendition: str) -> str:
 
     master = http("GET", f"{api}/api/streams/{stream_id}").json()["playback"]["hls"]
     master = master if master.startswith("http") else api + master
-    playlist = http("GET", master).text
+    playlist = http("GET", master).body.decode()
     uris = [line for line in playlist.splitlines() if line and not line.startswith("#")]
     if "#EXT-X-STREAM-INF" in playlist:  # a master playlist: the source first, the lowest last
         uri = uris[0] if rendition == "source" else uris[-1]
-        playlist = http("GET", master.rsplit("/", 1)[0] + "/" + uri).text
+        playlist = http("GET", master.rsplit("/", 1)[0] + "/" + uri).body.decode()
     target = re.search(r"#EXT-X-TARGETDURATION:(\d+)", playlist)
     durations = re.findall(r"#EXTINF:([\d.]+)", playlist)[-6:]
     return f"target {target.group(1) if target else '?'}; last {', '.join(durations)}"

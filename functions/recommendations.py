@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from shared_lib.accounts.models import User
     from shared_lib.db import UnitOfWork
 
-RECOMPUTE = Scaling(max_scale=1, concurrency=1, timeout_seconds=600, memory="512Mi")
+# Its model of 1,000,000 users peaks at 1.2 GiB (bench/recommendations.py): 2 GiB for a pod.
+RECOMPUTE = Scaling(max_scale=1, concurrency=1, timeout_seconds=600, cpu="1", memory="2Gi",
+                    memory_limit="2Gi")
 
 
 @http_function("GET /api/recommendations/streams", query=PageQuery, auth="optional",

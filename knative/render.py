@@ -115,7 +115,7 @@ def function_service(spec: FunctionSpec) -> dict:
                                 {"secretRef": {"name": "streamfn-secrets"}}],
                     "resources": {
                         "requests": {"cpu": scaling.cpu, "memory": scaling.memory},
-                        "limits": {"cpu": "1", "memory": "512Mi"},
+                        "limits": {"cpu": "1", "memory": scaling.memory_limit},
                     },
                     "readinessProbe": {**probe, "periodSeconds": 5},
                     "livenessProbe": {**probe, "periodSeconds": 15, "failureThreshold": 3},

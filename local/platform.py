@@ -41,6 +41,7 @@ from local.triggers import Delivery, Trigger, http_send
 
 log = logging.getLogger(__name__)
 INGRESS = "broker-ingress"
+DRAIN_SECONDS = 10.0  # on stop: how long events already accepted may take to reach their functions
 
 
 def reset_caches() -> None:
@@ -264,6 +265,10 @@ class Platform:
             self.scheduler.stop()
         for name in [n for n in self.servers if n not in ("PostgreSQL", "Redis")][::-1]:
             self.servers.pop(name).stop()
+        if self.broker and self.runtime:
+            # What stopping the servers announced (a publish ended with nginx) reaches its
+            # functions while they still run; what does not in time is delivered next start.
+            self.broker.drain(timeout=DRAIN_SECONDS)
         if self.runtime:
             self.runtime.stop()
         if self.broker:

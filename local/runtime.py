@@ -103,6 +103,9 @@ class Runtime:
         with self._lock:
             for instance in self.instances.values():
                 instance.stop("the platform is stopping", grace=10)
+                # Connections still waiting to be accepted are reset, not left hanging: a
+                # sender blocked on one (the broker) fails at once and retries after restart.
+                instance.listener.close()
         self._selector.close()
 
     def status(self) -> dict[str, dict]:

@@ -29,6 +29,7 @@ class Scaling:
     timeout_seconds: int = 30
     cpu: str = "100m"
     memory: str = "192Mi"
+    memory_limit: str = "512Mi"
     # For long-lived responses (Server-Sent Events): how long the first byte may take, and
     # how long the response may go without a byte, before the platform gives up on it.
     response_start_timeout_seconds: int | None = None
