@@ -2,7 +2,10 @@
 libraries every streamfn function imports before its first answer and opens the connections
 it opens (PostgreSQL through SQLAlchemy's pool, Redis), then answers. A function's cold start
 over this one is what the project adds on top of its libraries. (httpx and the cloudevents
-SDK are left out: a function sends its events after answering.)"""
+SDK are left out: a function sends its events after answering.)
+
+`hello_numeric` is the baseline of the one function that also imports numpy and scipy (the
+recommendations recompute, on its first request): the same, importing them first."""
 
 import os
 
@@ -27,3 +30,11 @@ def hello_libs(request):
         connection.execute(sqlalchemy.text("SELECT 1"))
     redis.Redis.from_url(os.environ["STREAMFN_REDIS_URL"]).ping()
     return "hello"
+
+
+@functions_framework.http
+def hello_numeric(request):
+    import numpy  # noqa: F401 - imported for its cost, as the recompute imports it
+    import scipy.sparse  # noqa: F401
+
+    return hello_libs(request)

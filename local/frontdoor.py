@@ -25,6 +25,7 @@ from pathlib import Path
 
 from local import locations
 from local.routes import RouteTable
+from rtmp_ingest.playlists import nginx_upstream
 
 
 @dataclass
@@ -44,6 +45,8 @@ class FrontDoorConfig:
     tls: tuple[Path, Path] | None = None
     # The media volume, served on the API's own origin (with TLS, players need HTTPS).
     media: Path | None = None
+    # The live playlists server's socket (rtmp_ingest/playlists.py), with the media.
+    playlists: Path | None = None
     workers: str = "auto"
     # Routes answered with event streams (path regexes), and how many one client address
     # may hold open at once (0: no cap).
@@ -141,6 +144,8 @@ def render(config: FrontDoorConfig) -> str:
         "    limit_conn_status 429;",
         "    limit_conn_log_level warn;",
         *["    " + line for line in upstreams],
+        *([f"    {nginx_upstream(f'unix:{config.playlists}')}"]
+          if config.media and config.playlists else []),
         f"    upstream broker-ingress {{ server {config.ingress} max_fails=0; keepalive 16; }}",
         *["    " + line for line in locations.maps("public", config.public)],
         *["    " + line for line in locations.maps("internal", config.internal)],
@@ -152,7 +157,8 @@ def render(config: FrontDoorConfig) -> str:
         *["    " + line for line in locations.route("public")], "        }",
         *["    " + line for line in locations.streams(config.streams, config.streams_per_address)],
         "        location /internal/ { return 404; }",
-        *(["    " + line for line in locations.media(config.media)] if config.media else []),
+        *(["    " + line for line in locations.media(config.media, bool(config.playlists))]
+          if config.media else []),
         *(["    " + line for line in locations.static(config.site)] if config.site else
           ["        location / { return 404; }"]),
         "    }",

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from local.certificates import self_signed
 from local.processes import Supervised, spawn
-from local.services import ROOT, port_open, wait_for_port
+from local.services import ROOT, port_open, wait_for_port, wait_for_socket
+from rtmp_ingest import playlists
 from rtmp_ingest.ladder import DEFAULT_LADDER, ladder_text, parse_ladder
 from rtmp_ingest.sidecar.config import render_nginx_conf, stat_token
 
@@ -67,6 +68,15 @@ class Ingest:
     def rtmps_url(self) -> str:
         return f"rtmps://127.0.0.1:{self.ports.rtmps}/live"
 
+    @staticmethod
+    def socket(home: Path) -> Path:
+        """Where the live playlists server listens (nginx's workers, as nobody, connect)."""
+        return home / "run" / "playlists.sock"
+
+    @property
+    def playlists_socket(self) -> Path:
+        return self.socket(self.home)
+
     def _prepare(self) -> Path:
         run, logs = self.home / "run", self.home / "logs"
         written = [self.media_dir / name
@@ -94,6 +104,7 @@ class Ingest:
             "SIDECAR_PORT": str(self.ports.sidecar), "UPDATE_SECONDS": str(self.update_seconds),
             "MEDIA_DIR": str(self.media_dir), "HTTP_LISTEN": f"127.0.0.1:{self.ports.media}",
             "STAT_PORT": str(self.ports.stat),
+            **playlists.template_values(f"unix:{self.playlists_socket}"),
             "STAT_TOKEN": stat_token(self.env["STREAMFN_INGEST_SECRET"]),
         }))
         conf.chmod(0o600)  # it holds the stat page's token
@@ -126,4 +137,12 @@ class Ingest:
                                           "-e", str(logs / "error.log")], log_file=logs / "nginx.out"),
                            stop_signal=signal.SIGQUIT)
         nginx.ready = lambda: wait_for_port(self.ports.rtmp, what="nginx-rtmp", process=nginx.process)
-        return [sidecar, nginx]
+        served = self.playlists_socket
+        server = Supervised("live playlists",
+                            lambda: spawn([sys.executable, "-m", "rtmp_ingest.playlists",
+                                           str(self.media_dir), f"unix:{served}"], cwd=ROOT,
+                                          env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                          log_file=logs / "playlists.log"))
+        server.ready = lambda: wait_for_socket(served, what="the live playlists server",
+                                               process=server.process)
+        return [sidecar, server, nginx]

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from local.routes import RouteTable
+from rtmp_ingest.playlists import nginx_location
 
 ERRORS = {
     400: ("invalid_request", "The request is malformed."),
@@ -139,12 +140,14 @@ MEDIA = {  # path: (content types, Cache-Control), as the ingest pod serves them
 }
 
 
-def media(media: Path) -> list[str]:
-    lines = []
+def media(media: Path, playlists: bool = False) -> list[str]:
+    """The media volume's files; with `playlists`, live media playlists from the playlists
+    server (its upstream, rtmp_ingest/playlists.py), which holds a player's blocking reload."""
+    checks = [ASCII_ONLY, '        if ($request_method !~ ^(GET|HEAD)$) { return 405; }']
+    lines = nginx_location(checks) if playlists else []
     for name, (types, cache) in MEDIA.items():
-        lines += [f"    location /{name}/ {{", ASCII_ONLY,
-                  '        if ($request_method !~ ^(GET|HEAD)$) { return 405; }',
-                  f"        types {{ {types} }}", f"        alias {media}/{name}/;",
+        lines += [f"    location /{name}/ {{", *checks, f"        types {{ {types} }}",
+                  f"        alias {media}/{name}/;",
                   f'        add_header Cache-Control "{cache}" always;',
                   "        add_header Access-Control-Allow-Origin * always;", "    }"]
     return lines

@@ -238,6 +238,7 @@ class Platform:
             max_body_bytes=settings.max_body_bytes, read_timeout_seconds=read_timeout,
             upstream_keepalive_seconds=max(1, int(min(30, self.idle_seconds / 2))), user=user,
             tls=self.tls, media=media_dir(self.profile) if self.tls else None,
+            playlists=Ingest.socket(self.profile.home / "nginx") if self.with_ingest else None,
             streams=[s.path_pattern.pattern for s in specs if s.asgi and not s.internal],
             streams_per_address=self.streams_per_address, metrics=self.metrics_page)
         conf = home / "nginx.conf"

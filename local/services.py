@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,16 +45,32 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def socket_open(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(str(path)) == 0
+
+
 def wait_for_port(port: int, timeout: float = 20.0, *, what: str,
                   process: subprocess.Popen | None = None) -> None:
+    _wait_to_listen(lambda: port_open(port), f"127.0.0.1:{port}", timeout, what, process)
+
+
+def wait_for_socket(path: Path, timeout: float = 20.0, *, what: str,
+                    process: subprocess.Popen | None = None) -> None:
+    _wait_to_listen(lambda: path.exists() and socket_open(path), str(path), timeout, what, process)
+
+
+def _wait_to_listen(listening: Callable[[], bool], where: str, timeout: float, what: str,
+                    process: subprocess.Popen | None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if port_open(port):
+        if listening():
             return
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"{what} exited with status {process.returncode} before it listened")
         time.sleep(0.05)
-    raise RuntimeError(f"{what} did not start listening on 127.0.0.1:{port}")
+    raise RuntimeError(f"{what} did not start listening on {where}")
 
 
 @dataclass

@@ -1,5 +1,6 @@
 #!/bin/sh
-# The rtmp-ingest pod's two containers start here: `entrypoint.sh nginx` or `entrypoint.sh sidecar`.
+# The rtmp-ingest pod's three containers start here: `entrypoint.sh nginx`, `entrypoint.sh sidecar`
+# or `entrypoint.sh playlists`.
 # Everything comes from the environment the Deployment gives (see knative/rtmp-ingest.yaml).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +22,8 @@ case "${1:-}" in
     export RTMPS_KEY="${RTMPS_KEY:-/etc/streamfn/rtmps/tls.key}"
     export SIDECAR_PORT="${SIDECAR_PORT:-8084}" STAT_PORT="${STAT_PORT:-8083}"
     export UPDATE_SECONDS="${UPDATE_SECONDS:-2}"
+    # The live playlists server (the `playlists` container, in the same pod's network).
+    export PLAYLISTS_UPSTREAM="${PLAYLISTS_UPSTREAM:-127.0.0.1:8085}"
     # Each publish's ABR transcoder (rtmp_ingest/transcode.py: standard library only). The
     # ladder is STREAMFN_ABR_LADDER (unset: the default; empty: none), checked by `render`.
     export TRANSCODE_PYTHON="${TRANSCODE_PYTHON:-/usr/bin/python3}" TRANSCODER="$HERE/transcode.py"
@@ -32,8 +35,13 @@ case "${1:-}" in
     export PYTHONPATH="${PYTHONPATH:-$(dirname "$HERE")}"
     exec "$PYTHON" -m rtmp_ingest.sidecar
     ;;
+  playlists)
+    # Players' blocking playlist reloads (rtmp_ingest/playlists.py); nginx sends them here.
+    export PYTHONPATH="${PYTHONPATH:-$(dirname "$HERE")}"
+    exec "$PYTHON" -m rtmp_ingest.playlists "$MEDIA_DIR" "${PLAYLISTS_LISTEN:-0.0.0.0:8085}"
+    ;;
   *)
-    echo "usage: entrypoint.sh nginx|sidecar" >&2
+    echo "usage: entrypoint.sh nginx|sidecar|playlists" >&2
     exit 2
     ;;
 esac

@@ -11,6 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
+from rtmp_ingest import playlists
 from rtmp_ingest.ladder import DEFAULT_LADDER, ladder_text, parse_ladder
 from rtmp_ingest.sidecar.callbacks import Sidecar
 from rtmp_ingest.sidecar.config import Config, render_nginx_conf, stat_token
@@ -26,6 +27,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["render"]:
         template, out = Path(argv[1]), Path(argv[2])
         values = {**os.environ, "STAT_TOKEN": stat_token(os.environ["STREAMFN_INGEST_SECRET"]),
+                  **playlists.template_values(os.environ.get("PLAYLISTS_UPSTREAM", "127.0.0.1:8085")),
                   # Unset: the default ladder; empty: none. A malformed one stops the pod here.
                   "ABR_LADDER": ladder_text(parse_ladder(os.environ.get("STREAMFN_ABR_LADDER",
                                                                         DEFAULT_LADDER)))}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 
@@ -59,3 +60,23 @@ def wait_until(check, *, timeout: float, interval: float = 0.1):
             return value
         time.sleep(interval)
     return None
+
+
+def last_segment(playlist: str) -> int:
+    """The media sequence number of a media playlist's last segment."""
+    first = int(re.search(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", playlist)[1])
+    return first + playlist.count("#EXTINF:") - 1
+
+
+def answers_blocking_reloads(playlist_url: str) -> None:
+    """A player asking for the next segment (LL-HLS blocking reload) is held until it is
+    written, then answered with it; one asking far ahead is refused."""
+    from tests.e2e.conftest import http
+
+    now = http("GET", playlist_url).body.decode()
+    assert "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES" in now, now
+    last = last_segment(now)
+    held = http("GET", f"{playlist_url}?_HLS_msn={last + 1}")
+    assert held.status == 200 and last_segment(held.body.decode()) == last + 1, held.body
+    ahead = http("GET", f"{playlist_url}?_HLS_msn={last + 10}")
+    assert ahead.status == 400 and ahead.json()["error"]["code"] == "invalid_request"

@@ -17,7 +17,7 @@ from local.certificates import self_signed
 from local.services import ROOT, wait_for_port
 from tests import factories
 from tests.e2e.conftest import free_port, http, register_user
-from tests.e2e.media import probe, publish, stop, wait_until
+from tests.e2e.media import answers_blocking_reloads, probe, publish, stop, wait_until
 
 
 def manifest(path: str) -> list[dict]:
@@ -109,7 +109,7 @@ def test_the_rtmp_ingest_image_serves_publish_over_rtmps_and_playback(platform):
         if os.geteuid() == 0:  # nginx's workers drop to nobody, as the image runs unprivileged
             shutil.chown(path, "nobody", "nogroup")
     ports = {"rtmp": free_port(), "rtmps": free_port(), "media": free_port(), "stat": free_port(),
-             "sidecar": free_port()}
+             "sidecar": free_port(), "playlists": free_port()}
     certificate, key_file = self_signed(home / "tls", host="127.0.0.1")  # the Secret's pair
     here = {"MEDIA_DIR": str(home / "media"), "NGINX_HOME": str(home / "nginx"),
             "SIDECAR_PORT": str(ports["sidecar"]), "STAT_PORT": str(ports["stat"]),
@@ -121,7 +121,10 @@ def test_the_rtmp_ingest_image_serves_publish_over_rtmps_and_playback(platform):
                  "RTMPS_LISTEN": f"127.0.0.1:{ports['rtmps']}",
                  "RTMP_UPSTREAM": f"127.0.0.1:{ports['rtmp']}",
                  "RTMPS_CERTIFICATE": str(certificate), "RTMPS_KEY": str(key_file),
-                 "HTTP_LISTEN": f"127.0.0.1:{ports['media']}"}
+                 "HTTP_LISTEN": f"127.0.0.1:{ports['media']}",
+                 "PLAYLISTS_UPSTREAM": f"127.0.0.1:{ports['playlists']}"}
+    playlists_env = {**container_env(containers["playlists"]), **here,
+                     "PLAYLISTS_LISTEN": f"127.0.0.1:{ports['playlists']}"}
     sidecar_env = {**container_env(containers["sidecar"]), **here, **local_secrets(platform),
                    "AUTHORIZE_URL": f"{platform.internal_url}/internal/ingest/authorize",
                    "REPORT_URL": f"{platform.internal_url}/internal/ingest/report",
@@ -134,10 +137,13 @@ def test_the_rtmp_ingest_image_serves_publish_over_rtmps_and_playback(platform):
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([command, "nginx"], env={**os.environ, **nginx_env},
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen([command, "playlists"], env={**os.environ, **playlists_env},
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]
     try:
         wait_for_port(ports["sidecar"], what="sidecar")
         wait_for_port(ports["rtmp"], what="nginx")
+        wait_for_port(ports["playlists"], what="playlists")
         name, tokens = register_user(platform.api_url, "ct")
         key = http("POST", f"{platform.api_url}/api/streams/key", token=tokens["access_token"]).json()
         # Over RTMPS: through the image's TLS listener to its RTMP one.
@@ -151,6 +157,9 @@ def test_the_rtmp_ingest_image_serves_publish_over_rtmps_and_playback(platform):
             assert stream_id
             hls = f"http://127.0.0.1:{ports['media']}/hls/{stream_id}.m3u8"
             assert wait_until(lambda: probe(hls) == ["aac", "h264"], timeout=20, interval=0.5)
+            source = next(line for line in http("GET", hls).body.decode().splitlines()
+                          if line.endswith(".m3u8"))
+            answers_blocking_reloads(f"http://127.0.0.1:{ports['media']}/hls/{source}")
         finally:
             stop(encoder)
     finally:

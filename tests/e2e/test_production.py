@@ -20,6 +20,7 @@ def test_production_refuses_to_start_without_https_or_with_development_settings(
 def test_production_serves_the_api_and_the_media_over_https_with_a_secure_refresh_cookie(servers, tmp_path):
     import json
     import ssl
+    import threading
     import urllib.request
 
     cert, key = self_signed(tmp_path)
@@ -54,6 +55,17 @@ def test_production_serves_the_api_and_the_media_over_https_with_a_secure_refres
         with urllib.request.urlopen(f"{base}/hls/{stream_id}.m3u8", context=context, timeout=10) as media:
             assert media.read() == b"#EXTM3U\n"
             assert media.headers["Content-Type"] == "application/vnd.apple.mpegurl"
+        # A live media playlist: the player's blocking reload is held until the next segment.
+        live = playlist.with_suffix("") / "publish1" / "source.m3u8"
+        live.parent.mkdir(parents=True)
+        segments = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n"
+        live.write_text(segments + "#EXTINF:1.0,\nsource-0.ts\n")
+        threading.Timer(0.5, lambda: live.write_text(
+            segments + "#EXTINF:1.0,\nsource-0.ts\n#EXTINF:1.0,\nsource-1.ts\n")).start()
+        with urllib.request.urlopen(f"{base}/hls/{stream_id}/publish1/source.m3u8?_HLS_msn=1",
+                                    context=context, timeout=10) as media:
+            body = media.read().decode()
+            assert "CAN-BLOCK-RELOAD=YES" in body and "source-1.ts" in body, body
         _, _, key_answer = call("POST", "/api/streams/key", token=tokens["access_token"])
         assert key_answer["rtmp_url"] == f"rtmp://localhost:{production.ports['RTMP']}/live"
     finally:

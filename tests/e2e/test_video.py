@@ -11,7 +11,7 @@ from urllib.parse import urljoin
 
 from tests.e2e.browser import Page, register
 from tests.e2e.conftest import http, register_user
-from tests.e2e.media import dimensions, probe, publish, stop, wait_until
+from tests.e2e.media import answers_blocking_reloads, dimensions, probe, publish, stop, wait_until
 from tests.e2e.test_ingest import live_stream_of, rotate_key
 
 STREAM_INF = re.compile(r"#EXT-X-STREAM-INF:(?P<attributes>.*)\n(?P<uri>[^#\n]+)")
@@ -55,6 +55,7 @@ def test_a_720p_publish_plays_as_a_ladder_the_player_offers_and_its_transcoders_
             playlist = urljoin(master_url, rendition["uri"])
             assert wait_until(lambda playlist=playlist: dimensions(playlist), timeout=20,
                               interval=0.5) == (width, height), f"{rendition} plays at its size"
+        answers_blocking_reloads(urljoin(master_url, listed[-1]["uri"]))
 
         viewer = Page(browsers(), api)
         viewer.go(f"/streams/{live['id']}")
@@ -70,6 +71,10 @@ def test_a_720p_publish_plays_as_a_ladder_the_player_offers_and_its_transcoders_
         assert wait_until(lambda: viewer.driver.execute_script(
             "return document.querySelector('video').videoHeight") == 360, timeout=30), \
             f"picking 360p plays 360p: {viewer.playback()}"
+        # A request is listed once answered: a held one shows up as its segment arrives.
+        assert wait_until(lambda: viewer.driver.execute_script(
+            "return performance.getEntriesByType('resource').some(e => e.name.includes('_HLS_msn='))"),
+            timeout=10), "the player waits on the next segment (blocking reloads), not polling"
         assert transcoders(live["id"]), "a transcoder runs while the stream is live"
     finally:
         stop(encoder)

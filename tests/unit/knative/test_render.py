@@ -181,6 +181,8 @@ def test_every_probe_targets_a_port_its_container_listens_on_beyond_loopback():
         "nginx": lambda env: {int(env["RTMP_LISTEN"]), int(env["HTTP_LISTEN"])},
         "sidecar": lambda env: {int(env["SIDECAR_PORT"])}
         if env.get("SIDECAR_HOST") not in (None, "127.0.0.1", "localhost") else set(),
+        "playlists": lambda env: {int(env["PLAYLISTS_LISTEN"].rpartition(":")[2])}
+        if not env["PLAYLISTS_LISTEN"].startswith(("127.", "localhost", "unix:")) else set(),
     }
     for container in deployment["spec"]["template"]["spec"]["containers"]:
         env = {e["name"]: e.get("value") for e in container.get("env", [])}
