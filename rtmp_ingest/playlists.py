@@ -176,7 +176,8 @@ NGINX_LOCATION = r"^/hls/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+\.m3u8$"
 
 def nginx_upstream(address: str) -> str:
     """The http-level upstream for this server at `address` (`unix:PATH` or HOST:PORT)."""
-    return f"upstream streamfn_playlists {{ server {address} max_fails=0; keepalive 16; }}"
+    return (f"upstream streamfn_playlists {{ server {address} max_fails=0; keepalive 16; "
+            "keepalive_timeout 60s; }")
 
 
 def nginx_location(checks: list[str] | None = None) -> list[str]:
@@ -270,8 +271,10 @@ def main(argv: list[str]) -> int:
     else:
         host, _, port = listen.rpartition(":")
         where.update(host=host or "127.0.0.1", port=int(port))
+    # Idle connections outlive nginx's (60 s): nginx never reuses one this side has closed.
     uvicorn.run(App(media), **where, lifespan="off", access_log=False, log_level="warning",
-                server_header=False, date_header=False, timeout_graceful_shutdown=2)
+                server_header=False, date_header=False, timeout_keep_alive=65,
+                timeout_graceful_shutdown=2)
     return 0
 
 
