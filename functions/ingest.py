@@ -25,10 +25,12 @@ ALWAYS_WARM = Scaling(min_scale=1, max_scale=10, concurrency=50, timeout_seconds
 @http_function("POST /internal/ingest/authorize", body=PublishCheck, auth="internal",
                response=PublishAnswer, scaling=ALWAYS_WARM)
 def authorize_publish(body: PublishCheck, uow: UnitOfWork) -> PublishAnswer:
-    """May this key publish (phase publish: to which stream) or go on publishing (update)?
-    403 means no; the sidecar turns anything but a 200 into a refusal."""
+    """May this key publish (phase publish: to which stream; one not yet live goes live now)
+    or go on publishing (update)? 403 means no; the sidecar turns anything but a 200 into a
+    refusal."""
     return PublishAnswer(stream_id=streams.authorize(uow, stream_key=body.stream_key,
-                                                     phase=body.phase, pod=body.pod))
+                                                     phase=body.phase, pod=body.pod,
+                                                     publish_id=body.publish_id))
 
 
 @http_function("POST /internal/ingest/report", body=IngestReport, auth="internal", status=204)

@@ -1,7 +1,8 @@
 """nginx-rtmp's callbacks (on localhost, HTTP/1.0), as a WSGI app.
 
-    live  on_publish       ask authorize-publish; yes: 302 to rtmp://127.0.0.1:PORT/show/<id>
-                           (nginx relays the stream into `show`), no or no answer: 403
+    live  on_publish       ask authorize-publish (which puts a stream not yet live live);
+                           yes: 302 to rtmp://127.0.0.1:PORT/show/<id> (nginx relays the
+                           stream into `show`), no or no answer: 403
     live  on_update        every few seconds: is the key still valid? (a rotated key: 403,
                            and nginx ends the publish)
     show  on_publish       the relay began: emit dev.streamfn.stream.started
@@ -113,18 +114,19 @@ class Sidecar:
         key = form.get("name", "")
         if form.get("app") != "live" or not key:
             return _answer(403)
+        # Each publish is named, so a reconnect onto the same stream is told from the publish
+        # it replaces; authorize-publish takes the name to put a stream live at once.
+        publish_id = uuid.uuid4().hex
         status, body = self.call(self.config, self.config.authorize,
-                                     {"stream_key": key, "phase": "publish",
-                                      "pod": self.config.pod})
+                                 {"stream_key": key, "phase": "publish", "pod": self.config.pod,
+                                  "publish_id": publish_id})
         stream_id = public_id(body.get("stream_id")) if status == 200 else None
         if stream_id is None:
             # Refused, or the functions could not answer: fail closed.
             log.info("refused a publish from %s (authorize answered %s)", form.get("addr"), status)
             return _answer(403)
         log.info("publish from %s authorized as stream %s", form.get("addr"), stream_id)
-        # Each publish is named, so a reconnect onto the same stream is told from the publish
-        # it replaces; the token lets `show` tell this relay from a key-less local publish.
-        publish_id = uuid.uuid4().hex
+        # The token lets `show` tell this relay from a key-less local publish.
         return _answer(302, f"{self.config.show}/{stream_id}?publish={publish_id}"
                             f"&relay={self.config.relay_token(stream_id, publish_id)}")
 

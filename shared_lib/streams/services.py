@@ -84,15 +84,27 @@ def edit(uow: UnitOfWork, user_id: uuid.UUID, stream_id: uuid.UUID, **fields: An
     changed(uow)
 
 
-def authorize(uow: UnitOfWork, *, stream_key: str, phase: str, pod: str) -> uuid.UUID | None:
+def authorize(uow: UnitOfWork, *, stream_key: str, phase: str, pod: str,
+              publish_id: str | None = None) -> uuid.UUID | None:
     """May this key publish (phase publish: the stream it goes to) or go on publishing
-    (update: None)? NotPermitted when not."""
+    (update: None)? NotPermitted when not.
+
+    A publish named by the sidecar (`publish_id`) onto a stream that is not live yet makes it
+    live here, in the answer's transaction: viewers see it live as soon as nginx takes the
+    publish rather than once the relay into `show` has begun and its stream.started event
+    came round (the event, with the same publish id, then changes nothing; its other
+    consumers, the notifications and webhooks, still go by it). A stream already live (an
+    encoder reconnecting, or a second encoder nginx is about to refuse) waits for that event,
+    so a publish nginx refuses never takes over the one that runs."""
     if phase == "update":
         if still_authorized(uow, stream_key=stream_key):
             return None
     else:
         stream = claim_for_publish(uow, stream_key=stream_key, pod=pod)
         if stream is not None:
+            if publish_id and stream.status == StreamStatus.CREATED:
+                start(uow, stream.id, at=stream.last_seen_at or datetime.now(UTC), pod=pod,
+                      publish_id=publish_id)
             return stream.id
     raise errors.NotPermitted("That stream key is not valid.")
 

@@ -210,6 +210,8 @@ class PublishCheck(Request):
     stream_key: str = Field(min_length=1, max_length=200)
     phase: Literal["publish", "update"] = "publish"
     pod: str = Field(default="local", min_length=1, max_length=100)
+    # The sidecar's name for this publish: given, a stream not yet live goes live at once.
+    publish_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
 
 
 class PublishAnswer(Shape):

@@ -26,8 +26,8 @@ def secret():
     return {INGEST_SECRET_HEADER: get_settings().ingest_secret.get_secret_value()}
 
 
-def authorize(call, key, phase="publish", headers=None):
-    return call("authorize-publish", json={"stream_key": key, "phase": phase, "pod": "test-0"},
+def authorize(call, key, phase="publish", headers=None, **named):
+    return call("authorize-publish", json={"stream_key": key, "phase": phase, "pod": "test-0", **named},
                 headers=secret() if headers is None else headers)
 
 
@@ -130,6 +130,22 @@ def test_a_publish_uses_the_stream_created_ahead_or_the_channel_defaults(call):
     third = authorize(call, key).get_json()["stream_id"]
     assert third not in (first, planned)
     assert stream(call, third)["title"] == "Planned" and stream(call, third)["category"] == "art"
+
+
+def test_a_named_publish_goes_live_as_it_is_authorized_and_a_second_encoder_takes_nothing(call):
+    _, token = new_user(call)
+    key = call("rotate-stream-key", token=token).get_json()["stream_key"]
+    first, second = "a" * 32, "b" * 32
+    stream_id = authorize(call, key, publish_id=first).get_json()["stream_id"]
+    assert stream(call, stream_id)["status"] == "live", "live before the relay's event comes round"
+    event(call, "on-stream-started", "started", stream_id, publish_id=first)
+    assert stream(call, stream_id)["status"] == "live"
+    # A second encoder on the same key (nginx refuses it after this answer): the running
+    # publish stays the stream's, and its end still ends it.
+    assert authorize(call, key, publish_id=second).get_json()["stream_id"] == stream_id
+    event(call, "on-stream-ended", "ended", stream_id, publish_id=first)
+    assert stream(call, stream_id)["status"] == "ended"
+    assert authorize(call, key, publish_id="not-hex").status_code == 400
 
 
 def test_start_and_end_follow_the_events_and_keep_redis_live_set(call):

@@ -88,11 +88,15 @@ def test_an_authorized_publish_is_relayed_into_show_as_a_named_publish(app):
     sidecar_app, _ = app
     stream = "5bdd3d7e-0000-4000-8000-000000000000"
     answers = iter([(200, {"stream_id": stream}), (200, {"stream_id": stream})])
-    sidecar_app.call = lambda *_: next(answers)
+    asked = []
+    sidecar_app.call = lambda _config, _url, payload: asked.append(payload) or next(answers)
     first, second = (callback(sidecar_app, "/rtmp/publish", {"app": "live", "name": "live_key"})
                      for _ in range(2))
     assert first.status_code == second.status_code == 302
     locations = [answer.headers["Location"] for answer in (first, second)]
     assert all(f"/show/{stream}?publish=" in location for location in locations)
     assert locations[0] != locations[1], "a reconnect is another publish"
+    # authorize-publish hears the publish's name (it puts the stream live under it).
+    assert [f"publish={payload['publish_id']}&" in location
+            for payload, location in zip(asked, locations, strict=True)] == [True, True]
     assert "live_key" not in "".join(locations)
