@@ -5,10 +5,14 @@ A function declares `cache=Cached(seconds, version_key)`. Its 200 answers to GET
 the process by the exact path and query string for `seconds`, and sent with
 `Cache-Control: public, max-age=<seconds>` so the front door (or a CDN in a cluster) may keep
 them as long. Each entry remembers the version it was computed under: a Redis counter that
-the owner's change bumps once it commits. A request whose version moved, or whose entry aged
-out, recomputes, so live state (viewer counts, status) is never older than `seconds`, and an
-owner's edit shows on the very next request, whichever process answers it. Without Redis
-the cache steps aside and every request is computed.
+the owner's change bumps once it commits.
+
+An anonymous request takes an entry younger than `seconds` as it is, with no round trip to
+Redis: the front door and a CDN serve it the same answer for as long, so live state (viewer
+counts, status) and anyone's edit show within `seconds`. A request with a token, which no
+shared cache serves, takes only an entry computed under the version now, so an owner's edit
+shows on their very next request, whichever process answers it. Without Redis the cache
+steps aside for new answers and every request is computed.
 """
 
 from __future__ import annotations
@@ -54,6 +58,16 @@ class Answers:
             return str(get_redis().get(self.policy.version_key) or "0")
         except Exception:  # noqa: BLE001 - without Redis, compute every answer
             return None
+
+    def lookup(self, key: str, *, anonymous: bool) -> tuple[flask.Response | None, str | None]:
+        """The kept answer for `key`, or None and the version to keep a fresh one under
+        (None: Redis cannot say, keep nothing)."""
+        entry = self._entries.get(key)
+        if anonymous and entry is not None and entry.expires > time.monotonic():
+            return self.response(entry.body), entry.version
+        version = self.version()
+        cached = self.get(key, version) if version is not None else None
+        return cached, version
 
     def get(self, key: str, version: str) -> flask.Response | None:
         entry = self._entries.get(key)

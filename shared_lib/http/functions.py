@@ -87,9 +87,10 @@ def http_function(
                 raise errors.NotFound("No such route.")
             if request.method != method:
                 raise errors.MethodNotAllowed(allowed=[method])
-            version = answers.version() if answers is not None else None
-            if answers is not None and version is not None:
-                cached = answers.get(request.full_path, version)
+            version = None
+            if answers is not None:
+                cached, version = answers.lookup(request.full_path,
+                                                 anonymous="Authorization" not in request.headers)
                 if cached is not None:
                     return cached
             if body is None:

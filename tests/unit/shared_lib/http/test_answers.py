@@ -54,3 +54,22 @@ def test_the_cache_is_bounded(clock, monkeypatch):
     for i in range(4, 7):  # none expired: the cache starts over rather than grow
         cache.put(f"/p{i}", "1", ok())
     assert sum(cache.get(f"/p{i}", "1") is not None for i in range(7)) <= 3
+
+
+def test_an_anonymous_caller_takes_a_young_answer_and_one_with_a_token_the_version_now(
+        clock, monkeypatch):
+    cache = Answers(POLICY)
+    asked = []
+    version = ["7"]
+    monkeypatch.setattr(cache, "version", lambda: asked.append(1) or version[0])
+    assert cache.lookup("/api/streams", anonymous=True) == (None, "7"), "a miss asks the version"
+    cache.put("/api/streams", "7", ok())
+    asked.clear()
+    version[0] = "8"  # the owner's edit committed
+    hit, _ = cache.lookup("/api/streams", anonymous=True)
+    assert hit is not None and not asked, "anonymous: no round trip, what the front door keeps too"
+    assert cache.lookup("/api/streams", anonymous=False) == (None, "8"), "the owner: recomputed"
+    clock[0] += 1.0
+    assert cache.lookup("/api/streams", anonymous=True) == (None, "8"), "a second later, for all"
+    version[0] = None
+    assert cache.lookup("/api/streams", anonymous=True) == (None, None), "no Redis: keep nothing"
