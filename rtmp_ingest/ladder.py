@@ -98,6 +98,44 @@ class Source:
                    has_audio=audio is not None, video_kbps=kbps(video), audio_kbps=kbps(audio))
 
 
+def probe_of_stat(page: bytes, stream_id: str, *, headers: bool = True) -> dict | None:
+    """What nginx-rtmp's stat page says of `stream_id` in `show`, in ffprobe's JSON shape
+    (for Source.from_probe); None until it has the encoder's metadata (the size, whether there
+    is audio: at once) and, with `headers`, the codecs' headers too (H.264's profile and level,
+    AAC's profile: with the first keyframe)."""
+    import xml.etree.ElementTree as ElementTree  # the page is our own nginx's
+
+    for application in ElementTree.fromstring(page).iter("application"):
+        if application.findtext("name") != "show":
+            continue
+        for stream in application.iter("stream"):
+            if stream.findtext("name") != stream_id:
+                continue
+            video, audio = stream.find("meta/video"), stream.find("meta/audio")
+            if video is None or not video.findtext("width") or not video.findtext("height"):
+                return None
+            # The metadata comes first; H.264's profile and level, and AAC's profile, only
+            # with each codec's own header a moment later.
+            if headers and video.findtext("codec") == "H264" and (
+                    not video.findtext("profile") or not float(video.findtext("level") or 0)):
+                return None
+            if headers and audio is not None and audio.findtext("codec") == "AAC" and \
+                    not audio.findtext("profile"):
+                return None
+            profile = video.findtext("profile") or ""
+            if profile == "Baseline" and int(video.findtext("compat") or 0) & 0x40:
+                profile = "Constrained Baseline"  # constraint_set1, as ffprobe names it
+            streams = [{"codec_type": "video", "codec_name": (video.findtext("codec") or "").lower(),
+                        "profile": profile, "width": int(video.findtext("width") or 0),
+                        "height": int(video.findtext("height") or 0),
+                        "level": round(float(video.findtext("level") or 0) * 10)}]
+            if audio is not None and audio.findtext("codec"):
+                streams.append({"codec_type": "audio", "codec_name": audio.findtext("codec", "").lower(),
+                                "profile": audio.findtext("profile") or ""})
+            return {"streams": streams}
+    return None
+
+
 # What the renditions are encoded as: H.264 Main at level 4.0 (enough for 1080p30).
 RENDITION_VIDEO_CODECS = "avc1.4d4028"
 

@@ -4,7 +4,8 @@ nginx-rtmp runs this per publish into `show` (`exec_push`, nginx.conf.template) 
 with SIGTERM when the publish ends; if nginx itself dies the kernel sends the same signal
 (nginx sets PR_SET_PDEATHSIG), and this passes it on to its ffmpeg the same way. It:
 
-1. asks ffprobe what the source is (resolution, codecs, frame rate);
+1. asks what the source is (resolution, codecs): nginx-rtmp's stat page, which knows as soon
+   as the encoder's metadata arrives, or else ffprobe, which waits for a keyframe;
 2. runs one ffmpeg reading the stream back from `show` that writes an HLS rendition of the
    source (stream copy) and one per rung of the ladder below the source's height (H.264,
    keyframes forced where the source has them, so every rendition cuts its 1-second segments
@@ -26,6 +27,7 @@ can start it without the sidecar's environment.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import json
 import logging
 import os
@@ -35,7 +37,10 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +55,7 @@ from rtmp_ingest.ladder import (  # noqa: E402 - after the import root is known
     ffmpeg_command,
     master_playlist,
     parse_ladder,
+    probe_of_stat,
     renditions,
 )
 from shared_lib.observability.logs import JsonFormatter  # noqa: E402 - the same
@@ -57,12 +63,37 @@ from shared_lib.observability.logs import JsonFormatter  # noqa: E402 - the same
 log = logging.getLogger("transcode")
 
 PROBE_TIMEOUT_SECONDS = 15
+STAT_SECONDS = 2.0
 STALE_SECONDS = 60  # another publish's files untouched this long are leftovers of a crash
 
 _ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
+def stat_source(stream_id: str, stopping: Callable[[], bool]) -> Source | None:
+    """The source's size and whether it has audio, as nginx-rtmp's stat page has them from
+    the encoder's metadata (within STAT_SECONDS): all the ladder needs, far sooner than
+    ffprobe, which waits for a keyframe and analyzes. The codecs may not be known yet: the
+    master playlist takes them from the first segment. None without the page
+    (STREAMFN_STAT_URL and _TOKEN, which nginx.conf gives its children) or when it never
+    says."""
+    url, token = os.environ.get("STREAMFN_STAT_URL"), os.environ.get("STREAMFN_STAT_TOKEN")
+    deadline = time.monotonic() + STAT_SECONDS
+    while url and token and time.monotonic() < deadline and not stopping():
+        try:
+            request = urllib.request.Request(url, headers={"X-Stat-Token": token})
+            with urllib.request.urlopen(request, timeout=1) as answer:
+                found = probe_of_stat(answer.read(), stream_id, headers=False)
+            if found is not None:
+                return Source.from_probe(found)
+        except (OSError, ValueError, ElementTree.ParseError) as exc:
+            log.warning("%s: the stat page did not answer: %s", stream_id, exc)
+            return None
+        time.sleep(0.05)
+    return None
+
+
 def probe(url: str) -> Source:
+    """What ffprobe says the stream (or a segment of it) is."""
     result = subprocess.run(
         ["ffprobe", "-v", "error", "-probesize", "500000", "-analyzeduration", "1000000",
          "-show_entries", "stream=codec_type,codec_name,profile,level,width,height,bit_rate",
@@ -130,14 +161,18 @@ class Publish:
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         self._remove_leftovers()
-        source = probe(f"{self.url}/{self.stream_id}")
-        if self.stopping:
+        began = time.monotonic()
+        source, asked = stat_source(self.stream_id, lambda: self.stopping), "the stat page"
+        if source is None and not self.stopping:
+            source, asked = probe(f"{self.url}/{self.stream_id}"), "ffprobe"
+        if self.stopping or source is None:
             return 0
         found = renditions(source, self.ladder)
         self.folder.mkdir(parents=True, exist_ok=True)
         command = ffmpeg_command(f"{self.url}/{self.stream_id}", found, self.folder,
                                  has_audio=source.has_audio)
-        log.info("%s: %dx%d, renditions %s", self.stream_id, source.width, source.height,
+        log.info("%s: %dx%d (%s, %.2f s), renditions %s", self.stream_id, source.width,
+                 source.height, asked, time.monotonic() - began,
                  ", ".join(r.name for r in found))
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, text=True,
@@ -164,6 +199,9 @@ class Publish:
         while self.process is not None and self.process.poll() is None and not self.stopping:
             segments = _segments(playlist)
             if segments >= 1 and not written:
+                if source.video_codecs is None:  # the size came from the stat page
+                    source = self._with_codecs(source)
+                    found = renditions(source, self.ladder)
                 write_atomically(self.master, master_playlist(found, folder))
                 written = True
             if segments >= PLAYLIST_SEGMENTS or time.monotonic() > deadline:
@@ -173,6 +211,19 @@ class Publish:
                         renditions(source, self.ladder, source_kbps=measured), folder))
                 return
             time.sleep(0.05)
+
+    def _with_codecs(self, source: Source) -> Source:
+        """The source with the codecs its first segment (a local file) shows."""
+        first = min(self.folder.glob("source-*.ts"), key=lambda p: p.stat().st_mtime, default=None)
+        try:
+            probed = probe(str(first)) if first is not None else None
+        except (ValueError, OSError, subprocess.TimeoutExpired) as exc:
+            log.warning("%s: the first segment's codecs are unknown: %s", self.stream_id, exc)
+            return source
+        if probed is None:
+            return source
+        return dataclasses.replace(source, video_codecs=probed.video_codecs,
+                                   audio_codecs=probed.audio_codecs)
 
     def _stop(self, *_: object) -> None:
         self.stopping = True

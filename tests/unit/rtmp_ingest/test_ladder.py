@@ -86,3 +86,33 @@ def test_one_ffmpeg_copies_the_source_and_encodes_each_rung_on_the_source_keyfra
     assert command[-1] == str(tmp_path / "480p.m3u8")
     silent = ffmpeg_command("rtmp://x", found, tmp_path, has_audio=False)
     assert "0:a:0" not in silent
+
+
+STAT_PAGE = b"""<?xml version="1.0" encoding="utf-8" ?><rtmp><server>
+<application><name>live</name><live><stream><name>live_secret</name>
+<meta><video><width>640</width><height>360</height><codec>H264</codec></video></meta></stream></live></application>
+<application><name>show</name><live>
+<stream><name>7b2ef458-5694-4a40-a6f0-aa65d83fbd1d</name><time>3864</time>
+<meta><video><width>1280</width><height>720</height><frame_rate>30</frame_rate><codec>H264</codec>
+<profile>High</profile><compat>0</compat><level>3.1</level></video>
+<audio><codec>AAC</codec><profile>LC</profile><channels>1</channels><sample_rate>44100</sample_rate></audio></meta>
+<publishing/><active/></stream>
+<stream><name>00000000-0000-4000-8000-000000000000</name><publishing/></stream>
+<stream><name>11111111-0000-4000-8000-000000000000</name>
+<meta><video><width>1280</width><height>720</height><codec>H264</codec><profile></profile><level>0.0</level></video>
+<audio><codec>AAC</codec><profile></profile></audio></meta><publishing/></stream>
+</live></application></server></rtmp>"""
+
+
+def test_the_stat_page_describes_a_source_as_ffprobe_would():
+    from rtmp_ingest.ladder import probe_of_stat
+
+    source = Source.from_probe(probe_of_stat(STAT_PAGE, "7b2ef458-5694-4a40-a6f0-aa65d83fbd1d"))
+    assert (source.width, source.height) == (1280, 720)
+    assert source.video_codecs == "avc1.64001f" and source.audio_codecs == "mp4a.40.2"
+    assert source.has_audio
+    # Not there yet (no metadata), or not in `show` (a stream key is a `live` name): ffprobe.
+    assert probe_of_stat(STAT_PAGE, "00000000-0000-4000-8000-000000000000") is None
+    assert probe_of_stat(STAT_PAGE, "live_secret") is None
+    # The metadata without the codecs' headers yet (no profile, no level): not yet.
+    assert probe_of_stat(STAT_PAGE, "11111111-0000-4000-8000-000000000000") is None
