@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # against the system's CAs and its host name). One context per process: pg8000 makes a
     # new one for every connection otherwise, reading the CA store each time.
     database_sslmode: Literal["disable", "prefer", "require", "verify-full"] = "prefer"
+    # Statements each connection keeps prepared (shared_lib/pgwire.py): one round trip per
+    # statement instead of three. 0 behind a pooler that cannot keep them (PgBouncer in
+    # transaction mode before 1.21).
+    database_prepared_statements: int = Field(default=256, ge=0)
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_timeout_seconds: float = 0.5
 

@@ -72,9 +72,12 @@ def user_column(*, primary_key: bool = False) -> Mapped[uuid.UUID]:
 
 @functools.cache
 def get_engine() -> Engine:
+    from shared_lib.pgwire import engine_url
+
     settings = get_settings()
     engine = create_engine(
-        settings.database_url.get_secret_value(),
+        engine_url(settings.database_url.get_secret_value()),
+        prepared_statements=settings.database_prepared_statements,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_recycle=300,
@@ -92,8 +95,11 @@ def batch_engine(*, timeout_seconds: int = 900) -> Engine:
     enough for a statement that runs for minutes. Request paths keep get_engine()'s 5 s."""
     from sqlalchemy.pool import NullPool
 
+    from shared_lib.pgwire import engine_url
+
     settings = get_settings()
-    return create_engine(settings.database_url.get_secret_value(), poolclass=NullPool,
+    return create_engine(engine_url(settings.database_url.get_secret_value()), poolclass=NullPool,
+                         prepared_statements=settings.database_prepared_statements,
                          connect_args={"timeout": timeout_seconds,
                                        "ssl_context": ssl_context(settings.database_sslmode)},
                          hide_parameters=True)

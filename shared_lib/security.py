@@ -163,12 +163,22 @@ class TokenVerifier:
     def __init__(self, jwks: dict[str, Any], settings: Settings) -> None:
         import jwt
 
+        from shared_lib.verified import Verified
+
         self._keys = {jwk["kid"]: jwt.PyJWK(jwk, algorithm=ALGORITHM).key for jwk in jwks["keys"]}
         self._settings = settings
+        self._verified: Verified[AccessClaims] = Verified()
 
     def verify(self, token: str) -> AccessClaims:
         """The token's claims, or InvalidToken for anything short of a good signature by a
         known key, with our issuer and audience, and not expired."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            self._verified.put(token, claims, valid_until=claims.expires_at + CLOCK_SKEW_SECONDS)
+        return claims
+
+    def _verify(self, token: str) -> AccessClaims:
         import jwt
 
         try:

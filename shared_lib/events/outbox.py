@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 
 RELAY_AFTER_SECONDS = 10
+LINGER_SECONDS = 0.1  # sent events gathered before their rows are deleted together
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def record(uow: UnitOfWork, *, type: str, source: str, subject: str | None,
     event = OutboxEvent(id=str(uuid.uuid4()), type=type, source=source, subject=subject,
                         data=json.loads(json.dumps(data, default=str)),
                         traceparent=span.traceparent if span else None)
-    uow.session.add(event)
+    uow.outbox.add(event)
     uow.recorded.append(event)
     return event
 
@@ -69,19 +70,23 @@ def _remove(ids: list[str]) -> None:
 
 class Forgetting:
     """The outbox rows of sent events, deleted by one thread per process in batches: a
-    request's send does not wait on a second transaction, and a burst of sends costs one
-    DELETE. A batch lost with the process means the relay sends those events again, which
-    consumers ignore by id; the process's exit waits for the last batch."""
+    request's send does not wait on a second transaction, and the sends of `linger` seconds
+    (or of a delete's time) cost one DELETE. A batch lost with the process means the relay
+    sends those events again, which consumers ignore by id; the process's exit waits for the
+    last batch."""
 
-    def __init__(self, remove: Any = _remove) -> None:
+    def __init__(self, remove: Any = _remove, *, linger: float = LINGER_SECONDS) -> None:
         self._remove = remove
+        self._linger = linger
         self._ids: list[str] = []
         self._busy = False
+        self._hurry = False  # someone waits in flush(): no lingering
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
 
     def add(self, ids: list[str]) -> None:
         with self._changed:
+            first = not self._ids
             self._ids.extend(ids)
             if self._thread is None or not self._thread.is_alive():  # first, or after a fork
                 if self._thread is None:
@@ -89,13 +94,17 @@ class Forgetting:
                 self._thread = threading.Thread(target=self._run, name="outbox-forgetting",
                                                 daemon=True)
                 self._thread.start()
-            self._changed.notify_all()
+            if first:
+                self._changed.notify_all()
 
     def _run(self) -> None:
         while True:
             with self._changed:
                 while not self._ids:
                     self._changed.wait()
+                until = time.monotonic() + self._linger
+                while not self._hurry and (left := until - time.monotonic()) > 0:
+                    self._changed.wait(left)
                 ids, self._ids, self._busy = self._ids, [], True
             try:
                 self._remove(ids)
@@ -110,11 +119,16 @@ class Forgetting:
         """Wait until every sent event's row is deleted; False if `timeout` passed first."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while self._ids or self._busy:
-                left = deadline - time.monotonic()
-                if left <= 0 or self._thread is None or not self._thread.is_alive():
-                    return False
-                self._changed.wait(left)
+            self._hurry = True
+            self._changed.notify_all()
+            try:
+                while self._ids or self._busy:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or self._thread is None or not self._thread.is_alive():
+                        return False
+                    self._changed.wait(left)
+            finally:
+                self._hurry = False
         return True
 
 

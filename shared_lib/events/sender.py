@@ -53,11 +53,22 @@ class SenderVerifier:
     def __init__(self, jwks: dict[str, Any], issuer: str) -> None:
         import jwt
 
+        from shared_lib.verified import Verified
+
         self._issuer = issuer
         self._keys = {jwk.get("kid"): jwt.PyJWK(jwk).key for jwk in jwks.get("keys", [])}
+        self._verified: Verified[Sender] = Verified()
 
     def verify(self, token: str, *, audience: str) -> Sender:
         """The sender of a valid token for `audience`; NotAuthenticated otherwise."""
+        key = f"{audience} {token}"
+        sender = self._verified.get(key)
+        if sender is None:
+            sender, expires_at = self._verify(token, audience=audience)
+            self._verified.put(key, sender, valid_until=expires_at)
+        return sender
+
+    def _verify(self, token: str, *, audience: str) -> tuple[Sender, float]:
         import jwt
 
         try:
@@ -70,7 +81,7 @@ class SenderVerifier:
                                 issuer=self._issuer, options={"require": ["exp", "iss", "aud", "sub"]})
         except (jwt.PyJWTError, ValueError, TypeError, AttributeError):
             raise NotAuthenticated("The event's sender could not be verified.") from None
-        return Sender(subject=str(claims["sub"]), audience=audience)
+        return Sender(subject=str(claims["sub"]), audience=audience), float(claims["exp"])
 
 
 @functools.cache

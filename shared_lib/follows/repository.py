@@ -8,17 +8,30 @@ import abc
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, exists, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, delete, select, text, tuple_
+from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from shared_lib.accounts.models import User
 from shared_lib.follows.models import Follow
 from shared_lib.repositories import keyset
 from shared_lib.statuses import StreamStatus
-from shared_lib.streams.models import LiveStream
 
 Edge = tuple[User, datetime]
+
+_EDGE = {
+    True: "INSERT INTO user_relationships (follower_id, followed_id) VALUES (:follower, :followed) "
+          "ON CONFLICT DO NOTHING RETURNING follower_id",
+    False: "DELETE FROM user_relationships WHERE follower_id = :follower "
+           "AND followed_id = :followed RETURNING follower_id",
+}
+_CHANGE = {
+    following: text(
+        f"WITH changed AS ({edge}) SELECT EXISTS (SELECT FROM changed), EXISTS (SELECT FROM "
+        "live_streams WHERE user_id = :followed AND status = :live)"
+    ).bindparams(bindparam("follower", type_=UUID), bindparam("followed", type_=UUID))
+    for following, edge in _EDGE.items()
+}
 
 
 class FollowRepository(abc.ABC):
@@ -72,15 +85,10 @@ class SqlFollowRepository(FollowRepository):
 
     def change(self, follower_id: uuid.UUID, followed_id: uuid.UUID, *,
                following: bool) -> tuple[bool, bool]:
-        # One round trip: the edge's change as a CTE, and the live stream beside it.
-        edge = (insert(Follow).values(follower_id=follower_id, followed_id=followed_id)
-                .on_conflict_do_nothing() if following else
-                delete(Follow).where(Follow.follower_id == follower_id,
-                                     Follow.followed_id == followed_id))
-        changed = edge.returning(Follow.follower_id).cte("changed")
-        live = exists().where(LiveStream.user_id == followed_id,
-                              LiveStream.status == StreamStatus.LIVE)
-        row = self.session.execute(select(exists(select(changed.c.follower_id)), live)).one()
+        # One round trip: the edge's change, and the live stream beside it. Written out:
+        # SQLAlchemy compiles its PostgreSQL INSERT ... ON CONFLICT anew for every execution.
+        row = self.session.execute(_CHANGE[following], {
+            "follower": follower_id, "followed": followed_id, "live": StreamStatus.LIVE}).one()
         return bool(row[0]), bool(row[1])
 
     def is_following(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:

@@ -153,6 +153,33 @@ def test_ingress_stores_structured_mode_in_binary_and_refuses_garbage():
     assert headers["ce-id"] == "9" and b'"a"' in body
 
 
+def test_ingress_stores_a_binary_event_as_sent_and_refuses_one_without_its_attributes():
+    from werkzeug.test import Client
+
+    from local.ingress import Ingress
+
+    store = FakeEventStore()
+    client = Client(Ingress(store, authorize=only("good")))
+    sent = {"ce-specversion": "1.0", "ce-id": "7", "ce-source": "/functions/follow",
+            "ce-type": "dev.t.followed", "ce-subject": "u1", "ce-traceparent": "00-" + "a" * 32
+            + "-" + "b" * 16 + "-01", "Content-Type": "application/json"}
+    body = b'{"follower_id": "f",  "at": "2026-11-28T00:00:00+00:00"}'
+    answer = client.post("/", data=body, headers={**sent, "Authorization": "Bearer good"})
+    assert answer.status_code == 202
+    [(headers, stored, _, _)] = store.events.values()
+    assert stored == body, "the data as the sender wrote it"
+    assert {name: headers[name.lower()] for name in sent} == sent
+    assert headers["ce-time"], "the time it was received, as the SDK adds it"
+    assert "authorization" not in headers, "the sender's token is not kept with the event"
+    for missing in ("ce-id", "ce-source", "ce-type"):
+        partial = {name: value for name, value in sent.items() if name != missing}
+        refused = client.post("/", data=body, headers={**partial, "Authorization": "Bearer good"})
+        assert refused.status_code == 400, missing
+    not_json = client.post("/", data=b"{oops", headers={**sent, "ce-id": "8",
+                                                         "Authorization": "Bearer good"})
+    assert not_json.status_code == 400 and len(store.events) == 1
+
+
 def test_ingress_answers_503_when_it_cannot_store_so_the_sender_retries():
     from werkzeug.test import Client
 

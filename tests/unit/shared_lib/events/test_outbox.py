@@ -53,3 +53,28 @@ def test_a_failed_delete_is_logged_and_the_next_batch_still_goes(caplog):
 
 def test_flush_with_nothing_sent_returns_at_once():
     assert Forgetting(lambda ids: None).flush(timeout=0)
+
+
+def test_sends_within_the_linger_are_forgotten_in_one_delete():
+    batches: list[list[str]] = []
+    removed = threading.Event()
+
+    def remove(ids: list[str]) -> None:
+        batches.append(ids)
+        removed.set()
+
+    forgetting = Forgetting(remove, linger=0.3)
+    forgetting.add(["a"])
+    forgetting.add(["b"])
+    assert not removed.wait(0.1), "deleted before the linger was over"
+    forgetting.add(["c"])
+    assert removed.wait(5)
+    assert batches == [["a", "b", "c"]]
+
+
+def test_flush_does_not_wait_for_the_linger():
+    batches: list[list[str]] = []
+    forgetting = Forgetting(batches.append, linger=30)
+    forgetting.add(["a"])
+    assert forgetting.flush(timeout=5)
+    assert batches == [["a"]]
