@@ -5,8 +5,8 @@ from __future__ import annotations
 import abc
 from typing import cast
 
-from sqlalchemy import insert as sql_insert
 from sqlalchemy import Table, select, text, update
+from sqlalchemy import insert as sql_insert
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
