@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import logging.config
+import time
 
 from shared_lib.observability import trace
-from shared_lib.observability.logs import JsonFormatter, gunicorn_config, mask
+from shared_lib.observability.logs import Batched, JsonFormatter, gunicorn_config, mask
 
 JWT = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 
@@ -60,3 +62,44 @@ def test_gunicorn_writes_its_own_lines_as_json_too():
         logging.getLogger().handlers.clear()
         logging.getLogger("gunicorn.error").handlers.clear()
 
+
+
+def batched(**settings) -> tuple[io.StringIO, logging.Logger]:
+    stream = io.StringIO()
+    handler = Batched(stream, **settings)
+    handler.setFormatter(JsonFormatter("follow"))
+    logger = logging.getLogger(f"streamfn.test.{id(stream)}")
+    logger.handlers[:], logger.propagate = [handler], False
+    logger.setLevel(logging.INFO)
+    return stream, logger
+
+
+def messages(stream: io.StringIO) -> list[str]:
+    return [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+
+
+def test_request_lines_are_written_together_within_the_flush_interval():
+    stream, logger = batched(flush_seconds=0.05)
+    logger.info("GET /api/streams 200")
+    logger.info("GET /api/streams/{id} 200")
+    assert messages(stream) == []  # not one write a line
+    deadline = time.monotonic() + 5
+    while not stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert messages(stream) == ["GET /api/streams 200", "GET /api/streams/{id} 200"]
+
+
+def test_a_warning_is_written_at_once_after_the_lines_before_it():
+    stream, logger = batched(flush_seconds=60)
+    logger.info("GET /api/streams 200")
+    logger.error("list-streams failed")
+    assert messages(stream) == ["GET /api/streams 200", "list-streams failed"]
+
+
+def test_a_full_batch_is_written_without_waiting_and_the_rest_on_flush():
+    stream, logger = batched(flush_seconds=60, max_lines=3)
+    for n in range(4):
+        logger.info("line %d", n)
+    assert messages(stream) == ["line 0", "line 1", "line 2"]
+    logger.handlers[0].flush()  # what exit does
+    assert messages(stream)[-1] == "line 3"
