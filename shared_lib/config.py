@@ -33,10 +33,11 @@ class Settings(BaseSettings):
 
     environment: str = "development"
     database_url: SecretStr = SecretStr("postgresql+pg8000://streamfn@127.0.0.1:5432/streamfn")
-    # Two connections kept per process, three more opened and closed under load. Keeping all
-    # five avoids a SCRAM handshake per request past two (measured: 16 concurrent follows,
-    # ~45% more a second) but holds five per warm process: on one machine, 70 functions
-    # outgrew PostgreSQL's 100 connections. Raise both together (or put PgBouncer first).
+    # Two connections kept per process, three more opened under load and kept until it has
+    # passed (connections.LingeringPool): closing each at once cost a SCRAM handshake and a
+    # new backend for a third of all requests at 16 concurrent follows. Keeping all five for
+    # good holds five per warm process: on one machine, 70 functions outgrew PostgreSQL's 100
+    # connections. Raise both together (or put PgBouncer first).
     database_pool_size: int = 2
     database_max_overflow: int = 3
     # TLS to PostgreSQL, as libpq's sslmode: "disable" (a server on this machine), "prefer"

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from shared_lib.config import get_settings
-from shared_lib.connections import ping_when_idle, ssl_context
+from shared_lib.connections import LingeringPool, ping_when_idle, ssl_context
 from shared_lib.errors import DependencyUnavailable, StreamfnError
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ def get_engine() -> Engine:
     engine = create_engine(
         engine_url(settings.database_url.get_secret_value()),
         prepared_statements=settings.database_prepared_statements,
+        poolclass=LingeringPool,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_recycle=300,

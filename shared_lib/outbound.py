@@ -1,9 +1,11 @@
-"""The one outbound HTTP client (httpx): events to the broker, webhooks to their receivers,
-the ingest sidecar's calls to the internal functions, the local broker's deliveries.
+"""The outbound HTTP client (httpx): webhooks to their receivers, the ingest sidecar's calls
+to the internal functions, the local broker's deliveries. (Events to the broker go on
+shared_lib/events/sink.py's connections, one per thread: cheaper, and no lock shared by a
+function's threads.)
 
 Built on first use, never at import: httpx and its connection pool cost a cold start about
-0.2 s, which only a function that sends pays, once. It keeps connections alive (an event
-send reuses the last one to the broker), reads no proxy settings from the environment (a
+0.2 s, which only a function that sends pays, once. It keeps connections alive, reads no
+proxy settings from the environment (a
 stray HTTP_PROXY must not see webhook payloads) and follows no redirects (a receiver's
 redirect is its answer, not an instruction).
 """

@@ -13,7 +13,7 @@ from shared_lib.config import get_settings
 from shared_lib.observability import trace
 
 if TYPE_CHECKING:
-    import httpx
+    from shared_lib.events.sink import Sink
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +53,18 @@ def binary_headers(
     return encode(attributes)
 
 
-def send(headers: dict[str, str], data: Any, *, client: httpx.Client | None = None) -> bool:
-    """One POST to K_SINK. True when the sink accepted the event."""
-    sink = get_settings().k_sink
-    if not sink:
-        log.warning("K_SINK is not set; %s %s not sent", headers["ce-type"], headers["ce-id"])
-        return False
-    import httpx
+def send(headers: dict[str, str], data: Any, *, to: Sink | None = None) -> bool:
+    """One POST to K_SINK (or `to`). True when the sink accepted the event."""
+    if to is None:
+        url = get_settings().k_sink
+        if not url:
+            log.warning("K_SINK is not set; %s %s not sent", headers["ce-type"], headers["ce-id"])
+            return False
+        from shared_lib.events.sink import sink
 
-    from shared_lib import outbound
+        to = sink(url, SEND_TIMEOUT_SECONDS)
+    from http.client import HTTPException
+
     from shared_lib.events.sender import sender_token
 
     body = json.dumps(data, default=str).encode("utf-8")
@@ -72,12 +75,10 @@ def send(headers: dict[str, str], data: Any, *, client: httpx.Client | None = No
     if "ce-traceparent" in headers:  # the HTTP hop to the broker is in the event's trace too
         sent["traceparent"] = headers["ce-traceparent"]
     try:
-        response = (client or outbound.client()).post(
-            sink, content=body, headers=sent, timeout=SEND_TIMEOUT_SECONDS)
-    except httpx.HTTPError as exc:
+        status = to.post(body, sent)
+    except (OSError, HTTPException) as exc:
         log.warning("the sink is unreachable for %s %s: %s", headers["ce-type"], headers["ce-id"], exc)
         return False
-    if response.status_code >= 300:
-        log.error("the sink refused %s %s with %s", headers["ce-type"], headers["ce-id"],
-                  response.status_code)
-    return response.status_code < 300
+    if status >= 300:
+        log.error("the sink refused %s %s with %s", headers["ce-type"], headers["ce-id"], status)
+    return status < 300
