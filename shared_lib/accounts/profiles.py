@@ -21,7 +21,7 @@ def public(uow: UnitOfWork, username: str) -> PublicUser:
 
 
 def own(uow: UnitOfWork, account: User) -> Me:
-    return Me.of(account, is_live=uow.users.is_live(account.id))
+    return Me.of_account(account, is_live=uow.users.is_live(account.id))
 
 
 def edit(uow: UnitOfWork, account: User, changes: dict[str, Any]) -> Me:

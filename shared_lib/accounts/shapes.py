@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, EmailStr, Field
@@ -53,6 +53,27 @@ class TokenPair(Shape):
     expires_in: int
 
 
+class Profile(Protocol):
+    """What a public profile is made of: an account (`User`), or a row with its columns."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def bio(self) -> str | None: ...
+    @property
+    def avatar_url(self) -> str | None: ...
+    @property
+    def followers_count(self) -> int: ...
+    @property
+    def following_count(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
 class PublicUser(Shape):
     id: uuid.UUID
     username: str
@@ -65,7 +86,7 @@ class PublicUser(Shape):
     created_at: datetime
 
     @classmethod
-    def of(cls, user: User, *, is_live: bool) -> PublicUser:
+    def of(cls, user: Profile, *, is_live: bool) -> PublicUser:
         return cls(
             id=user.id,
             username=user.username,
@@ -84,7 +105,7 @@ class Me(PublicUser):
     recording_enabled: bool
 
     @classmethod
-    def of(cls, user: User, *, is_live: bool) -> Me:
+    def of_account(cls, user: User, *, is_live: bool) -> Me:
         return cls(**PublicUser.of(user, is_live=is_live).model_dump(), email=user.email,
                    recording_enabled=user.recording_enabled)
 

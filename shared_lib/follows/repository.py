@@ -7,31 +7,43 @@ from __future__ import annotations
 import abc
 import uuid
 from datetime import datetime
+from typing import NamedTuple, cast
 
 from sqlalchemy import bindparam, delete, select, text, tuple_
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from shared_lib.accounts.models import User
+from shared_lib.accounts.shapes import Profile
 from shared_lib.follows.models import Follow
 from shared_lib.repositories import keyset
 from shared_lib.statuses import StreamStatus
 
 Edge = tuple[User, datetime]
 
+# The channel's public columns (what a follow button's answer shows), found by username.
+_CHANNEL = ("SELECT id, username, display_name, bio, avatar_url, followers_count, following_count, "
+            "created_at FROM users WHERE lower(username) = :username")
 _EDGE = {
-    True: "INSERT INTO user_relationships (follower_id, followed_id) VALUES (:follower, :followed) "
-          "ON CONFLICT DO NOTHING RETURNING follower_id",
+    True: "INSERT INTO user_relationships (follower_id, followed_id) SELECT :follower, id "
+          "FROM channel WHERE id <> :follower ON CONFLICT DO NOTHING RETURNING follower_id",
     False: "DELETE FROM user_relationships WHERE follower_id = :follower "
-           "AND followed_id = :followed RETURNING follower_id",
+           "AND followed_id = (SELECT id FROM channel) RETURNING follower_id",
 }
 _CHANGE = {
     following: text(
-        f"WITH changed AS ({edge}) SELECT EXISTS (SELECT FROM changed), EXISTS (SELECT FROM "
-        "live_streams WHERE user_id = :followed AND status = :live)"
-    ).bindparams(bindparam("follower", type_=UUID), bindparam("followed", type_=UUID))
+        f"WITH channel AS ({_CHANNEL}), changed AS ({edge}) SELECT channel.*, "
+        "EXISTS (SELECT FROM changed) AS changed, EXISTS (SELECT FROM live_streams "
+        "WHERE user_id = channel.id AND status = :live) AS live FROM channel"
+    ).bindparams(bindparam("follower", type_=UUID))
     for following, edge in _EDGE.items()
 }
+
+
+class Change(NamedTuple):
+    channel: Profile  # as it was before this change (its counters move at the commit)
+    changed: bool
+    live: bool
 
 
 class FollowRepository(abc.ABC):
@@ -44,10 +56,10 @@ class FollowRepository(abc.ABC):
         """Remove the edge; True if it existed (and the counters move when it commits)."""
 
     @abc.abstractmethod
-    def change(self, follower_id: uuid.UUID, followed_id: uuid.UUID, *,
-               following: bool) -> tuple[bool, bool]:
-        """Add (or remove) the edge: whether that changed it, and whether `followed_id` is
-        live now (what a follow button's answer shows), asked together."""
+    def change(self, follower_id: uuid.UUID, username: str, *, following: bool) -> Change | None:
+        """Add (or remove) the edge to the channel named `username` (never to the follower
+        itself): the channel, whether that changed the edge, and whether the channel is live
+        now (what a follow button's answer shows), asked together; None without a channel."""
 
     @abc.abstractmethod
     def is_following(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool: ...
@@ -83,13 +95,15 @@ class SqlFollowRepository(FollowRepository):
         ).first()
         return deleted is not None
 
-    def change(self, follower_id: uuid.UUID, followed_id: uuid.UUID, *,
-               following: bool) -> tuple[bool, bool]:
-        # One round trip: the edge's change, and the live stream beside it. Written out:
-        # SQLAlchemy compiles its PostgreSQL INSERT ... ON CONFLICT anew for every execution.
+    def change(self, follower_id: uuid.UUID, username: str, *, following: bool) -> Change | None:
+        # One round trip: the channel, the edge's change and the live stream beside it. Written
+        # out: SQLAlchemy compiles its PostgreSQL INSERT ... ON CONFLICT anew for every execution.
         row = self.session.execute(_CHANGE[following], {
-            "follower": follower_id, "followed": followed_id, "live": StreamStatus.LIVE}).one()
-        return bool(row[0]), bool(row[1])
+            "follower": follower_id, "username": username.lower(), "live": StreamStatus.LIVE,
+        }).first()
+        if row is None:
+            return None
+        return Change(cast(Profile, row), changed=bool(row.changed), live=bool(row.live))
 
     def is_following(self, follower_id: uuid.UUID, followed_id: uuid.UUID) -> bool:
         return self.session.get(Follow, (follower_id, followed_id)) is not None

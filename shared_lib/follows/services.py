@@ -30,18 +30,19 @@ def set_following(uow: UnitOfWork, *, follower_id: uuid.UUID, username: str,
     counts. Repeating a follow or an unfollow changes nothing and emits nothing. The
     follower is not loaded: an account that is gone cannot be the edge's follower (its
     foreign key), which is a 401 like any request of a deleted account."""
-    target = uow.users.get_by_username(username)
-    if target is None:
-        raise errors.UserNotFound()
-    if target.id == follower_id:
-        raise errors.CannotFollowSelf()
     try:
-        changed, live = uow.follows.change(follower_id, target.id, following=following)
+        change = uow.follows.change(follower_id, username, following=following)
     except DBAPIError as exc:
         if sqlstate(exc) != FOREIGN_KEY_VIOLATION:
             raise
         raise errors.InvalidToken() from None
-    if changed:
+    if change is None:
+        raise errors.UserNotFound()
+    target = change.channel
+    if target.id == follower_id:
+        raise errors.CannotFollowSelf()
+    user = PublicUser.of(target, is_live=change.live)
+    if change.changed:
         record(
             uow,
             type=EventType.USER_FOLLOWED if following else EventType.USER_UNFOLLOWED,
@@ -52,9 +53,8 @@ def set_following(uow: UnitOfWork, *, follower_id: uuid.UUID, username: str,
                   "at": datetime.now(UTC).isoformat()},
         )
         # The counters move when this commits (migration 0013): answer with what they will be.
-        uow.session.expunge(target)  # what follows is an answer, not a change to write
-        target.followers_count += 1 if following else -1
-    return FollowState(following=following, user=PublicUser.of(target, is_live=live))
+        user.followers_count += 1 if following else -1
+    return FollowState(following=following, user=user)
 
 
 def _state(uow: UnitOfWork, target: User, *, following: bool) -> FollowState:
