@@ -16,6 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
+_PUT = text(
+    "INSERT INTO broker_events (queue, event_type, subscriber, headers, body) "
+    "VALUES (:queue, :type, :subscriber, :headers, :body) RETURNING id"
+).bindparams(bindparam("headers", type_=JSONB))
+
 
 @dataclass(frozen=True)
 class Leased:
@@ -47,12 +52,8 @@ class EventStore:
                                           {"queue": self.queue}).rowcount)
 
     def put(self, headers: dict[str, str], body: bytes, *, subscriber: str | None = None) -> int:
-        statement = text(
-            "INSERT INTO broker_events (queue, event_type, subscriber, headers, body) "
-            "VALUES (:queue, :type, :subscriber, :headers, :body) RETURNING id"
-        ).bindparams(bindparam("headers", type_=JSONB))
         with self._engine().begin() as connection:
-            return connection.execute(statement, {
+            return connection.execute(_PUT, {
                 "queue": self.queue, "type": headers.get("ce-type", "")[:200], "subscriber": subscriber,
                 "headers": headers, "body": body,
             }).scalar_one()

@@ -139,6 +139,20 @@ def uvicorn_worker():
     return Worker
 
 
+def quiet_logger():
+    """gunicorn's logger, minus the access line it formatted for every request and then
+    dropped (no handler takes `gunicorn.access` here: each request's line is the function's
+    own). gunicorn formats it whenever a logging configuration is given, as ours is."""
+    from gunicorn.glogging import Logger
+
+    class Quiet(Logger):
+        def access(self, resp, req, environ, request_time) -> None:
+            if self.access_log.handlers:
+                super().access(resp, req, environ, request_time)
+
+    return Quiet
+
+
 def options(*, asgi: bool = False) -> dict:
     from shared_lib.observability import logs
 
@@ -172,6 +186,7 @@ def options(*, asgi: bool = False) -> dict:
         "loglevel": env.get("GUNICORN_LOG_LEVEL", "warning"),
         "logconfig_dict": logs.gunicorn_config(env.get("K_SERVICE", "function")),
         "accesslog": None,
+        "logger_class": quiet_logger(),
         "proc_name": f"streamfn-{env.get('K_SERVICE', 'function')}",
         "post_worker_init": post_worker_init,
         "pre_request": pre_request,

@@ -106,11 +106,17 @@ def verify_request(authorization: str, *, audience: str, settings: Settings | No
 
 
 def sender_token(settings: Settings | None = None) -> str | None:
-    """This process's own token for the broker, from its projected token file."""
+    """This process's own token for the broker, from its projected token file (read again
+    when the kubelet has replaced it: every event goes with one, and a stat costs less)."""
     path = (settings or get_settings()).sender_token_file
     if not path:
         return None
     try:
-        return Path(path).read_text().strip() or None
+        return _token(path, os.stat(path).st_mtime_ns)
     except OSError:
         return None
+
+
+@functools.lru_cache(maxsize=4)
+def _token(path: str, mtime: int) -> str | None:
+    return Path(path).read_text().strip() or None
