@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared_lib.config import get_settings
@@ -22,12 +24,14 @@ SEND_TIMEOUT_SECONDS = 2.0
 
 def encode(attributes: dict[str, str]) -> dict[str, str]:
     """The headers of a binary-mode CloudEvent carrying JSON data with `attributes` (type and
-    source at least), made by the cloudevents SDK: a new id and the time unless given."""
-    from cloudevents.conversion import to_binary
-    from cloudevents.http import CloudEvent
-
-    headers, _ = to_binary(CloudEvent({"datacontenttype": "application/json", **attributes}, None))
-    return dict(headers)
+    source at least): a new id and the time unless given. The same headers as the cloudevents
+    SDK's `to_binary` (a unit test holds them equal), without building its event object on
+    every send, which cost a tenth of a follow's CPU."""
+    headers = {"content-type": "application/json", "ce-specversion": "1.0"}
+    headers.update((f"ce-{name}", value) for name, value in attributes.items())
+    headers.setdefault("ce-id", str(uuid.uuid4()))
+    headers.setdefault("ce-time", datetime.now(UTC).isoformat())
+    return headers
 
 
 def binary_headers(

@@ -44,6 +44,33 @@ def test_headers_are_a_binary_mode_cloudevent_with_the_overrides(sink):
     assert again["ce-id"] == "fixed", "a retried send keeps its id"
 
 
+@pytest.mark.parametrize("attributes", [
+    {"type": "t.happened", "source": "/s", "id": "e1", "time": "2026-11-29T02:00:00+00:00"},
+    {"type": "t", "source": "/s", "id": "e2", "time": "2026-11-29T02:00:00.5+00:00",
+     "subject": "u1", "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+     "cluster": "eu-1"},
+])
+def test_the_headers_are_the_cloudevents_sdks(attributes):
+    from cloudevents.conversion import to_binary
+    from cloudevents.http import CloudEvent
+
+    from shared_lib.events.sending import encode
+
+    made, _ = to_binary(CloudEvent({"datacontenttype": "application/json", **attributes}, None))
+    assert encode(attributes) == dict(made)
+
+
+def test_an_event_without_an_id_or_a_time_gets_a_new_id_and_the_time_now():
+    from datetime import UTC, datetime
+
+    from shared_lib.events.sending import encode
+
+    first, second = encode({"type": "t", "source": "/s"}), encode({"type": "t", "source": "/s"})
+    assert first["ce-id"] != second["ce-id"]
+    sent = datetime.fromisoformat(first["ce-time"])
+    assert sent.tzinfo is not None and abs((datetime.now(UTC) - sent).total_seconds()) < 5
+
+
 def test_an_accepted_event_is_sent_once_as_json(sink):
     broker = Broker(202)
     headers = binary_headers(type="t.happened", source="/s")
