@@ -88,6 +88,10 @@ def ingress(environ, start_response):
     """The ingress as gunicorn loads it (`local.serve --app local.ingress:ingress`)."""
     global _ingress
     if _ingress is None:
-        _ingress = Ingress(EventStore(os.environ.get(QUEUE_ENV, "default")),
-                           wakeup=os.environ.get(WAKEUP_ENV))
+        from shared_lib.db import get_engine
+
+        # Each event is one INSERT: committed by itself, one round trip to PostgreSQL.
+        store = EventStore(os.environ.get(QUEUE_ENV, "default"),
+                           engine_factory=lambda: get_engine(autocommit=True))
+        _ingress = Ingress(store, wakeup=os.environ.get(WAKEUP_ENV))
     return _ingress(environ, start_response)

@@ -71,7 +71,9 @@ def user_column(*, primary_key: bool = False) -> Mapped[uuid.UUID]:
 
 
 @functools.cache
-def get_engine() -> Engine:
+def get_engine(*, autocommit: bool = False) -> Engine:
+    """The process's engine; with `autocommit`, one whose every statement is its own
+    transaction, in one round trip (for a process that writes one row at a time)."""
     from shared_lib.pgwire import engine_url
 
     settings = get_settings()
@@ -86,6 +88,7 @@ def get_engine() -> Engine:
         # Error messages must not carry bound values into logs: they include password and
         # token hashes.
         hide_parameters=True,
+        **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )
     ping_when_idle(engine)
     return engine

@@ -75,7 +75,8 @@ class Connection(pg8000.legacy.Connection):  # type: ignore[misc] # the same
         return Cursor(self)
 
     def commit(self) -> None:
-        self.execute_simple("commit")
+        if self._in_transaction:  # none in autocommit mode: each statement committed itself
+            self.execute_simple("commit")
 
     def rollback(self) -> None:
         if self._in_transaction:
