@@ -111,3 +111,26 @@ def test_only_a_postgresql_pg8000_url_is_served_by_this_dialect():
     assert engine_url("postgresql+pg8000://u@h/db").drivername == "postgresql+streamfn_pg8000"
     assert engine_url("postgresql+psycopg://u@h/db").drivername == "postgresql+psycopg"
     assert engine_url("sqlite://").drivername == "sqlite"
+
+
+def test_timestamps_read_back_as_what_was_stored():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    stored = [datetime(2026, 11, 29, 2, 0, 0, 123456, tzinfo=UTC),
+              datetime(2026, 11, 29, 2, 0, 0, 500000, tzinfo=UTC),
+              datetime(1, 1, 1, tzinfo=UTC)]
+    with engine().connect() as connection:
+        read = [connection.execute(text("SELECT CAST(:t AS timestamptz)"), {"t": t}).scalar()
+                for t in stored]
+        assert read == stored
+        naive = connection.execute(text("SELECT '2026-11-29 02:00:00.25'::timestamp")).scalar()
+        assert naive == datetime(2026, 11, 29, 2, 0, 0, 250000)
+        connection.execute(text("SET TimeZone = 'Asia/Kolkata'"))
+        shifted = connection.execute(text("SELECT '2026-11-29 02:00:00+00'::timestamptz")).scalar()
+        assert shifted == datetime(2026, 11, 29, 2, tzinfo=UTC)
+        assert shifted.utcoffset() == timedelta(hours=5, minutes=30) == timezone(
+            timedelta(hours=5, minutes=30)).utcoffset(None)
+        # What fromisoformat cannot read is read as pg8000 always did.
+        assert connection.execute(text("SELECT 'infinity'::timestamptz")).scalar() == "infinity"
+        assert connection.execute(text(
+            "SELECT '0044-03-15 00:00:00+00 BC'::timestamptz")).scalar().endswith("BC")
