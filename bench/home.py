@@ -30,8 +30,12 @@ def main() -> None:
     ports = Ports(api=free_port(), hls=free_port(), internal=free_port(), rtmp=free_port(),
                   rtmps=free_port(), stat=free_port(), sidecar=free_port(), functions=23500)
     profile = Profile("bench-home", pg_port=free_port(), redis_port=free_port())
+    # Workers stay for the whole bench: the front door's cache answers list-streams and
+    # get-stream in their front-door rounds, so they sat idle for most of each round and lost
+    # the second worker the hello-world (never cached) kept. Their own-port rounds then began
+    # on one worker, against a hello-world on two.
     platform = Platform(profile, ports, environment="development", schedule=False, ingest=False,
-                        idle_seconds=3600, extra_specs=[HELLO])
+                        idle_seconds=3600, scale_down_seconds=3600, extra_specs=[HELLO])
     platform.start()
     try:
         streams = []
