@@ -13,7 +13,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from shared_lib.cache import REDIS_ERRORS, Keys, get_redis
+from shared_lib.cache import REDIS_ERRORS, Keys, command, get_redis
 from shared_lib.security import AccessClaims
 
 
@@ -21,7 +21,7 @@ def is_revoked(claims: AccessClaims) -> bool:
     keys = [Keys.revoked_access_token(claims.jti), Keys.revoked_session(claims.session_id),
             Keys.REVOCATIONS_LOADED]
     try:
-        jti, session, loaded = get_redis().mget(keys)
+        jti, session, loaded = command(get_redis(), "MGET", *keys)
     except REDIS_ERRORS:
         return _is_revoked_in_database(claims)
     if loaded is None:

@@ -131,12 +131,21 @@ def record(redis: Redis, *, stream_id: str, session_id: str, viewer_id: str, act
            window: int, min_interval: int, address: str = "", per_address: int = 0) -> Recorded:
     """Apply one join, heartbeat or leave of a live stream, in one round trip. With
     `per_address`, an anonymous viewer's `address` counts at most that many sessions."""
-    status, count, retry_after = _script(redis)(
-        keys=[*stream_keys(stream_id), Keys.ANALYTICS_DIRTY, Keys.LIVE_STREAMS,
-              Keys.viewer_address(stream_id, address)],
-        args=[action, session_id, viewer_id, repr(now), window, min_interval, stream_id,
-              minute_of(now), per_address],
-    )
+    from redis.exceptions import NoScriptError
+
+    from shared_lib.cache import command
+
+    keys = [*stream_keys(stream_id), Keys.ANALYTICS_DIRTY, Keys.LIVE_STREAMS,
+            Keys.viewer_address(stream_id, address)]
+    args: list[str | int] = [action, session_id, viewer_id, repr(now), window, min_interval,
+                             stream_id, minute_of(now), per_address]
+    script = _script(redis)
+    try:
+        reply = command(redis, "EVALSHA", script.sha, len(keys), *keys, *args)
+    except NoScriptError:  # a Redis that restarted, or was flushed: load it again
+        redis.script_load(RECORD)
+        reply = command(redis, "EVALSHA", script.sha, len(keys), *keys, *args)
+    status, count, retry_after = reply
     return Recorded(accepted=status >= 0, concurrent=int(count), retry_after=int(retry_after),
                     not_live=status == -2)
 
