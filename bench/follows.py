@@ -79,30 +79,32 @@ def check_exact(uow_factory, channel: str, following: int, changed: int) -> None
     assert row.sent + row.waiting == changed, "a change was not announced exactly once"
 
 
-def seed(uow_factory, channel: str) -> None:
+def seed(channel: str) -> None:
     from sqlalchemy import text
 
-    with uow_factory() as uow:
+    from shared_lib.db import batch_engine
+
+    # A statement long enough to outlast the request paths' 5 s socket timeout.
+    with batch_engine().begin() as connection:
         # Counted once at the end, not by the trigger for each edge (migration 0013);
         # ALTER TABLE is transactional: the trigger is back when this commits.
-        uow.session.execute(text("ALTER TABLE user_relationships DISABLE TRIGGER follow_counters"))
-        uow.session.execute(text(
+        connection.execute(text("ALTER TABLE user_relationships DISABLE TRIGGER follow_counters"))
+        connection.execute(text(
             "INSERT INTO users (id, username, email, password_hash, display_name) "
             "SELECT gen_random_uuid(), :p || i, :p || i || '@example.com', 'x', :p || i "
             "FROM generate_series(0, :n) AS i"), {"p": channel + "_", "n": FOLLOWERS})
-        uow.session.execute(text(
+        connection.execute(text(
             "INSERT INTO users (id, username, email, password_hash, display_name) "
             "VALUES (gen_random_uuid(), :c, :c || '@example.com', 'x', :c)"), {"c": channel})
-        uow.session.execute(text(
+        connection.execute(text(
             "INSERT INTO user_relationships (follower_id, followed_id, created_at) "
             "SELECT u.id, c.id, now() - (row_number() OVER ()) * interval '1 second' "
             "FROM users u, users c WHERE c.username = :c AND u.username LIKE :p "
             "AND u.username <> :c"), {"c": channel, "p": channel + "\\_%"})
-        uow.session.execute(text(
+        connection.execute(text(
             "UPDATE users SET followers_count = :n WHERE username = :c"),
             {"n": FOLLOWERS + 1, "c": channel})
-        uow.session.execute(text("ALTER TABLE user_relationships ENABLE TRIGGER follow_counters"))
-        uow.commit()
+        connection.execute(text("ALTER TABLE user_relationships ENABLE TRIGGER follow_counters"))
 
 
 def main() -> None:
@@ -119,7 +121,7 @@ def main() -> None:
     env["K_SINK"], _ = start_broker()
     channel = f"bfc{uuid.uuid4().hex[:6]}"
     print(f"seeding {FOLLOWERS:,} followers…", flush=True)
-    seed(UnitOfWork, channel)
+    seed(channel)
     with UnitOfWork() as uow:
         from sqlalchemy import text
 
