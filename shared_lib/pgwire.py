@@ -35,6 +35,10 @@ DRIVER = "pg8000"  # what a database URL names (postgresql+pg8000://): this modu
 NAME = "streamfn_pg8000"  # the dialect's name in SQLAlchemy's registry
 PREPARED_STATEMENTS = 256
 STALE = {"0A000", "26000"}  # the plan's result changed; the statement is gone (a pooler's reset)
+# A statement whose text carries this is sent with the transaction's COMMIT, in its round
+# trip: for a write nothing in the transaction reads back (the outbox's rows). Its errors
+# are the commit's.
+WITH_COMMIT = "/* with commit */"
 
 
 def dbapi_error(error: DatabaseError) -> Exception:
@@ -52,6 +56,10 @@ class Cursor(pg8000.legacy.Cursor):  # type: ignore[misc] # pg8000 is untyped
         if (not args or stream is not None or self._input_oids or self.paramstyle != "format"
                 or not isinstance(connection, Connection) or not connection.statements):
             super().execute(operation, args, stream)
+            return self
+        if WITH_COMMIT in operation:
+            connection.defer(operation, args)
+            self._context, self._row_iter = Context(operation), iter(())
             return self
         try:
             self._context = connection.run_prepared(operation, args)
@@ -91,17 +99,57 @@ class Connection(pg8000.legacy.Connection):  # type: ignore[misc] # the same
         self.statements = statements
         # The statement's text as SQLAlchemy gives it -> (name, columns, input functions).
         self._prepared: OrderedDict[str, tuple[bytes, Any, Any]] = OrderedDict()
+        self._deferred: list[tuple[str, Any]] = []  # WITH_COMMIT statements, in order
 
     def cursor(self) -> Cursor:
         return Cursor(self)
 
+    def defer(self, operation: str, args: Any) -> None:
+        self._deferred.append((operation, args))
+
     def commit(self) -> None:
-        if self._in_transaction:  # none in autocommit mode: each statement committed itself
+        deferred, self._deferred = self._deferred, []
+        if deferred:
+            self._run_with_commit(deferred)
+        elif self._in_transaction:  # none in autocommit mode: each statement committed itself
             self.execute_simple("commit")
 
     def rollback(self) -> None:
+        self._deferred = []
         if self._in_transaction:
             self.execute_simple("rollback")
+
+    def _run_with_commit(self, deferred: list[tuple[str, Any]]) -> None:
+        """The deferred statements, then COMMIT, in one round trip. If one fails, PostgreSQL
+        skips the rest and the COMMIT rolls back: its error is raised as the commit's."""
+        statements = [(self._statement(operation, args), args) for operation, args in deferred]
+        begin = None
+        if not self._in_transaction and not self.autocommit:
+            begin = Context("begin transaction")
+            self.send_QUERY("begin transaction")
+        for (name, _, _), args in statements:
+            self.send_BIND(name, make_params(self.py_types, args))
+            self.send_EXECUTE()
+        _write(self._sock, SYNC_MSG)
+        self.send_QUERY("commit")
+        _flush(self._sock)
+        # Every answer is read whatever happens (the stream stays in step), and the first
+        # error is the one raised: after it, PostgreSQL's answer to COMMIT is a ROLLBACK.
+        first: Exception | None = None
+        for context in ([begin] if begin is not None else []) + [Context(deferred[0][0]),
+                                                                Context("commit")]:
+            try:
+                self.handle_messages(context)
+            except (DatabaseError, InterfaceError) as error:
+                first = first or error
+        if isinstance(first, DatabaseError):
+            message = first.args[0] if first.args else None
+            if isinstance(message, dict) and message.get("C") in STALE:
+                for operation, _ in deferred:
+                    self._prepared.pop(operation, None)
+            raise dbapi_error(first) from None
+        if first is not None:
+            raise first
 
     def _statement(self, operation: str, args: Any) -> tuple[bytes, Any, Any]:
         prepared = self._prepared.get(operation)

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared_lib.events.models import DeadLetter, OutboxEvent, ProcessedEvent
+from shared_lib.pgwire import WITH_COMMIT
 from shared_lib.repositories import SqlRepository, seconds_ago
 
 
@@ -47,7 +48,8 @@ class SqlDeadLetterRepository(SqlRepository[DeadLetter]):
         return list(self.session.scalars(query))
 
 
-insert_outbox = sql_insert(cast(Table, OutboxEvent.__table__))  # Core: no ORM bulk insert
+# Core, not an ORM flush; sent with the transaction's COMMIT, in one round trip (pgwire).
+insert_outbox = sql_insert(cast(Table, OutboxEvent.__table__)).prefix_with(WITH_COMMIT)
 
 
 class SqlOutboxRepository:
@@ -55,8 +57,9 @@ class SqlOutboxRepository:
         self.session = session
 
     def add(self, event: OutboxEvent) -> None:
-        """Write `event` now, in the session's transaction: one Core INSERT (the ORM's flush
-        of a new row cost more than its statement), after whatever the session has pending."""
+        """Write `event` in the session's transaction: one Core INSERT (the ORM's flush of a
+        new row cost more than its statement), which travels with the COMMIT. Nothing in
+        the transaction reads it back; if it fails, the commit fails."""
         self.session.execute(insert_outbox, {
             "id": event.id, "type": event.type, "source": event.source, "subject": event.subject,
             "data": event.data, "traceparent": event.traceparent})

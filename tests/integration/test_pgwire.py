@@ -134,3 +134,32 @@ def test_timestamps_read_back_as_what_was_stored():
         assert connection.execute(text("SELECT 'infinity'::timestamptz")).scalar() == "infinity"
         assert connection.execute(text(
             "SELECT '0044-03-15 00:00:00+00 BC'::timestamptz")).scalar().endswith("BC")
+
+
+def test_a_statement_marked_with_commit_is_written_by_the_commit_or_not_at_all(table):
+    from shared_lib.pgwire import WITH_COMMIT
+
+    insert = text(f"INSERT {WITH_COMMIT} INTO {table} (id, name) VALUES (:id, :name)")
+    count = text(f"SELECT count(*) FROM {table}")
+    with engine().connect() as connection:
+        connection.execute(text(f"INSERT INTO {table} (id, name) VALUES (0, 'first')"))
+        connection.execute(insert, {"id": 1, "name": "with the commit"})
+        connection.execute(insert, {"id": 2, "name": "and another"})
+        assert connection.execute(count).scalar() == 1, "not sent before the commit"
+        connection.commit()
+        assert connection.execute(count).scalar() == 3
+        connection.commit()
+
+        connection.execute(text(f"INSERT INTO {table} (id, name) VALUES (3, 'kept?')"))
+        connection.execute(insert, {"id": 1, "name": "a duplicate"})
+        with pytest.raises(IntegrityError):
+            connection.commit()  # the deferred statement's error is the commit's
+        connection.rollback()
+        assert connection.execute(count).scalar() == 3, "nothing of that transaction stayed"
+        connection.rollback()
+
+        connection.execute(insert, {"id": 4, "name": "rolled back"})
+        connection.rollback()
+        connection.execute(text("SELECT 1"))
+        connection.commit()
+        assert connection.execute(count).scalar() == 3, "a rollback drops what waited"
