@@ -7,9 +7,10 @@ also rescans each statement's text in Python to turn `%s` into `$1`. A follow wa
 round trips. This connection keeps each statement it has run prepared (PostgreSQL's named
 statements, at most `statements` of them, least recently used closed first), so a statement
 is one round trip from its second run on; a transaction's BEGIN travels with its first
-statement; and COMMIT and ROLLBACK are one simple query each. What PostgreSQL is asked is the
-same statements with the same parameters: no parameter type is fixed here that pg8000 did
-not leave to the server before.
+statement; COMMIT and ROLLBACK are one simple query each; and a statement whose text carries
+WITH_COMMIT (the outbox's row, which nothing in its transaction reads back) is sent with the
+COMMIT, in its round trip. What PostgreSQL is asked is the same statements with the same
+parameters: no parameter type is fixed here that pg8000 did not leave to the server before.
 
 A statement prepared before a migration changed what it returns fails once with "cached plan
 must not change result type" (SQLSTATE 0A000), as it would under any driver that prepares;
