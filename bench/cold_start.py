@@ -82,7 +82,7 @@ def first_request(platform, spec: FunctionSpec, w: World, routes: dict, events: 
         prepared = (platform.runtime.instances[spec.name].port, "POST", "/", body, headers)
     wait_cold(platform, spec.name)
     began = time.monotonic()
-    if spec.asgi:  # an event stream: answered once its headers arrive
+    if spec.stream:  # an event stream: answered once its headers arrive
         connection = http.client.HTTPConnection("127.0.0.1", prepared[0], timeout=60)
         try:
             connection.request(*prepared[1:4], headers=prepared[4])

@@ -29,10 +29,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_function(source: str, target: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+def start_function(source: str, target: str, port: int, env: dict[str, str], *,
+                   asgi: bool = False) -> subprocess.Popen:
+    """`asgi`: an async function, served by functions-framework's ASGI mode."""
     return subprocess.Popen(
-        [sys.executable, "-m", "functions_framework", "--source", source, "--target", target,
-         "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "functions_framework", *(["--asgi"] if asgi else []),
+         "--source", source, "--target", target, "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

@@ -40,7 +40,7 @@ def cold(env: dict[str, str], path: str) -> float:
     """Seconds from a new record-view process's start to its first accepted join."""
     port = free_port()
     began = time.monotonic()
-    process = start_function("functions/analytics.py", "record_view", port, env)
+    process = start_function("functions/analytics.py", "record_view", port, env, asgi=True)
     try:
         first_answer(port, "GET", "/healthz", None, began + 60)
         while join(port, path) >= 300:
@@ -64,8 +64,8 @@ def main() -> None:
           "OTEL_METRIC_EXPORT_INTERVAL": "5000"}
     path = f"/api/streams/{live_stream()}/views"
     ports = {"off": free_port(), "on": free_port()}
-    processes = [start_function("functions/analytics.py", "record_view", ports["off"], off),
-                 start_function("functions/analytics.py", "record_view", ports["on"], on)]
+    processes = [start_function("functions/analytics.py", "record_view", ports["off"], off, asgi=True),
+                 start_function("functions/analytics.py", "record_view", ports["on"], on, asgi=True)]
     try:
         first_answer(collector_port, "GET", "/", None, time.monotonic() + 60)
         for port in ports.values():

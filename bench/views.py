@@ -106,11 +106,12 @@ def main() -> None:
     platform = Platform(BENCH_PROFILE, Ports(),
                         environment="development")
     env = platform.start_servers()
-    env.update({"THREADS": str(THREADS), "K_SINK": start_broker()[0]})
+    # K_SERVICE: each request writes its log line, as a served function does.
+    env.update({"THREADS": str(THREADS), "K_SINK": start_broker()[0], "K_SERVICE": "record-view"})
     stream_id = live_stream()
     ports = {"hello": free_port(), "views": free_port()}
     processes = [start_function("bench/hello.py", "hello", ports["hello"], env),
-                 start_function("functions/analytics.py", "record_view", ports["views"], env)]
+                 start_function("functions/analytics.py", "record_view", ports["views"], env, asgi=True)]
     path = f"/api/streams/{stream_id}/views"
     try:
         for port in ports.values():

@@ -1,6 +1,6 @@
-"""Viewer analytics: record-view (the players' hot path, Redis only), stream-analytics and
-channel-analytics (PostgreSQL, topped up with what Redis has not rolled up yet), the
-minute rollup, and the final rollup when a stream ends."""
+"""Viewer analytics: record-view (the players' hot path: Redis only, served async),
+stream-analytics and channel-analytics (PostgreSQL, topped up with what Redis has not
+rolled up yet), the minute rollup, and the final rollup when a stream ends."""
 
 from __future__ import annotations
 
@@ -25,13 +25,13 @@ HOT_PATH = Scaling(min_scale=0, max_scale=50, concurrency=50, timeout_seconds=10
 
 @http_function("POST /api/streams/{id}/views", body=ViewReport, auth="optional",
                response=ViewAccepted, status=202, scaling=HOT_PATH)
-def record_view(id: uuid.UUID, body: ViewReport, user: AccessClaims | None,
-                client: Client) -> ViewAccepted:
+async def record_view(id: uuid.UUID, body: ViewReport, user: AccessClaims | None,
+                      client: Client) -> ViewAccepted:
     """A player reports a join, a heartbeat (every 30 s) or a leave for its session."""
     from shared_lib.analytics import viewers
 
     viewer = f"u:{user.user_id}" if user else f"s:{body.session_id}"
-    return ViewAccepted(concurrent_viewers=viewers.report(
+    return ViewAccepted(concurrent_viewers=await viewers.report(
         id, session_id=body.session_id, viewer_id=viewer, action=body.action,
         address=client.address))
 

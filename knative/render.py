@@ -64,7 +64,7 @@ def function_service(spec: FunctionSpec) -> dict:
         {"name": "THREADS", "value": str(scaling.concurrency)},
         {"name": "CLOUD_RUN_TIMEOUT_SECONDS", "value": str(scaling.timeout_seconds)},
     ]
-    if spec.asgi:  # functions-framework --asgi: uvicorn workers, a stream without a thread
+    if spec.asgi:  # functions-framework --asgi: uvicorn workers, a request without a thread
         env.append({"name": "FUNCTION_USE_ASGI", "value": "true"})
     mounts = [{"name": "jwks", "mountPath": JWKS_DIR, "readOnly": True}]
     volumes = [{"name": "jwks", "configMap": {"name": "streamfn-jwks"}}]

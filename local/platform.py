@@ -182,7 +182,7 @@ class Platform:
                                tasks=[sender_tokens(self.profile).refresh])
         ports = {instance.name: instance.port for instance in instances}
         # A stream's timeout is its length: nginx times out silence, which heartbeats break.
-        timeouts = [s.scaling.timeout_seconds for s in specs if s.kind == HTTP and not s.asgi] or [30]
+        timeouts = [s.scaling.timeout_seconds for s in specs if s.kind == HTTP and not s.stream] or [30]
         self._serve_front_door(specs, ports, read_timeout=max(timeouts) + 60)
         subscriber_tokens = issuer.SubscriberTokens(issuer.Issuer(self.profile.home / "keys"))
         triggers = [Trigger(s.name, s.event_type,
@@ -239,7 +239,7 @@ class Platform:
             upstream_keepalive_seconds=max(1, int(min(30, self.idle_seconds / 2))), user=user,
             tls=self.tls, media=media_dir(self.profile) if self.tls else None,
             playlists=Ingest.socket(self.profile.home / "nginx") if self.with_ingest else None,
-            streams=[s.path_pattern.pattern for s in specs if s.asgi and not s.internal],
+            streams=[s.path_pattern.pattern for s in specs if s.stream and not s.internal],
             streams_per_address=self.streams_per_address, metrics=self.metrics_page)
         conf = home / "nginx.conf"
         conf.write_text(render(config))

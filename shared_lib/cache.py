@@ -7,14 +7,19 @@ DependencyUnavailable (503) for the writes that cannot do without it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import os
 import threading
+import weakref
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import redis
+
+if TYPE_CHECKING:
+    import redis.asyncio
 
 from shared_lib.config import get_settings
 from shared_lib.errors import DependencyUnavailable
@@ -139,12 +144,12 @@ def _client(*, decode: bool) -> redis.Redis:
 def command(client: redis.Redis, *args: str | int | float) -> Any:
     """One command's reply, as the server sent it (decoded as `client` decodes, with none of
     redis-py's reply callbacks), on this thread's own connection to `client`'s server: for
-    the hot paths (record-view's script, every authenticated request's revocation check).
+    the hot path of the threaded functions (every authenticated request's revocation check).
     redis-py's call wraps each command in timing, observability and failure closures, and
     its pool polls the socket and records metrics at every checkout and release: together a
-    sixth of record-view's CPU. A failed command drops the connection and is tried again
-    under the client's retry policy, as redis-py does (a Redis that restarted costs no
-    request)."""
+    sixth of record-view's CPU when it was a threaded function. A failed command drops the
+    connection and is tried again under the client's retry policy, as redis-py does (a
+    Redis that restarted costs no request)."""
     def attempt() -> Any:
         connection = _connection(client)
         try:
@@ -183,25 +188,47 @@ def get_redis_bytes() -> redis.Redis:
     return _client(decode=False)
 
 
-def get_async_redis(*, block_seconds: float = 10.0) -> redis.asyncio.Redis:
-    """An asyncio client for the event loop it is first used on (the chat-events function),
-    whose reads may block for `block_seconds` (XREAD BLOCK) but whose connects fail fast."""
+def get_async_redis(*, block_seconds: float | None = None) -> redis.asyncio.Redis:
+    """An asyncio client for the event loop it is first used on. Its connects fail fast;
+    its reads may block for `block_seconds` (XREAD BLOCK: the chat-events function), or
+    else time out as the threads' client's do."""
     import redis.asyncio
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
 
     settings = get_settings()
-    # A burst of listeners (a reconnect storm) waits its turn for a connection rather than
-    # failing: each holds one for a single command.
+    # Short commands are retried as the threads' client's are; a blocking read keeps
+    # redis-py's own policy.
+    retry = {} if block_seconds is not None else {
+        "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), 2)}
+    # A burst (a reconnect storm of listeners, a raid of viewers) waits its turn for a
+    # connection rather than failing: each holds one for a single command.
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         settings.redis_url.get_secret_value(),
         max_connections=32,
         timeout=5,
-        socket_timeout=block_seconds + 5,
+        socket_timeout=settings.redis_timeout_seconds if block_seconds is None else block_seconds + 5,
         socket_connect_timeout=settings.redis_timeout_seconds,
         socket_keepalive=True,
         health_check_interval=30,
         decode_responses=True,
+        **retry,
     )
     return redis.asyncio.Redis(connection_pool=pool)
+
+
+_loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = \
+    weakref.WeakKeyDictionary()
+
+
+def async_redis() -> redis.asyncio.Redis:
+    """The running event loop's client for short commands (an async function's revocation
+    check, record-view's script): its connections belong to that loop."""
+    loop = asyncio.get_running_loop()
+    client = _loop_clients.get(loop)
+    if client is None:
+        client = _loop_clients[loop] = get_async_redis()
+    return client
 
 
 @contextlib.contextmanager

@@ -55,9 +55,11 @@ class FunctionSpec:
     scaling: Scaling = field(default_factory=Scaling)
     # Reads or writes the media volume (recordings, replays) the ingest pod shares.
     media: bool = False
-    # An async function served by functions-framework's ASGI mode (--asgi): it holds
-    # long-lived responses (Server-Sent Events) without a thread each.
+    # An async function served by functions-framework's ASGI mode (--asgi): uvicorn's event
+    # loop, not a thread, holds each request (the players' hot path, event streams).
     asgi: bool = False
+    # Its answer is a Server-Sent Events stream: long-lived, never buffered (an asgi one).
+    stream: bool = False
 
     @property
     def source(self) -> str:

@@ -17,6 +17,37 @@ def _app(name: str):
     return functions_framework.create_app(spec.target, str(ROOT / spec.source))
 
 
+@functools.cache
+def _asgi_client(name: str):
+    """An async function's test client, kept open: one event loop serves all its calls,
+    as one uvicorn worker's does."""
+    import warnings
+
+    from functions_framework.aio import create_asgi_app
+
+    with warnings.catch_warnings():  # starlette would rather have httpx2; httpx serves
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    spec = next(s for s in load_catalog() if s.name == name)
+    client = TestClient(create_asgi_app(spec.target, str(ROOT / spec.source)))
+    client.__enter__()
+    return client
+
+
+class Answer:
+    """An async function's answer (httpx's), read the way the tests read Flask's."""
+
+    def __init__(self, response) -> None:
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.data = response.content
+
+    def get_json(self):
+        import json
+
+        return json.loads(self.data) if self.data else None
+
+
 def sender_token(name: str) -> str:
     """A token of the test profile's issuer for an event function, as its Trigger presents."""
     from local.settings import sender_tokens, test_profile
@@ -39,6 +70,10 @@ class FunctionClient:
             all_headers["Authorization"] = f"Bearer {token}"
         elif spec.kind in (EVENT, SCHEDULE) and "Authorization" not in all_headers:
             all_headers["Authorization"] = f"Bearer {sender_token(name)}"
+        if spec.asgi:
+            assert not cookies and not kwargs, "an async function takes no cookies"
+            return Answer(_asgi_client(name).request(
+                method or spec.method, path or spec.path, json=json, headers=all_headers))
         client = _app(name).test_client()
         for cookie, value in (cookies or {}).items():
             client.set_cookie(cookie, value, path=spec.path)

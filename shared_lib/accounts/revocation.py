@@ -18,17 +18,41 @@ from shared_lib.security import AccessClaims
 
 
 def is_revoked(claims: AccessClaims) -> bool:
-    keys = [Keys.revoked_access_token(claims.jti), Keys.revoked_session(claims.session_id),
-            Keys.REVOCATIONS_LOADED]
     try:
-        jti, session, loaded = command(get_redis(), "MGET", *keys)
+        jti, session, loaded = command(get_redis(), "MGET", *_keys(claims))
     except REDIS_ERRORS:
         return _is_revoked_in_database(claims)
     if loaded is None:
-        revoked = _is_revoked_in_database(claims)
-        _reload_into_redis()
-        return revoked
+        return _is_revoked_reloading(claims)
     return bool(jti or session)
+
+
+async def is_revoked_async(claims: AccessClaims) -> bool:
+    """`is_revoked` on the event loop; what PostgreSQL answers, it answers in a thread."""
+    import asyncio
+
+    from shared_lib.cache import async_redis
+
+    try:
+        jti, session, loaded = await async_redis().mget(_keys(claims))
+    except REDIS_ERRORS:
+        return await asyncio.to_thread(_is_revoked_in_database, claims)
+    if loaded is None:
+        return await asyncio.to_thread(_is_revoked_reloading, claims)
+    return bool(jti or session)
+
+
+def _keys(claims: AccessClaims) -> list[str]:
+    return [Keys.revoked_access_token(claims.jti), Keys.revoked_session(claims.session_id),
+            Keys.REVOCATIONS_LOADED]
+
+
+def _is_revoked_reloading(claims: AccessClaims) -> bool:
+    """Redis lost its revocations (restarted, flushed): PostgreSQL answers, and Redis is
+    given them back."""
+    revoked = _is_revoked_in_database(claims)
+    _reload_into_redis()
+    return revoked
 
 
 def _reload_into_redis() -> None:

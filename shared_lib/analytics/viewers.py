@@ -18,11 +18,13 @@ rollup (shared_lib.analytics.rollup) moves all of it into PostgreSQL.
 
 from __future__ import annotations
 
-import functools
+import asyncio
+import hashlib
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared_lib import errors
 from shared_lib.cache import Keys
@@ -30,7 +32,7 @@ from shared_lib.statuses import StreamStatus
 
 if TYPE_CHECKING:
     from redis import Redis
-    from redis.commands.core import Script
+    from redis.asyncio import Redis as AsyncRedis
 
 RECORD = """
 local sessions, uniques, views, watch, peak, timeline, by_user, dirty, live, from_address =
@@ -122,29 +124,25 @@ def minute_of(now: float) -> int:
     return int(now // 60 * 60)
 
 
-@functools.cache
-def _script(redis: Redis) -> Script:
-    return redis.register_script(RECORD)
+RECORD_SHA = hashlib.sha1(RECORD.encode()).hexdigest()
 
 
-def record(redis: Redis, *, stream_id: str, session_id: str, viewer_id: str, action: str, now: float,
-           window: int, min_interval: int, address: str = "", per_address: int = 0) -> Recorded:
+async def record(redis: AsyncRedis, *, stream_id: str, session_id: str, viewer_id: str,
+                 action: str, now: float, window: int, min_interval: int, address: str = "",
+                 per_address: int = 0) -> Recorded:
     """Apply one join, heartbeat or leave of a live stream, in one round trip. With
     `per_address`, an anonymous viewer's `address` counts at most that many sessions."""
     from redis.exceptions import NoScriptError
-
-    from shared_lib.cache import command
 
     keys = [*stream_keys(stream_id), Keys.ANALYTICS_DIRTY, Keys.LIVE_STREAMS,
             Keys.viewer_address(stream_id, address)]
     args: list[str | int] = [action, session_id, viewer_id, repr(now), window, min_interval,
                              stream_id, minute_of(now), per_address]
-    script = _script(redis)
     try:
-        reply = command(redis, "EVALSHA", script.sha, len(keys), *keys, *args)
+        reply = await redis.evalsha(RECORD_SHA, len(keys), *keys, *args)
     except NoScriptError:  # a Redis that restarted, or was flushed: load it again
-        redis.script_load(RECORD)
-        reply = command(redis, "EVALSHA", script.sha, len(keys), *keys, *args)
+        await redis.script_load(RECORD)
+        reply = await redis.evalsha(RECORD_SHA, len(keys), *keys, *args)
     status, count, retry_after = reply
     return Recorded(accepted=status >= 0, concurrent=int(count), retry_after=int(retry_after),
                     not_live=status == -2)
@@ -158,27 +156,28 @@ def concurrent(redis: Redis, stream_ids: list[str], *, now: float, window: int) 
     return {stream_id: int(n) for stream_id, n in zip(stream_ids, pipe.execute(), strict=False)}
 
 
-def report(stream_id: uuid.UUID, *, session_id: uuid.UUID, viewer_id: str, action: str,
-           address: str) -> int:
+async def report(stream_id: uuid.UUID, *, session_id: uuid.UUID, viewer_id: str, action: str,
+                 address: str) -> int:
     """Record a player's join, heartbeat or leave; the stream's viewers now. A stream the
-    live set lacks is asked of PostgreSQL: 404 or 409, or the set had lost it and heals."""
-    from shared_lib.cache import get_redis, redis_errors
+    live set lacks is asked of PostgreSQL (in a thread): 404 or 409, or the set had lost it
+    and heals."""
+    from shared_lib.cache import async_redis, redis_errors
     from shared_lib.config import get_settings
 
     settings = get_settings()
 
-    def apply() -> Recorded:
-        return record(get_redis(), stream_id=str(stream_id), session_id=str(session_id),
+    def apply() -> Coroutine[Any, Any, Recorded]:
+        return record(async_redis(), stream_id=str(stream_id), session_id=str(session_id),
                       viewer_id=viewer_id, action=action, now=time.time(),
                       window=settings.viewer_window_seconds,
                       min_interval=settings.heartbeat_min_interval_seconds, address=address,
                       per_address=settings.anonymous_viewers_per_address)
 
     with redis_errors():
-        result = apply()
+        result = await apply()
         if result.not_live:
-            _require_live(stream_id)
-            result = apply()
+            await asyncio.to_thread(_require_live, stream_id)
+            result = await apply()
     if not result.accepted:
         raise errors.Throttled("Heartbeats come every 30 seconds.", retry_after=result.retry_after)
     return result.concurrent

@@ -10,7 +10,7 @@ import flask
 
 from shared_lib import errors
 from shared_lib.config import get_settings
-from shared_lib.http.requests import bearer_token
+from shared_lib.http.requests import Headers, bearer_token
 
 if TYPE_CHECKING:
     from shared_lib.security import AccessClaims
@@ -21,22 +21,40 @@ INGEST_SECRET_HEADER = "X-Streamfn-Ingest-Secret"
 
 
 def authenticate(request: flask.Request, mode: str) -> AccessClaims | None:
+    claims = verified(request.headers, mode)
+    if claims is not None:
+        from shared_lib.accounts.revocation import is_revoked
+
+        if is_revoked(claims):
+            raise errors.InvalidToken()
+    return claims
+
+
+async def authenticate_async(headers: Headers, mode: str) -> AccessClaims | None:
+    """`authenticate` for an async function: the revocation check waits on the event loop."""
+    claims = verified(headers, mode)
+    if claims is not None:
+        from shared_lib.accounts.revocation import is_revoked_async
+
+        if await is_revoked_async(claims):
+            raise errors.InvalidToken()
+    return claims
+
+
+def verified(headers: Headers, mode: str) -> AccessClaims | None:
+    """The caller's claims, their token verified but not yet checked against revocations."""
     if mode == "internal":
-        secret = request.headers.get(INGEST_SECRET_HEADER, "")
+        secret = headers.get(INGEST_SECRET_HEADER, "")
         if not hmac.compare_digest(secret.encode(), get_settings().ingest_secret.get_secret_value().encode()):
             raise errors.NotAuthenticated("This endpoint is for the ingest tier only.")
         return None
-    token = bearer_token(request)
+    token = bearer_token(headers)
     if token is None:
         if mode == "user":
             raise errors.NotAuthenticated()
         return None
     if mode == "none":
         return None
-    from shared_lib.accounts.revocation import is_revoked
     from shared_lib.security import get_verifier
 
-    claims = get_verifier().verify(token)
-    if is_revoked(claims):
-        raise errors.InvalidToken()
-    return claims
+    return get_verifier().verify(token)

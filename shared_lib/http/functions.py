@@ -18,10 +18,14 @@ needs by parameter name:
     event    the CloudEvent (event functions)
     any path parameter by its name, e.g. `username` for /api/users/{username}; annotated
     `uuid.UUID` or `int`, it arrives converted, and a malformed one is a 404.
+
+A handler written `async def` is served by functions-framework's ASGI mode instead, with
+the same contract (aio.py): for a hot path that waits on Redis only.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -68,10 +72,17 @@ def http_function(
     assert auth in AUTH_MODES, auth
 
     def decorate(handler: Handler) -> Handler:
+        served_async = inspect.iscoroutinefunction(handler)
         spec = spec_of(
             handler, HTTP, scaling, method=method, path=path, auth=auth,
             body=body, query=query, response=response, status=status, media=media,
+            asgi=served_async,
         )
+        if served_async:
+            from shared_lib.http.aio import async_view, register_asgi
+
+            assert cache is None and not media, spec.name
+            return register_asgi(spec, handler, async_view(spec, handler))
         wants = parameters_of(handler)
         assert "account" not in wants or auth in {"user", "optional"}, spec.name
         pattern, converters = spec.path_pattern, path_converters(handler, path)
@@ -100,7 +111,7 @@ def http_function(
             if "user" in wants:
                 kwargs["user"] = user
             if "client" in wants:
-                kwargs["client"] = client_of(request)
+                kwargs["client"] = client_of(request.headers, request.remote_addr)
             if "cookies" in wants:
                 kwargs["cookies"] = dict(request.cookies)
             if body is not None:
@@ -125,15 +136,21 @@ def http_function(
 
     return decorate
 
-def _to_response(result: Any, status: int) -> flask.Response:
+def answer_of(result: Any, status: int) -> tuple[Any, int, dict[str, str] | None]:
+    """What a handler returned, as (JSON payload, status, headers): a Reply says its own; a
+    model is dumped; nothing at all is a 204 where the declared status is 200."""
     headers = None
     if isinstance(result, Reply):
         result, status, headers = result.body, result.status, result.headers
     if hasattr(result, "model_dump"):
         result = result.model_dump(mode="json")
-    if result is None:
-        return json_response(None, 204 if status == 200 else status, headers)
-    return json_response(result, status, headers)
+    if result is None and status == 200:
+        status = 204
+    return result, status, headers
+
+
+def _to_response(result: Any, status: int) -> flask.Response:
+    return json_response(*answer_of(result, status))
 
 def _event_view(spec: FunctionSpec, handler: Handler, *, claim: bool) -> View:
     wants = parameters_of(handler)

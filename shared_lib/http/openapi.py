@@ -44,7 +44,7 @@ def _parameters(spec: FunctionSpec) -> list[dict[str, Any]]:
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in spec.path_pattern.groupindex
     ]
-    if spec.asgi:
+    if spec.stream:
         params += STREAM_PARAMETERS
     if spec.query is not None:
         schema = spec.query.model_json_schema()
@@ -58,7 +58,7 @@ def _operation(spec: FunctionSpec) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "OK"}
     if spec.response is not None:
         ok["content"] = {"application/json": {"schema": _ref(spec.response)}}
-    elif spec.asgi:
+    elif spec.stream:
         ok["description"] = "Server-Sent Events: `id:`, `event:` and JSON `data:` lines"
         ok["content"] = {"text/event-stream": {"schema": {"type": "string"}}}
     status = 204 if spec.status == 204 else spec.status

@@ -31,9 +31,13 @@ STATUS = {
 }
 
 
+def json_text(payload: Any) -> str:
+    """A JSON body as every function writes it: compact, and ids and times as strings."""
+    return "" if payload is None else json.dumps(payload, separators=(",", ":"), default=str)
+
+
 def json_response(payload: Any, status: int = 200, headers: dict[str, Any] | None = None) -> flask.Response:
-    body = "" if payload is None else json.dumps(payload, separators=(",", ":"), default=str)
-    response = flask.Response(body, status=status, headers=headers)
+    response = flask.Response(json_text(payload), status=status, headers=headers)
     if payload is not None:
         response.content_type = "application/json"
     return response

@@ -17,33 +17,20 @@ client reconnects (resuming where it was) before the platform's request timeout 
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import inspect
 import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from shared_lib import catalog, errors
+from shared_lib import errors
 from shared_lib.catalog import HTTP, Scaling
+from shared_lib.http.aio import register_asgi
 from shared_lib.http.paths import path_converters, path_parameters
-from shared_lib.http.registration import (
-    HEALTH_PATH,
-    METRICS_PATH,
-    METRICS_TYPE,
-    Decorator,
-    Handler,
-    Observer,
-    metrics_page,
-    parameters_of,
-    spec_of,
-)
-from shared_lib.http.responses import INTERNAL_ERROR, as_known_error, error_answer
-from shared_lib.observability import trace
+from shared_lib.http.registration import Decorator, Handler, parameters_of, spec_of
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -70,12 +57,6 @@ class ServerEvent:
     def encode(self) -> bytes:
         data = json.dumps(self.data, separators=(",", ":"), default=str)
         return f"id: {self.id}\nevent: {self.event}\ndata: {data}\n\n".encode()
-
-
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    from starlette.responses import JSONResponse
-
-    return JSONResponse(body, status, headers=headers)
 
 
 def _last_event_id(request: Request) -> str | None:
@@ -121,7 +102,8 @@ def sse_function(route: str, *, scaling: Scaling | None = None, retry_ms: int = 
 
     def decorate(handler: Handler) -> Handler:
         assert inspect.iscoroutinefunction(handler), "an SSE handler is async"
-        spec = spec_of(handler, HTTP, scaling, method=method, path=path, auth="none", asgi=True)
+        spec = spec_of(handler, HTTP, scaling, method=method, path=path, auth="none", asgi=True,
+                       stream=True)
         wants = parameters_of(handler)
         pattern, converters = spec.path_pattern, path_converters(handler, path)
         lifetime = spec.scaling.timeout_seconds * 0.9
@@ -129,8 +111,6 @@ def sse_function(route: str, *, scaling: Scaling | None = None, retry_ms: int = 
         async def open_stream(request: Request) -> Response:
             from starlette.responses import StreamingResponse
 
-            if request.url.path == HEALTH_PATH and request.method == "GET":
-                return _json(200, {"status": "ok"})
             match = pattern.match(request.url.path)
             if match is None:
                 raise errors.NotFound("No such route.")
@@ -145,45 +125,6 @@ def sse_function(route: str, *, scaling: Scaling | None = None, retry_ms: int = 
             return StreamingResponse(stream, media_type="text/event-stream",
                                      headers=STREAM_HEADERS)
 
-        async def answer(request: Request) -> Response:
-            try:
-                return await open_stream(request)
-            except errors.StreamfnError as error:
-                status, headers, body = error_answer(error)
-                return _json(status, body, headers)
-            except Exception as exc:  # noqa: BLE001 - the last line of defence
-                known = as_known_error(exc)
-                if known is not None:
-                    log.warning("%s: %s", spec.name, known.message)
-                    status, headers, body = error_answer(known)
-                    return _json(status, body, headers)
-                log.exception("%s failed", spec.name)
-                return _json(500, INTERNAL_ERROR)
-
-        @functools.wraps(handler)
-        async def function(request: Request) -> Response:
-            if request.url.path == HEALTH_PATH:
-                return await answer(request)
-            if request.url.path == METRICS_PATH and request.method == "GET":
-                from starlette.responses import PlainTextResponse
-
-                return PlainTextResponse(metrics_page(), media_type=METRICS_TYPE)
-            with trace.span(trace.incoming(request.headers)) as span:
-                started, wall = time.perf_counter(), time.time_ns()
-                response = await answer(request)
-                # The time to answer is the time to the stream's start (or its refusal).
-                export = observer.answered(span, request.method, response.status_code,
-                                           time.perf_counter() - started, wall)
-            if export is not None:  # off the event loop: the first loads the SDK
-                asyncio.get_running_loop().run_in_executor(None, export)
-            return response
-
-        observer = Observer.of(spec)
-        import functions_framework.aio  # here: the other functions need no ASGI stack
-
-        setattr(function, "spec", spec)  # noqa: B010 - as shared_lib.http.functions does
-        setattr(function, "handler", handler)  # noqa: B010 - the same
-        catalog.register(spec)
-        return cast(Callable[..., Any], functions_framework.aio.http(function))
+        return register_asgi(spec, handler, open_stream)
 
     return decorate

@@ -3,6 +3,7 @@ the final rollup, and what survives Redis going away."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 import uuid
@@ -60,22 +61,28 @@ def simulate(stream_id, *, start, sessions=200, abandoned=50, users=20, seed=7):
 def test_two_hundred_sessions_roll_up_to_exact_views_peak_and_watch_time(call):
     from shared_lib.analytics import viewers as viewers
     from shared_lib.analytics.rollup import rollup
-    from shared_lib.cache import get_redis, get_redis_bytes
+    from shared_lib.cache import async_redis, get_redis_bytes
     from shared_lib.db import UnitOfWork
 
     token, stream_id = live_stream(call)
     start = time.time()
     events, truth = simulate(stream_id, start=start)
-    redis, raw = get_redis(), get_redis_bytes()
+    raw = get_redis_bytes()
     rollups = [start + 120, start + 300]
-    for at, action, session, viewer in events:
-        while rollups and at > rollups[0]:
-            with UnitOfWork() as uow:  # the minute rollup, part-way through
-                rollup(uow, raw, uuid.UUID(stream_id), now=rollups.pop(0), window=60)
-                uow.commit()
-        result = viewers.record(redis, stream_id=stream_id, session_id=session, viewer_id=viewer,
-                                action=action, now=at, window=60, min_interval=10)
-        assert result.accepted
+
+    async def replay() -> None:
+        redis = async_redis()
+        for at, action, session, viewer in events:
+            while rollups and at > rollups[0]:
+                with UnitOfWork() as uow:  # the minute rollup, part-way through
+                    rollup(uow, raw, uuid.UUID(stream_id), now=rollups.pop(0), window=60)
+                    uow.commit()
+            result = await viewers.record(redis, stream_id=stream_id, session_id=session,
+                                          viewer_id=viewer, action=action, now=at, window=60,
+                                          min_interval=10)
+            assert result.accepted
+
+    asyncio.run(replay())
     midway = analytics(call, token, stream_id)
     assert midway["total_views"] == truth["views"], "rolled up plus not yet rolled up"
 
@@ -217,17 +224,20 @@ def finalize(call, stream_id, **data):
 def test_the_final_rollup_landing_between_a_rollup_and_its_cleanup_misses_nothing(call):
     from shared_lib.analytics import viewers as viewers
     from shared_lib.analytics.rollup import rollup
-    from shared_lib.cache import Keys, get_redis, get_redis_bytes
+    from shared_lib.cache import Keys, async_redis, get_redis_bytes
     from shared_lib.db import UnitOfWork
 
     token, stream_id = live_stream(call)
-    redis, raw, now = get_redis(), get_redis_bytes(), time.time()
+    raw, now = get_redis_bytes(), time.time()
+
+    async def joins(n):
+        for _ in range(n):
+            await viewers.record(async_redis(), stream_id=stream_id, session_id=str(uuid.uuid4()),
+                                 viewer_id=f"s:{uuid.uuid4()}", action="join", now=now,
+                                 window=60, min_interval=10)
 
     def join(n):
-        for _ in range(n):
-            viewers.record(redis, stream_id=stream_id, session_id=str(uuid.uuid4()),
-                           viewer_id=f"s:{uuid.uuid4()}", action="join", now=now, window=60,
-                           min_interval=10)
+        asyncio.run(joins(n))
 
     join(3)
     with UnitOfWork() as uow:  # a periodic rollup that committed, then stalled before cleanup

@@ -1,8 +1,10 @@
-"""The hot paths' Redis commands (shared_lib.cache.command) on the real Redis: the server's
-reply, and a connection the server dropped or a script it forgot cost no request."""
+"""The hot paths' Redis commands on the real Redis (shared_lib.cache.command for threads,
+the event loop's client for record-view): the server's reply, and a connection the server
+dropped or a script it forgot cost no request."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -32,19 +34,22 @@ def test_a_connection_the_server_dropped_is_replaced_without_an_error():
 
 def test_views_still_count_after_redis_forgot_its_scripts():
     from shared_lib.analytics import viewers
-    from shared_lib.cache import Keys
+    from shared_lib.cache import Keys, async_redis
 
     client, stream = get_redis(), str(uuid.uuid4())
     client.sadd(Keys.LIVE_STREAMS, stream)
     try:
-        def join() -> viewers.Recorded:
-            return viewers.record(client, stream_id=stream, session_id=str(uuid.uuid4()),
-                                  viewer_id=f"s:{uuid.uuid4()}", action="join", now=time.time(),
-                                  window=60, min_interval=20)
+        async def join() -> viewers.Recorded:
+            return await viewers.record(async_redis(), stream_id=stream,
+                                        session_id=str(uuid.uuid4()), viewer_id=f"s:{uuid.uuid4()}",
+                                        action="join", now=time.time(), window=60, min_interval=20)
 
-        assert join().concurrent == 1
-        client.script_flush()
-        assert join().concurrent == 2
+        async def join_flush_join() -> list[int]:
+            first = await join()
+            client.script_flush()
+            return [first.concurrent, (await join()).concurrent]
+
+        assert asyncio.run(join_flush_join()) == [1, 2]
         assert client.get(Keys.viewer_views(stream)) == "2"
     finally:
         client.srem(Keys.LIVE_STREAMS, stream)

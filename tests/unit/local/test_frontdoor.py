@@ -27,7 +27,7 @@ def config(specs, tmp_path):
         upstreams={s.name: 10000 + i for i, s in enumerate(specs)},
         public=RouteTable.from_catalog(specs), internal=RouteTable.from_catalog(specs, internal=True),
         ingress="127.0.0.1:3", home=tmp_path, site=tmp_path / "site",
-        streams=[s.path_pattern.pattern for s in specs if s.asgi], streams_per_address=7)
+        streams=[s.path_pattern.pattern for s in specs if s.stream], streams_per_address=7)
 
 
 def test_nginx_accepts_the_rendered_config(config, tmp_path):

@@ -163,7 +163,8 @@ def test_the_public_surface_of_shared_lib_http_is_what_functions_import():
     ]
     public = {name for name in vars(http) if not name.startswith("_")}
     assert public - set(http.__all__) <= {
-        "annotations", "answers", "auth", "functions", "paging", "paths", "registration", "requests",
+        "aio", "annotations", "answers", "auth", "functions", "paging", "paths", "registration",
+        "requests",
         "responses", "storable", "openapi", "sse", "work",
     }, "shared_lib/http/__init__.py re-exports, and defines nothing of its own"
 

@@ -1,0 +1,151 @@
+"""Async functions, served by functions-framework's ASGI mode: uvicorn's event loop holds
+each request, where the WSGI functions give each a thread.
+
+Two kinds are served so. An `http_function` whose handler is a coroutine (`async def`):
+the players' hot path, record-view, where an event loop answers a request for about a
+third of the CPU that gunicorn's threads and Flask take for the same request. And the
+Server-Sent Events streams (sse.py), which hold a connection for minutes without a thread.
+
+    @http_function("POST /api/streams/{id}/views", body=ViewReport, auth="optional", ...)
+    async def record_view(id: uuid.UUID, body: ViewReport, user: AccessClaims | None,
+                          client: Client) -> ViewAccepted: ...
+
+An async handler asks for no more than its body, path parameters, `user` and `client`: no
+unit of work (PostgreSQL's session is synchronous), no cache. What it must do in
+PostgreSQL it does in a thread (`asyncio.to_thread`). The contract is the WSGI pipeline's:
+the same route and method checks, body limit, JSON validation, authentication (the
+revocation check awaited on the loop), the same statuses and JSON error bodies, the same
+span, log line and metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, cast
+
+from shared_lib import catalog, errors
+from shared_lib.catalog import FunctionSpec
+from shared_lib.http.auth import authenticate_async
+from shared_lib.http.paths import path_converters, path_parameters
+from shared_lib.http.registration import (
+    HEALTH_PATH,
+    METRICS_PATH,
+    METRICS_TYPE,
+    Handler,
+    Observer,
+    metrics_page,
+    parameters_of,
+)
+from shared_lib.http.requests import client_of, parse_json, read_body_async
+from shared_lib.http.responses import INTERNAL_ERROR, as_known_error, error_answer, json_text
+from shared_lib.http.storable import refuse_unstorable
+from shared_lib.observability import trace
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+AsyncView = Callable[["Request"], Awaitable["Response"]]
+
+# What an async handler may ask for, besides its path parameters.
+ASYNC_PARAMETERS = {"body", "user", "client"}
+
+log = logging.getLogger(__name__)
+
+
+def json_answer(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    from starlette.responses import Response
+
+    if payload is None:
+        return Response(status_code=status, headers=headers)
+    return Response(json_text(payload), status, headers, media_type="application/json")
+
+
+def error_json(error: errors.StreamfnError) -> Response:
+    status, headers, body = error_answer(error)
+    return json_answer(body, status, headers)
+
+
+def async_view(spec: FunctionSpec, handler: Handler) -> AsyncView:
+    """The request pipeline of an async `http_function`."""
+    from shared_lib.http.functions import answer_of
+
+    wants = parameters_of(handler)
+    assert spec.path and spec.method, spec.name
+    extra = wants - ASYNC_PARAMETERS - set(spec.path_pattern.groupindex)
+    assert not extra, f"{spec.name}: an async handler cannot ask for {sorted(extra)}"
+    assert spec.auth in {"none", "optional", "user"} and spec.query is None, spec.name
+    pattern, converters = spec.path_pattern, path_converters(handler, spec.path)
+
+    async def view(request: Request) -> Response:
+        match = pattern.match(request.url.path)
+        if match is None:
+            raise errors.NotFound("No such route.")
+        if request.method != spec.method:
+            raise errors.MethodNotAllowed(allowed=[spec.method or ""])
+        raw = await read_body_async(request) if spec.body is None else None
+        kwargs = path_parameters(match.groupdict(), wants, converters)
+        user = await authenticate_async(request.headers, spec.auth)
+        if "user" in wants:
+            kwargs["user"] = user
+        if "client" in wants:
+            kwargs["client"] = client_of(request.headers, request.client.host if request.client else None)
+        if spec.body is not None:
+            raw = await read_body_async(request)
+            kwargs["body"] = parse_json(raw, request.headers.get("content-type"), spec.body)
+            refuse_unstorable(kwargs["body"])
+        return json_answer(*answer_of(await handler(**kwargs), spec.status))
+
+    return view
+
+
+def register_asgi(spec: FunctionSpec, handler: Handler, view: AsyncView) -> Handler:
+    """Register an async function with functions-framework's ASGI mode and the catalog,
+    inside the wrapper every request passes once: the health probe, the metrics page, the
+    span, the log line and metrics, and every error answered as JSON."""
+
+    async def answer(request: Request) -> Response:
+        try:
+            if request.url.path == HEALTH_PATH and request.method == "GET":
+                return json_answer({"status": "ok"})
+            return await view(request)
+        except errors.StreamfnError as error:
+            return error_json(error)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            known = as_known_error(exc)
+            if known is not None:
+                log.warning("%s: %s", spec.name, known.message)
+                return error_json(known)
+            log.exception("%s failed", spec.name)
+            return json_answer(INTERNAL_ERROR, 500)
+
+    @functools.wraps(handler)
+    async def function(request: Request) -> Response:
+        if request.url.path == HEALTH_PATH:
+            return await answer(request)
+        if request.url.path == METRICS_PATH and request.method == "GET":
+            from starlette.responses import PlainTextResponse
+
+            return PlainTextResponse(metrics_page(), media_type=METRICS_TYPE)
+        with trace.span(trace.incoming(request.headers)) as span:
+            started, wall = time.perf_counter(), time.time_ns()
+            response = await answer(request)
+            # A stream's time to answer is the time to its start (or its refusal).
+            export = observer.answered(span, request.method, response.status_code,
+                                       time.perf_counter() - started, wall)
+        if export is not None:  # off the event loop: the first loads the SDK
+            asyncio.get_running_loop().run_in_executor(None, export)
+        return response
+
+    observer = Observer.of(spec)
+    import functions_framework.aio  # here: the WSGI functions need no ASGI stack
+
+    setattr(function, "spec", spec)  # noqa: B010 - as shared_lib.http.registration does
+    setattr(function, "handler", handler)  # noqa: B010 - the same
+    catalog.register(spec)
+    return cast(Handler, functions_framework.aio.http(function))
+
