@@ -1,18 +1,23 @@
 """Async functions, served by functions-framework's ASGI mode: uvicorn's event loop holds
 each request, where the WSGI functions give each a thread.
 
-Two kinds are served so. An `http_function` whose handler is a coroutine (`async def`):
-the players' hot path, record-view, where an event loop answers a request for about a
-third of the CPU that gunicorn's threads and Flask take for the same request. And the
-Server-Sent Events streams (sse.py), which hold a connection for minutes without a thread.
+Three kinds are served so, because an event loop answers a request for a fraction of the
+CPU that gunicorn's threads and Flask take for the same request (bench/views.py):
+- an `http_function` whose handler is a coroutine (`async def`): the players' hot path,
+  record-view, which waits on Redis only;
+- an `http_function` with a cache (answers.py): the home page and the stream page, whose
+  kept answers go out from the loop while the handler, synchronous, computes the others in
+  a thread with its unit of work;
+- the Server-Sent Events streams (sse.py), which hold a connection for minutes without a
+  thread.
 
     @http_function("POST /api/streams/{id}/views", body=ViewReport, auth="optional", ...)
     async def record_view(id: uuid.UUID, body: ViewReport, user: AccessClaims | None,
                           client: Client) -> ViewAccepted: ...
 
 An async handler asks for no more than its body, path parameters, `user` and `client`: no
-unit of work (PostgreSQL's session is synchronous), no cache. What it must do in
-PostgreSQL it does in a thread (`asyncio.to_thread`). The contract is the WSGI pipeline's:
+unit of work (PostgreSQL's session is synchronous). What it must do in PostgreSQL it does
+in a thread (`asyncio.to_thread`). The contract is the WSGI pipeline's:
 the same route and method checks, body limit, JSON validation, authentication (the
 revocation check awaited on the loop), the same statuses and JSON error bodies, the same
 span, log line and metrics.
@@ -40,7 +45,7 @@ from shared_lib.http.registration import (
     metrics_page,
     parameters_of,
 )
-from shared_lib.http.requests import client_of, parse_json, read_body_async
+from shared_lib.http.requests import client_of, parse_json, read_body_async, validate
 from shared_lib.http.responses import INTERNAL_ERROR, as_known_error, error_answer, json_text
 from shared_lib.http.storable import refuse_unstorable
 from shared_lib.observability import trace
@@ -48,6 +53,8 @@ from shared_lib.observability import trace
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
+
+    from shared_lib.http.answers import Cached
 
 AsyncView = Callable[["Request"], Awaitable["Response"]]
 
@@ -58,11 +65,15 @@ log = logging.getLogger(__name__)
 
 
 def json_answer(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return _json_bytes(json_text(payload).encode(), status, headers)
+
+
+def _json_bytes(body: bytes, status: int, headers: dict[str, str] | None) -> Response:
     from starlette.responses import Response
 
-    if payload is None:
+    if not body:
         return Response(status_code=status, headers=headers)
-    return Response(json_text(payload), status, headers, media_type="application/json")
+    return Response(body, status, headers, media_type="application/json")
 
 
 def error_json(error: errors.StreamfnError) -> Response:
@@ -99,6 +110,58 @@ def async_view(spec: FunctionSpec, handler: Handler) -> AsyncView:
             kwargs["body"] = parse_json(raw, request.headers.get("content-type"), spec.body)
             refuse_unstorable(kwargs["body"])
         return json_answer(*answer_of(await handler(**kwargs), spec.status))
+
+    return view
+
+
+def cached_view(spec: FunctionSpec, handler: Handler, policy: Cached) -> AsyncView:
+    """The pipeline of a cached GET (answers.py) with a synchronous handler: a kept answer
+    is sent from the event loop; any other is computed by the handler in a thread, with
+    its unit of work, as a WSGI function computes it."""
+    from shared_lib.http.answers import Answers
+    from shared_lib.http.functions import answer_of
+    from shared_lib.http.work import deliver_now, pipeline
+
+    wants = parameters_of(handler)
+    assert spec.path and spec.method == "GET" and spec.auth == "none", spec.name
+    extra = wants - {"query", "uow"} - set(spec.path_pattern.groupindex)
+    assert not extra, f"{spec.name}: a cached handler cannot ask for {sorted(extra)}"
+    pattern, converters = spec.path_pattern, path_converters(handler, spec.path)
+    session, answers = pipeline(wants), Answers(policy)
+
+    def compute(kwargs: dict[str, Any]) -> tuple[Any, int, dict[str, str] | None]:
+        outgoing: list[Any] = []
+        try:
+            with session(None, outgoing) as supplied:
+                return answer_of(handler(**kwargs, **supplied), spec.status)
+        finally:
+            deliver_now(outgoing)  # a read sends none, as a rule
+
+    async def view(request: Request) -> Response:
+        match = pattern.match(request.url.path)
+        if match is None:
+            raise errors.NotFound("No such route.")
+        if request.method != spec.method:
+            raise errors.MethodNotAllowed(allowed=[spec.method or ""])
+        key = f"{request.url.path}?{request.url.query}"
+        kept, version = answers.young(key, anonymous="authorization" not in request.headers), None
+        if kept is None:
+            version = await answers.version()
+            kept = answers.current(key, version) if version is not None else None
+        if kept is not None:
+            return _json_bytes(kept, 200, {"Cache-Control": policy.header})
+        await read_body_async(request)
+        kwargs = path_parameters(match.groupdict(), wants, converters)
+        if spec.query is not None:
+            # The first of a repeated parameter, as Flask's request.args gives it.
+            given = dict(reversed(request.query_params.multi_items()))
+            kwargs["query"] = validate(spec.query, given)
+            refuse_unstorable(kwargs["query"])
+        payload, status, headers = await asyncio.to_thread(compute, kwargs)
+        body = json_text(payload).encode()
+        if version is not None:
+            headers = {**(headers or {}), **answers.put(key, version, status, body)}
+        return _json_bytes(body, status, headers)
 
     return view
 

@@ -19,8 +19,9 @@ needs by parameter name:
     any path parameter by its name, e.g. `username` for /api/users/{username}; annotated
     `uuid.UUID` or `int`, it arrives converted, and a malformed one is a 404.
 
-A handler written `async def` is served by functions-framework's ASGI mode instead, with
-the same contract (aio.py): for a hot path that waits on Redis only.
+A handler written `async def`, or one whose answers are cached, is served by
+functions-framework's ASGI mode instead, with the same contract (aio.py): a hot path that
+waits on Redis only, or a cached read whose kept answers need no thread.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import flask
 
 from shared_lib import errors
 from shared_lib.catalog import EVENT, HTTP, SCHEDULE, FunctionSpec, Scaling
-from shared_lib.http.answers import Answers, Cached
+from shared_lib.http.answers import Cached
 from shared_lib.http.auth import AUTH_MODES, authenticate
 from shared_lib.http.paths import path_converters, path_parameters
 from shared_lib.http.registration import Decorator, Handler, health, parameters_of, register, spec_of
@@ -67,27 +68,27 @@ def http_function(
     cache: Cached | None = None,
 ) -> Decorator:
     """Declare an HTTP function served at `route` ("METHOD /path/{param}"); `media`: it
-    needs the media volume; `cache`: its public answers are kept that long (answers.py)."""
+    needs the media volume; `cache`: a GET whose public answers are kept that long
+    (answers.py), served async."""
     method, path = route.split(" ", 1)
     assert auth in AUTH_MODES, auth
 
     def decorate(handler: Handler) -> Handler:
-        served_async = inspect.iscoroutinefunction(handler)
+        served_async = inspect.iscoroutinefunction(handler) or cache is not None
         spec = spec_of(
             handler, HTTP, scaling, method=method, path=path, auth=auth,
             body=body, query=query, response=response, status=status, media=media,
             asgi=served_async,
         )
         if served_async:
-            from shared_lib.http.aio import async_view, register_asgi
+            from shared_lib.http.aio import async_view, cached_view, register_asgi
 
-            assert cache is None and not media, spec.name
-            return register_asgi(spec, handler, async_view(spec, handler))
+            served = async_view(spec, handler) if cache is None else cached_view(spec, handler, cache)
+            return register_asgi(spec, handler, served)
         wants = parameters_of(handler)
         assert "account" not in wants or auth in {"user", "optional"}, spec.name
         pattern, converters = spec.path_pattern, path_converters(handler, path)
         session = pipeline(wants)
-        answers = Answers(cache) if cache is not None and method == "GET" else None
 
         def view(request: flask.Request) -> flask.Response:
             probed = health(request)
@@ -98,12 +99,6 @@ def http_function(
                 raise errors.NotFound("No such route.")
             if request.method != method:
                 raise errors.MethodNotAllowed(allowed=[method])
-            version = None
-            if answers is not None:
-                cached, version = answers.lookup(request.full_path,
-                                                 anonymous="Authorization" not in request.headers)
-                if cached is not None:
-                    return cached
             if body is None:
                 read_body(request)
             kwargs = path_parameters(match.groupdict(), wants, converters)
@@ -127,10 +122,7 @@ def http_function(
             except errors.StreamfnError:
                 deliver_now(outgoing)  # an error whose effect stands: its events go out all the same
                 raise
-            response = answered(_to_response(result, status), outgoing)
-            if answers is not None and version is not None:
-                return answers.put(request.full_path, version, response)
-            return response
+            return answered(_to_response(result, status), outgoing)
 
         return register(spec, handler, view)
 

@@ -231,4 +231,5 @@ def test_the_event_stream_is_a_service_of_its_own_sized_for_open_connections():
     route = next(m for m in api_mappings() if m["metadata"]["name"] == "chat-events")
     assert route["spec"]["timeout_ms"] == 600_000 and route["spec"]["idle_timeout_ms"] == 60_000
     served_async = {s["metadata"]["name"] for s in functions() if "FUNCTION_USE_ASGI" in str(s)}
-    assert served_async == {"chat-events", "record-view"}, "the rest stay WSGI"
+    assert served_async == {"chat-events", "get-stream", "list-streams", "record-view"}, \
+        "the rest stay WSGI"
