@@ -125,15 +125,16 @@ class CountedASGI:
 
 def uvicorn_worker():
     """uvicorn's gunicorn worker, giving open streams 5 s to end when it stops (their clients
-    reconnect elsewhere). The autoscaler adds workers at 70% of THREADS connections a worker,
+    reconnect elsewhere). The autoscaler adds workers at 70% of THREADS requests a worker,
     but the kernel, not the runtime, deals new connections to workers: a worker answers 503
-    only past twice THREADS, a guard against running out of memory or descriptors, not the
-    scaling target."""
+    only past twice THREADS connections, and never under the 1,000 a threaded worker holds
+    (the front door keeps up to 32 idle ones a worker of its own), a guard against running
+    out of memory or descriptors, not the scaling target."""
     from uvicorn_worker import UvicornWorker
 
     class Worker(UvicornWorker):
         CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS,
-                         "limit_concurrency": 2 * int(os.environ.get("THREADS", 1000)),
+                         "limit_concurrency": max(1000, 2 * int(os.environ.get("THREADS", 1000))),
                          "timeout_graceful_shutdown": 5}
 
     return Worker

@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from email.message import Message
 
 import pytest
 
@@ -27,7 +28,7 @@ def free_port() -> int:
 @dataclass
 class Answer:
     status: int
-    headers: dict
+    headers: Message  # looked up by name in any case, as HTTP's headers are
     body: bytes
 
     def json(self):
@@ -45,9 +46,9 @@ def http(method: str, url: str, *, json_body=None, data: bytes | None = None,
     request = urllib.request.Request(url, data=data, headers=all_headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return Answer(response.status, dict(response.headers), response.read())
+            return Answer(response.status, response.headers, response.read())
     except urllib.error.HTTPError as error:
-        return Answer(error.code, dict(error.headers), error.read())
+        return Answer(error.code, error.headers, error.read())
 
 
 def sender(token_file: str) -> dict[str, str]:
