@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
@@ -81,6 +82,16 @@ def error_json(error: errors.StreamfnError) -> Response:
     return json_answer(body, status, headers)
 
 
+def routed(request: Request, spec: FunctionSpec, pattern: re.Pattern[str]) -> dict[str, str]:
+    """The path's parameters, once the path and the method are the function's."""
+    match = pattern.match(request.url.path)
+    if match is None:
+        raise errors.NotFound("No such route.")
+    if request.method != spec.method:
+        raise errors.MethodNotAllowed(allowed=[spec.method or ""])
+    return match.groupdict()
+
+
 def async_view(spec: FunctionSpec, handler: Handler) -> AsyncView:
     """The request pipeline of an async `http_function`."""
     from shared_lib.http.functions import answer_of
@@ -93,13 +104,10 @@ def async_view(spec: FunctionSpec, handler: Handler) -> AsyncView:
     pattern, converters = spec.path_pattern, path_converters(handler, spec.path)
 
     async def view(request: Request) -> Response:
-        match = pattern.match(request.url.path)
-        if match is None:
-            raise errors.NotFound("No such route.")
-        if request.method != spec.method:
-            raise errors.MethodNotAllowed(allowed=[spec.method or ""])
-        raw = await read_body_async(request) if spec.body is None else None
-        kwargs = path_parameters(match.groupdict(), wants, converters)
+        given = routed(request, spec, pattern)
+        if spec.body is None:
+            await read_body_async(request)
+        kwargs = path_parameters(given, wants, converters)
         user = await authenticate_async(request.headers, spec.auth)
         if "user" in wants:
             kwargs["user"] = user
@@ -138,11 +146,7 @@ def cached_view(spec: FunctionSpec, handler: Handler, policy: Cached) -> AsyncVi
             deliver_now(outgoing)  # a read sends none, as a rule
 
     async def view(request: Request) -> Response:
-        match = pattern.match(request.url.path)
-        if match is None:
-            raise errors.NotFound("No such route.")
-        if request.method != spec.method:
-            raise errors.MethodNotAllowed(allowed=[spec.method or ""])
+        given = routed(request, spec, pattern)
         key = f"{request.url.path}?{request.url.query}"
         kept, version = answers.young(key, anonymous="authorization" not in request.headers), None
         if kept is None:
@@ -151,7 +155,7 @@ def cached_view(spec: FunctionSpec, handler: Handler, policy: Cached) -> AsyncVi
         if kept is not None:
             return _json_bytes(kept, 200, {"Cache-Control": policy.header})
         await read_body_async(request)
-        kwargs = path_parameters(match.groupdict(), wants, converters)
+        kwargs = path_parameters(given, wants, converters)
         if spec.query is not None:
             # The first of a repeated parameter, as Flask's request.args gives it.
             given = dict(reversed(request.query_params.multi_items()))

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared_lib import errors
 from shared_lib.catalog import HTTP, Scaling
-from shared_lib.http.aio import register_asgi
+from shared_lib.http.aio import register_asgi, routed
 from shared_lib.http.paths import path_converters, path_parameters
 from shared_lib.http.registration import Decorator, Handler, parameters_of, spec_of
 
@@ -111,12 +111,7 @@ def sse_function(route: str, *, scaling: Scaling | None = None, retry_ms: int = 
         async def open_stream(request: Request) -> Response:
             from starlette.responses import StreamingResponse
 
-            match = pattern.match(request.url.path)
-            if match is None:
-                raise errors.NotFound("No such route.")
-            if request.method != method:
-                raise errors.MethodNotAllowed(allowed=[method])
-            kwargs = path_parameters(match.groupdict(), wants, converters)
+            kwargs = path_parameters(routed(request, spec, pattern), wants, converters)
             if "last_event_id" in wants:
                 kwargs["last_event_id"] = _last_event_id(request)
             events = await handler(**kwargs)
