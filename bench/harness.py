@@ -119,6 +119,24 @@ def tree_rss(root: int) -> int:
     return total
 
 
+def machine_seconds() -> float:
+    """CPU seconds the whole machine has used (every core, user and system)."""
+    fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_quiet(busy: float = 0.15, window: float = 0.25, limit: float = 20.0) -> float:
+    """Wait until the whole machine uses under `busy` of its cores over `window` seconds (at
+    most `limit` seconds); the fraction it last used."""
+    cores, deadline = os.cpu_count() or 1, time.monotonic() + limit
+    while True:
+        before = machine_seconds()
+        time.sleep(window)
+        used = (machine_seconds() - before) / window / cores
+        if used < busy or time.monotonic() > deadline:
+            return used
+
+
 def cpu_seconds(pids: list[int]) -> dict[int, float]:
     """CPU time (user + system) each of these processes has used so far."""
     tick, used = os.sysconf("SC_CLK_TCK"), {}

@@ -28,7 +28,7 @@ import statistics
 import time
 import uuid
 
-from harness import BENCH_PROFILE, first_answer, free_port, start_broker, start_function
+from harness import BENCH_PROFILE, first_answer, free_port, machine_seconds, start_broker, start_function
 
 from local.services import terminate  # noqa: E402 - after harness sets the path
 
@@ -134,12 +134,6 @@ def total_views(stream_id: str) -> int:
         uow.commit()
     with UnitOfWork() as uow:
         return uow.analytics.stats(uuid.UUID(stream_id)).total_views
-
-
-def machine_seconds() -> float:
-    """CPU seconds the whole machine has used (every core, user and system)."""
-    fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def parts(platform) -> dict[str, list[int]]:

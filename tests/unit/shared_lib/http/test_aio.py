@@ -111,3 +111,35 @@ def test_an_async_handler_cannot_ask_for_a_unit_of_work():
         @http_function("POST /api/never")
         async def never(uow) -> None:
             """Never registered."""
+
+
+def test_functions_framework_serves_it_async_as_its_own_decorator_marks_it():
+    """`functions-framework --target quick` (create_app) hands the function to its ASGI app,
+    from the same registry entries functions_framework.aio.http would have written."""
+    import flask
+    import functions_framework
+    from functions_framework import _function_registry as registry
+    from functions_framework.aio import http
+
+    assert not isinstance(functions_framework.create_app("quick", SOURCE), flask.Flask)
+
+    @http
+    async def reference(request) -> None:
+        """Registered by functions-framework's own decorator."""
+
+    assert registry.REGISTRY_MAP["quick"] == registry.REGISTRY_MAP["reference"]
+    assert {"quick", "reference"} <= registry.ASGI_FUNCTIONS
+
+
+def test_a_module_with_async_functions_leaves_the_asgi_stack_to_their_servers():
+    """The WSGI functions declared beside get-stream and record-view start without Starlette."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, functions.streams, functions.analytics, functions.chat; "
+             "print(sorted(m for m in ('functions_framework.aio', 'starlette', 'uvicorn') "
+             "if m in sys.modules))")
+    root = Path(__file__).resolve().parents[4]
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
