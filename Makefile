@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUN := PYTHONPATH=$(CURDIR) $(PY)
 
-.PHONY: dev prod test unit bench system venv web clean
+.PHONY: dev prod test unit bench system venv dev-venv web clean
 
 dev: system venv
 	$(RUN) -m local dev
@@ -15,17 +15,17 @@ dev: system venv
 prod: system venv
 	STREAMFN_ENVIRONMENT=production $(RUN) -m local dev
 
-test: system venv
+test: system dev-venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(RUN) -m pytest
 
-unit: venv
+unit: dev-venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(RUN) -m pytest tests/unit
 
-bench: system venv $(VENV)/.bench-installed
+bench: system dev-venv $(VENV)/.bench-installed
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) cold_start.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) login.py
 	cd bench && PYTHONPATH=$(CURDIR) ../$(PY) follows.py
@@ -51,7 +51,14 @@ $(VENV)/.installed: requirements.txt requirements-web.txt
 	$(PY) -m pip install -q -r requirements.txt -r requirements-web.txt
 	touch $@
 
-$(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
+# The suite's tools beside them; `make dev` and `make prod` run without.
+dev-venv: $(VENV)/.dev-installed
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.bench-installed: $(VENV)/.dev-installed bench/requirements.txt
 	$(PY) -m pip install -q -r bench/requirements.txt
 	touch $@
 

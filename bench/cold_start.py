@@ -50,6 +50,24 @@ BASELINES = [
 ]
 # The functions importing numpy and scipy as well: measured against hello-numeric.
 NUMERIC = {"recompute-recommendations"}
+# The functions whose answer checks or hashes one password (bcrypt), warm or cold.
+HASHING = ("login", "register")
+
+
+def bcrypt_seconds() -> tuple[int, float]:
+    """The cost the platform hashes passwords at, and one check at it, here and now."""
+    import bcrypt
+
+    from shared_lib.config import get_settings
+
+    rounds = get_settings().bcrypt_rounds
+    hashed = bcrypt.hashpw(b"correct horse battery", bcrypt.gensalt(rounds))
+    took = []
+    for _ in range(3):
+        began = time.perf_counter()
+        bcrypt.checkpw(b"correct horse battery", hashed)
+        took.append(time.perf_counter() - began)
+    return rounds, median(took)
 
 
 def wait_cold(platform, name: str) -> None:
@@ -166,6 +184,12 @@ def main() -> None:
             worst_bare, worst_libs = max(worst_bare, bare), max(worst_libs, over)
             print(f"{name:28s} {median(values):6.3f} s  {bare:5.2f}x hello-world  "
                   f"{over:5.2f}x hello-{'numeric' if name in NUMERIC else 'libs'}")
+        rounds, hashing = bcrypt_seconds()
+        for name in sorted(set(HASHING) & set(times)):
+            rest = median(times[name]) - hashing
+            print(f"{name}: its answer hashes a password (bcrypt, cost {rounds}) cold or warm, "
+                  f"{hashing:.3f} s in this run; the rest, {rest:.3f} s, is {rest / libs:.2f}x "
+                  "hello-libs")
         for name, statuses in sorted(refused.items()):
             print(f"{name:28s} answered {sorted(statuses)} in some round: not counted")
         skipped = sorted(warm)
