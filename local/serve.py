@@ -135,7 +135,10 @@ def uvicorn_worker():
     class Worker(UvicornWorker):
         CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS,
                          "limit_concurrency": max(1000, 2 * int(os.environ.get("THREADS", 1000))),
-                         "timeout_graceful_shutdown": 5}
+                         "timeout_graceful_shutdown": 5,
+                         # No function speaks WebSocket: uvicorn's "auto" would import a
+                         # WebSocket stack at every start (26 ms) to refuse upgrades anyway.
+                         "ws": "none"}
 
     return Worker
 

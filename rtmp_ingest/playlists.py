@@ -274,7 +274,7 @@ def main(argv: list[str]) -> int:
     # Idle connections outlive nginx's (60 s): nginx never reuses one this side has closed.
     uvicorn.run(App(media), **where, lifespan="off", access_log=False, log_level="warning",
                 server_header=False, date_header=False, timeout_keep_alive=65,
-                timeout_graceful_shutdown=2)
+                timeout_graceful_shutdown=2, ws="none")  # HTTP only: no WebSocket stack
     return 0
 
 
