@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from shared_lib.http.answers import Cached
+    from shared_lib.security import AccessClaims
 
 AsyncView = Callable[["Request"], Awaitable["Response"]]
 
@@ -92,6 +93,30 @@ def routed(request: Request, spec: FunctionSpec, pattern: re.Pattern[str]) -> di
     return match.groupdict()
 
 
+async def arguments(request: Request, spec: FunctionSpec, given: dict[str, str], wants: set[str],
+                    converters: dict[str, Any]) -> tuple[dict[str, Any], AccessClaims | None]:
+    """A handler's arguments from the request, read as the WSGI functions read them: the
+    path parameters, the caller (`user`, `client`), the validated body and query; and the
+    caller's claims, for the unit of work's `account`."""
+    if spec.body is None:
+        await read_body_async(request)
+    kwargs = path_parameters(given, wants, converters)
+    user = await authenticate_async(request.headers, spec.auth)
+    if "user" in wants:
+        kwargs["user"] = user
+    if "client" in wants:
+        kwargs["client"] = client_of(request.headers, request.client.host if request.client else None)
+    if spec.body is not None:
+        raw = await read_body_async(request)
+        kwargs["body"] = parse_json(raw, request.headers.get("content-type"), spec.body)
+        refuse_unstorable(kwargs["body"])
+    if spec.query is not None:
+        # The first of a repeated parameter, as Flask's request.args gives it.
+        kwargs["query"] = validate(spec.query, dict(reversed(request.query_params.multi_items())))
+        refuse_unstorable(kwargs["query"])
+    return kwargs, user
+
+
 def async_view(spec: FunctionSpec, handler: Handler) -> AsyncView:
     """The request pipeline of an async `http_function`."""
     from shared_lib.http.functions import answer_of
@@ -104,19 +129,7 @@ def async_view(spec: FunctionSpec, handler: Handler) -> AsyncView:
     pattern, converters = spec.path_pattern, path_converters(handler, spec.path)
 
     async def view(request: Request) -> Response:
-        given = routed(request, spec, pattern)
-        if spec.body is None:
-            await read_body_async(request)
-        kwargs = path_parameters(given, wants, converters)
-        user = await authenticate_async(request.headers, spec.auth)
-        if "user" in wants:
-            kwargs["user"] = user
-        if "client" in wants:
-            kwargs["client"] = client_of(request.headers, request.client.host if request.client else None)
-        if spec.body is not None:
-            raw = await read_body_async(request)
-            kwargs["body"] = parse_json(raw, request.headers.get("content-type"), spec.body)
-            refuse_unstorable(kwargs["body"])
+        kwargs, _ = await arguments(request, spec, routed(request, spec, pattern), wants, converters)
         return json_answer(*answer_of(await handler(**kwargs), spec.status))
 
     return view
@@ -128,7 +141,7 @@ def cached_view(spec: FunctionSpec, handler: Handler, policy: Cached) -> AsyncVi
     its unit of work, as a WSGI function computes it."""
     from shared_lib.http.answers import Answers
     from shared_lib.http.functions import answer_of
-    from shared_lib.http.work import deliver_now, pipeline
+    from shared_lib.http.work import deliver_now, pipeline, run
 
     wants = parameters_of(handler)
     assert spec.path and spec.method == "GET" and spec.auth == "none", spec.name
@@ -139,11 +152,9 @@ def cached_view(spec: FunctionSpec, handler: Handler, policy: Cached) -> AsyncVi
 
     def compute(kwargs: dict[str, Any]) -> tuple[Any, int, dict[str, str] | None]:
         outgoing: list[Any] = []
-        try:
-            with session(None, outgoing) as supplied:
-                return answer_of(handler(**kwargs, **supplied), spec.status)
-        finally:
-            deliver_now(outgoing)  # a read sends none, as a rule
+        answer = answer_of(run(session, handler, kwargs, None, outgoing), spec.status)
+        deliver_now(outgoing)  # a read sends none, as a rule (run sends an error's)
+        return answer
 
     async def view(request: Request) -> Response:
         given = routed(request, spec, pattern)
@@ -154,13 +165,7 @@ def cached_view(spec: FunctionSpec, handler: Handler, policy: Cached) -> AsyncVi
             kept = answers.current(key, version) if version is not None else None
         if kept is not None:
             return _json_bytes(kept, 200, {"Cache-Control": policy.header})
-        await read_body_async(request)
-        kwargs = path_parameters(given, wants, converters)
-        if spec.query is not None:
-            # The first of a repeated parameter, as Flask's request.args gives it.
-            given = dict(reversed(request.query_params.multi_items()))
-            kwargs["query"] = validate(spec.query, given)
-            refuse_unstorable(kwargs["query"])
+        kwargs, _ = await arguments(request, spec, given, wants, converters)
         payload, status, headers = await asyncio.to_thread(compute, kwargs)
         body = json_text(payload).encode()
         if version is not None:

@@ -41,7 +41,7 @@ from shared_lib.http.registration import Decorator, Handler, health, parameters_
 from shared_lib.http.requests import client_of, parse_json_body, read_body, validate
 from shared_lib.http.responses import View, json_response
 from shared_lib.http.storable import refuse_unstorable
-from shared_lib.http.work import answered, deliver_now, pipeline, unit_of_work
+from shared_lib.http.work import answered, pipeline, run, unit_of_work
 
 if TYPE_CHECKING:
     from shared_lib.db import UnitOfWork
@@ -69,7 +69,7 @@ def http_function(
 ) -> Decorator:
     """Declare an HTTP function served at `route` ("METHOD /path/{param}"); `media`: it
     needs the media volume; `cache`: a GET whose public answers are kept that long
-    (answers.py), served async."""
+    (answers.py), served async. An `async def` handler is always served async."""
     method, path = route.split(" ", 1)
     assert auth in AUTH_MODES, auth
 
@@ -116,12 +116,7 @@ def http_function(
                 kwargs["query"] = validate(query, request.args.to_dict())
                 refuse_unstorable(kwargs["query"])
             outgoing: list[Any] = []
-            try:
-                with session(user, outgoing) as supplied:
-                    result = handler(**kwargs, **supplied)
-            except errors.StreamfnError:
-                deliver_now(outgoing)  # an error whose effect stands: its events go out all the same
-                raise
+            result = run(session, handler, kwargs, user, outgoing)
             return answered(_to_response(result, status), outgoing)
 
         return register(spec, handler, view)

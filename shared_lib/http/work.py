@@ -39,6 +39,18 @@ def unit_of_work(wants: set[str], user: AccessClaims | None,
         outgoing.extend(uow.commit(send=False))
 
 
+def run(session: Callable[[AccessClaims | None, list[Any]], Any], handler: Callable[..., Any],
+        kwargs: dict[str, Any], user: AccessClaims | None, outgoing: list[Any]) -> Any:
+    """The handler, in its unit of work (`pipeline`); the events of an error whose effect
+    stands are sent before the error is answered."""
+    try:
+        with session(user, outgoing) as supplied:
+            return handler(**kwargs, **supplied)
+    except errors.StreamfnError:
+        deliver_now(outgoing)
+        raise
+
+
 def pipeline(wants: set[str]) -> Callable[[AccessClaims | None, list[Any]], Any]:
     if wants & {"uow", "account"}:
         return lambda user, outgoing: unit_of_work(wants, user, outgoing)
