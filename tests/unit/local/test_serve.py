@@ -41,17 +41,11 @@ def test_an_open_stream_is_in_flight_until_it_ends(tmp_path, monkeypatch):
 def test_an_async_function_starts_without_a_websocket_stack():
     """uvicorn as the runtime configures it loads no WebSocket library (none is spoken here;
     "auto" cost every async function's start 26 ms to refuse upgrades anyway)."""
-    import subprocess
-    import sys
-    from pathlib import Path
+    from tests.unit.fresh import loaded_after
 
-    probe = ("import sys; from local.serve import uvicorn_worker; from uvicorn.config import Config\n"
-             "async def app(scope, receive, send): pass\n"
-             "options = {k: v for k, v in uvicorn_worker().CONFIG_KWARGS.items()\n"
-             "           if k in ('ws', 'http', 'lifespan')}\n"
-             "Config(app, **options).load()\n"
-             "print(sorted(m for m in ('wsproto', 'websockets') if m in sys.modules))")
-    root = Path(__file__).resolve().parents[3]
-    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "[]"
+    code = ("from local.serve import uvicorn_worker\nfrom uvicorn.config import Config\n"
+            "async def app(scope, receive, send): pass\n"
+            "options = {k: v for k, v in uvicorn_worker().CONFIG_KWARGS.items()\n"
+            "           if k in ('ws', 'http', 'lifespan')}\n"
+            "Config(app, **options).load()")
+    assert loaded_after(code, ("wsproto", "websockets")) == []

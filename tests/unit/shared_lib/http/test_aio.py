@@ -133,13 +133,7 @@ def test_functions_framework_serves_it_async_as_its_own_decorator_marks_it():
 
 def test_a_module_with_async_functions_leaves_the_asgi_stack_to_their_servers():
     """The WSGI functions declared beside get-stream and record-view start without Starlette."""
-    import subprocess
-    import sys
+    from tests.unit.fresh import loaded_after
 
-    probe = ("import sys, functions.streams, functions.analytics, functions.chat; "
-             "print(sorted(m for m in ('functions_framework.aio', 'starlette', 'uvicorn') "
-             "if m in sys.modules))")
-    root = Path(__file__).resolve().parents[4]
-    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "[]"
+    assert loaded_after("import functions.streams, functions.analytics, functions.chat",
+                        ("functions_framework.aio", "starlette", "uvicorn")) == []
