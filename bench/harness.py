@@ -67,7 +67,7 @@ def median(values: list[float]) -> float:
 
 
 def start_broker() -> tuple[str, object]:
-    """The broker's ingress, as the runtime serves it (gunicorn on a held socket), storing
+    """The broker's ingress, as the runtime serves it (uvicorn on a held socket), storing
     into a queue of its own that nothing drains (emptied first): the functions' K_SINK. Not
     the platform's queue ("bench"), whose dispatcher would deliver every event a load sent
     before it reached the next bench's own. Call after the settings are in os.environ."""
@@ -80,7 +80,7 @@ def start_broker() -> tuple[str, object]:
 
     listener = bind(free_port())
     run = Path(tempfile.mkdtemp(prefix="bench-broker-"))
-    argv = [sys.executable, "-m", "local.serve", "--app", "local.ingress:ingress"]
+    argv = [sys.executable, "-m", "local.serve", "--asgi", "--app", "local.ingress:ingress"]
     ingress = Instance("broker-ingress", argv,
                        {**os.environ, "PYTHONPATH": str(ROOT), "STREAMFN_BROKER_QUEUE": SINK_QUEUE},
                        Policy(min_scale=1, concurrency=16), listener, run, run / "ingress.log")

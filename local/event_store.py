@@ -9,8 +9,9 @@ an event is delivered at least once, and the consumers' idempotency makes that o
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, text
@@ -20,6 +21,16 @@ _PUT = text(
     "INSERT INTO broker_events (queue, event_type, subscriber, headers, body) "
     "VALUES (:queue, :type, :subscriber, :headers, :body) RETURNING id"
 ).bindparams(bindparam("headers", type_=JSONB))
+
+
+
+
+@functools.lru_cache(maxsize=64)
+def _put_many(count: int):
+    """One INSERT of `count` events (a statement per count, each prepared once)."""
+    rows = ", ".join(f"(:queue, :type{i}, NULL, :headers{i}, :body{i})" for i in range(count))
+    return text(f"INSERT INTO broker_events (queue, event_type, subscriber, headers, body) "
+                f"VALUES {rows}").bindparams(*(bindparam(f"headers{i}", type_=JSONB) for i in range(count)))
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,17 @@ class EventStore:
                 "queue": self.queue, "type": headers.get("ce-type", "")[:200], "subscriber": subscriber,
                 "headers": headers, "body": body,
             }).scalar_one()
+
+    def put_many(self, events: Sequence[tuple[dict[str, str], bytes]]) -> None:
+        """Store `events` together, in one statement: all of them or, when it fails, none."""
+        if not events:
+            return
+        parameters: dict[str, object] = {"queue": self.queue}
+        for i, (headers, body) in enumerate(events):
+            parameters |= {f"type{i}": headers.get("ce-type", "")[:200], f"headers{i}": headers,
+                           f"body{i}": body}
+        with self._engine().begin() as connection:
+            connection.execute(_put_many(len(events)), parameters)
 
     def route(self, subscribers_of: Callable[[str], list[str]], *, limit: int = 200,
               accepted: Callable[[str], None] | None = None) -> int:

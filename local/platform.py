@@ -174,7 +174,7 @@ class Platform:
             for spec in specs
         ]
         instances.append(Instance(
-            INGRESS, [sys.executable, "-m", "local.serve", "--app", "local.ingress:ingress"],
+            INGRESS, [sys.executable, "-m", "local.serve", "--asgi", "--app", "local.ingress:ingress"],
             {**process_env, WAKEUP_ENV: wakeup, QUEUE_ENV: self.profile.name},
             Policy(min_scale=1, max_scale=2, concurrency=16),
             listeners[INGRESS], run, self.logs / "broker-ingress.log"))

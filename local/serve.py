@@ -19,6 +19,7 @@ containerConcurrency does; more workers come and go by SIGTTIN/SIGTTOU from the 
     python -m local.serve SOURCE TARGET
     python -m local.serve --asgi SOURCE TARGET
     python -m local.serve --app module:attribute
+    python -m local.serve --asgi --app module:attribute
 """
 
 from __future__ import annotations
@@ -201,7 +202,9 @@ def options(*, asgi: bool = False) -> dict:
 
 def load_app(argv: list[str]):
     """The app: a catalog function (SOURCE TARGET, WSGI), an async one (--asgi SOURCE
-    TARGET), or `--app module:attribute`."""
+    TARGET), or `[--asgi] --app module:attribute` (WSGI, or ASGI with --asgi)."""
+    if argv[0] == "--asgi" and argv[1] == "--app":
+        return CountedASGI(load_app(argv[1:]))
     if argv[0] == "--app":
         import importlib
 

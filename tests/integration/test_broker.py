@@ -50,3 +50,22 @@ def test_a_200_with_an_html_body_is_treated_as_a_failure(receivers):
     assert len(subscriber.received) == 4
     [letter] = dead_letters_for(event_id)
     assert "not a CloudEvent" in letter.reason
+
+
+def test_a_group_of_events_is_stored_in_one_statement_all_or_none_and_each_delivered(receivers):
+    import pytest
+    from sqlalchemy.exc import DBAPIError
+
+    subscriber = receivers((202, "text/plain", ""))
+    store = EventStore(f"test-{uuid.uuid4()}")
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    events = [cloudevent("dev.streamfn.test", {"n": n}, id=i, source="/t") for n, i in enumerate(ids)]
+    refused = cloudevent("dev.streamfn.test", id="nul", source="/t", subject="a\u0000b")
+    with pytest.raises(DBAPIError):  # jsonb holds no NUL: the whole group is refused
+        store.put_many([*events[:1], refused])
+    assert store.pending() == 0
+    store.put_many(events)
+    broker = Broker([Trigger("subscriber", "dev.streamfn.test", http_send(subscriber.port))],
+                    delivery=Delivery(retry=0, backoff_delay=0.01), store=store)
+    assert broker.drain(10)
+    assert sorted(subscriber.event_ids()) == sorted(ids)

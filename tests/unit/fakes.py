@@ -114,6 +114,10 @@ class FakeEventStore(EventStore):
         self.events[event_id] = [headers, body, subscriber, False]
         return event_id
 
+    def put_many(self, events):
+        for headers, body in events:
+            self.put(headers, body)
+
     def route(self, subscribers_of, *, limit=200, accepted=None):
         new = [(i, e) for i, e in self.events.items() if not e[3]][:limit]
         for event_id, event in new:
