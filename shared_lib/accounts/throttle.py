@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from redis.client import Pipeline
 
 REGISTER_WINDOW_SECONDS = 3600
+GIVE_BACK = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end return 0"
 
 
 def _count(pipe: Pipeline, key: str, window: int) -> None:
@@ -58,11 +59,13 @@ class LoginThrottle:
         return None
 
     def release(self, account: str, address: str) -> None:
-        """The attempt was right: clear the account's failures, give the address its count back."""
+        """The attempt was right: clear the account's failures, give the address its count
+        back (only while its window lasts: a DECR of an expired count would leave one with
+        no expiry, which the address would carry for good)."""
         with redis_errors():
             pipe = self._redis.pipeline()
             pipe.delete(Keys.login_failures_by_account(account))
-            pipe.decr(Keys.login_failures_by_address(address))
+            pipe.eval(GIVE_BACK, 1, Keys.login_failures_by_address(address))
             pipe.execute()
 
 

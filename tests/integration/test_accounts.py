@@ -17,6 +17,23 @@ def register(call, name=None, password=factories.PASSWORD, **extra):
     return body["username"], call("register", json=body)
 
 
+def address() -> str:
+    """An address of its own (IPv6 documentation prefix): no other test, or earlier run,
+    has counted against it."""
+    return f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    """Throttle windows long enough that a slow machine's attempts all fall in one: the
+    suite's 3 s window (for the test that waits one out) could end half way through a
+    count, and the count start again."""
+    from local.platform import reset_caches
+
+    monkeypatch.setenv("STREAMFN_LOGIN_WINDOW_SECONDS", "300")
+    reset_caches()
+
+
 def login(call, name, password="correct horse", address="203.0.113.9"):
     return call("login", json={"username": name, "password": password},
                 headers={"X-Forwarded-For": address})
@@ -82,47 +99,47 @@ def test_twenty_wrong_passwords_end_in_429_and_the_right_one_works_after_the_win
     assert login(call, name, "correct horse", address).status_code == 200
 
 
-def test_the_per_address_limit_stops_a_guesser_spreading_over_accounts(call, monkeypatch):
+def test_the_per_address_limit_stops_a_guesser_spreading_over_accounts(call, monkeypatch, counting):
     from local.platform import reset_caches
 
     monkeypatch.setenv("STREAMFN_LOGIN_MAX_FAILURES_PER_ADDRESS", "5")
     reset_caches()
-    address = f"192.0.2.{uuid.uuid4().int % 250}"
-    statuses = [login(call, unique(), "wrong password", address).status_code for _ in range(7)]
+    guesser = address()
+    statuses = [login(call, unique(), "wrong password", guesser).status_code for _ in range(7)]
     assert statuses[:5] == [401] * 5 and statuses[5:] == [429, 429]
 
 
-def test_parallel_wrong_passwords_are_counted_before_they_are_checked(call):
+def test_parallel_wrong_passwords_are_counted_before_they_are_checked(call, counting):
     """25 guesses at once against a limit of 10: at most 10 passwords are ever checked."""
     from concurrent.futures import ThreadPoolExecutor
 
     name, _ = register(call)
-    address = f"198.51.100.{uuid.uuid4().int % 250}"
+    guesser = address()
     with ThreadPoolExecutor(25) as pool:
-        statuses = list(pool.map(lambda _: login(call, name, "wrong password", address).status_code,
+        statuses = list(pool.map(lambda _: login(call, name, "wrong password", guesser).status_code,
                                  range(25)))
     assert statuses.count(401) <= 10 and statuses.count(429) >= 15
 
 
-def test_username_and_email_share_one_bucket(call):
+def test_username_and_email_share_one_bucket(call, counting):
     name, _ = register(call)
     for _ in range(10):
-        assert login(call, name, "wrong password", "203.0.113.77").status_code == 401
-    by_email = login(call, f"{name}@example.com", "wrong password", "203.0.113.78")
+        assert login(call, name, "wrong password", address()).status_code == 401
+    by_email = login(call, f"{name}@example.com", "wrong password", address())
     assert by_email.status_code == 429
 
 
-def test_the_address_limit_never_refuses_a_right_password(call, monkeypatch):
+def test_the_address_limit_never_refuses_a_right_password(call, monkeypatch, counting):
     from local.platform import reset_caches
 
     monkeypatch.setenv("STREAMFN_LOGIN_MAX_FAILURES_PER_ADDRESS", "3")
     reset_caches()
     name, _ = register(call)
-    address = f"192.0.2.{uuid.uuid4().int % 250}"
-    assert [login(call, unique(), "wrong password", address).status_code for _ in range(5)] == [
+    shared = address()
+    assert [login(call, unique(), "wrong password", shared).status_code for _ in range(5)] == [
         401, 401, 401, 429, 429]
-    assert login(call, name, "correct horse", address).status_code == 200
-    assert login(call, name, "wrong password", address).status_code == 429
+    assert login(call, name, "correct horse", shared).status_code == 200
+    assert login(call, name, "wrong password", shared).status_code == 429
 
 
 def test_registrations_are_limited_per_address(call, monkeypatch):
@@ -265,3 +282,20 @@ def test_bad_tokens_are_401_with_a_json_error(call, case):
     assert answer.status_code == 401
     assert answer.get_json()["error"]["code"] == "invalid_token"
     assert call("me", token=good).status_code == 200
+
+
+def test_a_right_password_after_its_window_ended_leaves_no_count_behind(monkeypatch):
+    """The address's count given back once its window expired must not come back as a
+    count that never expires."""
+    from local.platform import reset_caches
+    from shared_lib.accounts.throttle import LoginThrottle
+    from shared_lib.cache import Keys, get_redis
+    from shared_lib.config import get_settings
+
+    monkeypatch.setenv("STREAMFN_LOGIN_WINDOW_SECONDS", "1")
+    reset_caches()
+    throttle, shared = LoginThrottle(get_redis(), get_settings()), address()
+    assert throttle.reserve("account", shared) is None
+    time.sleep(1.2)  # the password check outlived the window
+    throttle.release("account", shared)
+    assert get_redis().exists(Keys.login_failures_by_address(shared)) == 0
